@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/callargs.h>
+#include <plexus/message.h>
+
+namespace Plexus {
+
+class Reply;
+
+/*!
+    \file calls.h
+    The facil.io verbs. Every function here may be called from any thread; the work is
+    queued to the thread of the process's Node, where handlers run. The payload is copied
+    before the function returns.
+
+    Each returns the Reply when CallArgs::reply is true, nullptr otherwise. Errors (no
+    running Node, payload too long, no target) are reported on the Reply when there is one,
+    to onDone as an error message when it is given, and in the plexus.ipc log.
+*/
+
+/*! Runs on the master only (a worker sends it to its master; the master runs it itself). */
+PLEXUS_EXPORT Reply *call(const CallArgs &args);
+/*! Runs on the master and every worker of this machine; from a worker it goes through the
+    master, which rebroadcasts it. */
+PLEXUS_EXPORT Reply *local(const CallArgs &args);
+/*! Runs on the master of every other machine of the cluster, never locally. Needs an
+    op-code. */
+PLEXUS_EXPORT Reply *cluster(const CallArgs &args);
+/*! Runs on every process of every machine. Needs an op-code. */
+PLEXUS_EXPORT Reply *broadcast(const CallArgs &args);
+
+/*! Authors a message without sending it; a null Message if the arguments are invalid. */
+PLEXUS_EXPORT Message newMessage(const CallArgs &args);
+/*! Sends a message made by newMessage(), routed by its flags. */
+PLEXUS_EXPORT Reply *send(const Message &message);
+
+/*! Sends a message to one process only: \a peer as given by Message::sender() or a
+    WorkerInfo's pid. */
+PLEXUS_EXPORT Reply *sendTo(const Sender &peer, const Message &message);
+
+/*!
+    Replies to \a request (fio_ipc_reply). May be called many times for a streaming reply;
+    set ReplyArgs::done on the last. Returns false if the request cannot be replied to (the
+    caller asked for no reply, it was detached, a final reply was already sent, or its link
+    is gone).
+*/
+PLEXUS_EXPORT bool reply(const Message &request, const ReplyArgs &args);
+
+} // namespace Plexus

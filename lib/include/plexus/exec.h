@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/workerinfo.h>
+
+#include <QtCore/qstring.h>
+
+#include <functional>
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QCoreApplication;
+QT_END_NAMESPACE
+
+namespace Plexus {
+
+class Node;
+
+/*!
+    \struct Plexus::ExecOptions
+    Start-up options for Plexus::exec().
+*/
+struct ExecOptions
+{
+    /*! Worker processes; negative = that many per CPU core; 0 = master only. Overridden
+        by "--workers N" / "-w N" on the command line, then by PLEXUS_WORKERS. */
+    int workers = 0;
+    /*! IPC URL; empty = random (see Node::setIpcUrl()). */
+    QString ipcUrl;
+    /*! 0 = the built-in default (see maxMessageLength()). */
+    qsizetype maxMessageLength = 0;
+    WorkerInfo::RestartPolicy restartPolicy = WorkerInfo::Restart;
+    int maxRestarts = 5;
+    int restartWindowMs = 10000;
+    /*! Bound on a graceful shutdown after SIGTERM/SIGINT. */
+    int shutdownTimeoutMs = 5000;
+    /*! Makes each process's application object; default: a QCoreApplication. */
+    std::function<std::unique_ptr<QCoreApplication>(int &argc, char **argv)> createApplication;
+};
+
+/*!
+    Runs a Plexus application (fio_io_start): forks the workers before any QCoreApplication
+    or thread exists, then in the master and in each worker creates the application object,
+    connects the IPC, calls \a onStart with the process's Node and runs the event loop.
+    Returns the exit code. The master stops on SIGTERM/SIGINT or QCoreApplication::quit(),
+    stopping its workers first; a worker stops when its master goes away.
+
+    A program started by Node::spawn() calls exec() too and runs as an exec'd worker.
+
+    \code
+    int main(int argc, char **argv)
+    {
+        return Plexus::exec(argc, argv, {.workers = 2}, [](Plexus::Node &node) {
+            if (node.isWorker())
+                Plexus::call({.call = onMaster, .onDone = onDone, .data = {"hello"}});
+        });
+    }
+    \endcode
+*/
+PLEXUS_EXPORT int exec(int &argc, char **argv, const ExecOptions &options,
+                       const std::function<void(Node &)> &onStart);
+
+} // namespace Plexus

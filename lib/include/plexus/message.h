@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/plexusglobal.h>
+
+#include <QtCore/qbytearrayview.h>
+#include <QtCore/qmetatype.h>
+#include <QtCore/qobjectdefs.h>
+#include <QtCore/qshareddata.h>
+
+#include <functional>
+
+QT_BEGIN_NAMESPACE
+class QDebug;
+QT_END_NAMESPACE
+
+namespace Plexus {
+
+class MessagePrivate;
+
+/*!
+    \class Plexus::Sender
+    Which process a message came from: its pid, its worker slot (-1 for a master or an
+    exec'd worker started without a slot), and whether it is this process.
+*/
+class PLEXUS_EXPORT Sender
+{
+    Q_GADGET
+    Q_PROPERTY(qint64 pid READ pid)
+    Q_PROPERTY(int slot READ slot)
+    Q_PROPERTY(bool isLocalProcess READ isLocalProcess)
+public:
+    Sender() noexcept = default;
+    Sender(qint64 pid, int slot) noexcept : m_pid(pid), m_slot(slot) { }
+    qint64 pid() const noexcept { return m_pid; }
+    int slot() const noexcept { return m_slot; }
+    bool isMaster() const noexcept { return m_slot < 0; }
+    bool isLocalProcess() const noexcept;
+
+    friend bool operator==(const Sender &a, const Sender &b) noexcept
+    { return a.m_pid == b.m_pid && a.m_slot == b.m_slot; }
+
+private:
+    qint64 m_pid = 0;
+    int m_slot = -1;
+};
+
+/*!
+    \class Plexus::Message
+    An IPC message: an implicitly shared, reference-counted value (facil.io's fio_ipc_s).
+
+    Copying a Message shares it (fio_ipc_dup); destroying the last copy frees it
+    (fio_ipc_free) and runs the onLastRelease() callback once. The payload returned by
+    data() stays valid while any copy lives.
+
+    A Message received by a handler is linked to the connection it came on, so that
+    Plexus::reply() can answer it. A handler that wants to answer later keeps a copy; one that
+    does not need to answer can detach() it. When replies were asked for and the last copy of
+    a request is released before a final reply was sent, Plexus sends an empty final reply,
+    so no caller waits forever.
+
+    \code
+    void onMaster(const Plexus::Message &request)
+    {
+        qDebug() << "got" << request.data() << "from" << request.sender().pid();
+        Plexus::reply(request, {.data = "processed", .done = true});
+    }
+    \endcode
+*/
+class PLEXUS_EXPORT Message
+{
+    Q_GADGET
+    Q_PROPERTY(qsizetype length READ length)
+    Q_PROPERTY(quint16 flags READ flags)
+    Q_PROPERTY(quint64 timestamp READ timestamp)
+    Q_PROPERTY(quint64 id READ id)
+    Q_PROPERTY(quint32 opcode READ opcode)
+    Q_PROPERTY(bool isReply READ isReply)
+    Q_PROPERTY(bool isDone READ isDone)
+public:
+    Message() noexcept;
+    Message(const Message &other) noexcept;
+    Message(Message &&other) noexcept;
+    Message &operator=(const Message &other) noexcept;
+    Message &operator=(Message &&other) noexcept;
+    ~Message();
+
+    void swap(Message &other) noexcept { d.swap(other.d); }
+
+    /*! True for a default-constructed Message, or one whose creation failed. */
+    bool isNull() const noexcept { return !d; }
+
+    /*! Number of payload bytes. */
+    qsizetype length() const noexcept;
+    /*! The payload; valid while any copy of this Message lives. */
+    QByteArrayView data() const noexcept;
+    /*! User flags, preserved through the call/reply cycle. */
+    quint16 flags() const noexcept;
+    /*! Milliseconds since the epoch when the message was authored (or as overridden). */
+    quint64 timestamp() const noexcept;
+    /*! 64-bit message id; replies carry their request's id unless overridden. */
+    quint64 id() const noexcept;
+    /*! The op-code, or 0 when the message targets a function pointer. */
+    quint32 opcode() const noexcept;
+    /*! The function the message runs on its target, or nullptr for op-code messages. */
+    Handler call() const noexcept;
+    /*! Opaque pointer: the caller's udata on replies, the op-code's udata on requests. */
+    void *udata() const noexcept;
+    /*! True for replies. */
+    bool isReply() const noexcept;
+    /*! True for the final reply of one target. */
+    bool isDone() const noexcept;
+    /*! True if the reply reports an error (target gone, unknown op-code, ...). */
+    bool isError() const noexcept;
+    /*! True if the caller asked for replies to this request. */
+    bool wantsReply() const noexcept;
+    /*! The process that authored this message. */
+    Sender sender() const noexcept;
+
+    /*!
+        Drops the link to the connection this message arrived on. After this the message
+        cannot be replied to, and keeping it does not keep a reply outstanding.
+    */
+    void detach() noexcept;
+
+    /*!
+        Runs \a callback once, when the last copy of this message is released
+        (fio_ipc_after_send). A second call replaces the callback.
+    */
+    void onLastRelease(std::function<void()> callback);
+
+private:
+    friend class MessagePrivate;
+    explicit Message(MessagePrivate *dd) noexcept;
+    QExplicitlySharedDataPointer<MessagePrivate> d;
+};
+
+PLEXUS_EXPORT QDebug operator<<(QDebug debug, const Message &message);
+PLEXUS_EXPORT QDebug operator<<(QDebug debug, const Sender &sender);
+
+} // namespace Plexus
+
+Q_DECLARE_SHARED(Plexus::Message)
+Q_DECLARE_METATYPE(Plexus::Message)
+Q_DECLARE_METATYPE(Plexus::Sender)

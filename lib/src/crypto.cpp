@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+#include "crypto_p.h"
+
+#include <QtCore/qendian.h>
+
+#include <sodium.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#include <pthread.h>
+
+namespace Plexus {
+
+static_assert(CryptoKey::KeySize == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+static_assert(CryptoKey::NonceSize == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+static_assert(CryptoKey::TagSize == crypto_aead_xchacha20poly1305_ietf_ABYTES);
+
+struct CryptoKey::Material
+{
+    unsigned char key[KeySize];
+    Material() noexcept = default;
+    Material(const Material &) = delete;
+    ~Material() { sodium_memzero(key, sizeof key); }
+};
+
+namespace {
+
+// Per-process nonce state. The prefix is redrawn in the child after fork(), so a forked
+// worker never continues its parent's nonce sequence.
+struct NonceState
+{
+    unsigned char prefix[16];
+    std::atomic<quint64> counter{0};
+    std::atomic<quint64> idState{0};
+};
+
+NonceState g_nonce;
+std::once_flag g_initOnce;
+bool g_initOk = false;
+
+void redrawNonceState() noexcept
+{
+    randombytes_buf(g_nonce.prefix, sizeof g_nonce.prefix);
+    g_nonce.counter.store(0, std::memory_order_relaxed);
+    quint64 seed;
+    randombytes_buf(&seed, sizeof seed);
+    g_nonce.idState.store(seed, std::memory_order_relaxed);
+}
+
+void afterForkInChild() noexcept
+{
+    if (g_initOk)
+        redrawNonceState();
+}
+
+void initOnce() noexcept
+{
+    if (sodium_init() < 0)
+        return;
+    g_initOk = true;
+    redrawNonceState();
+    pthread_atfork(nullptr, nullptr, &afterForkInChild);
+}
+
+} // namespace
+
+bool Crypto::initialize() noexcept
+{
+    std::call_once(g_initOnce, &initOnce);
+    return g_initOk;
+}
+
+void Crypto::nextNonce(unsigned char *nonce) noexcept
+{
+    initialize();
+    std::memcpy(nonce, g_nonce.prefix, sizeof g_nonce.prefix);
+    const quint64 n = g_nonce.counter.fetch_add(1, std::memory_order_relaxed);
+    qToLittleEndian(n, nonce + sizeof g_nonce.prefix);
+}
+
+QByteArray Crypto::randomBytes(qsizetype size)
+{
+    initialize();
+    QByteArray out(size, Qt::Uninitialized);
+    randombytes_buf(out.data(), size_t(size));
+    return out;
+}
+
+quint64 Crypto::nextId() noexcept
+{
+    initialize();
+    // splitmix64 over an atomic Weyl sequence: unique per draw within a process.
+    quint64 z = g_nonce.idState.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed)
+            + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return z ? z : 1;
+}
+
+void Crypto::wipe(void *data, qsizetype size) noexcept
+{
+    if (data && size > 0)
+        sodium_memzero(data, size_t(size));
+}
+
+void Crypto::wipe(QByteArray &data) noexcept
+{
+    if (!data.isEmpty() && !data.isDetached()) {
+        data.clear();   // shared: wiping would touch other copies; just drop ours
+        return;
+    }
+    wipe(data.data(), data.size());
+    data.clear();
+}
+
+CryptoKey CryptoKey::derive(QByteArrayView secret, const char (&context)[9], quint64 subkeyId)
+{
+    CryptoKey result;
+    if (!Crypto::initialize())
+        return result;
+    unsigned char master[crypto_kdf_KEYBYTES];
+    crypto_generichash(master, sizeof master,
+                       reinterpret_cast<const unsigned char *>(secret.data()),
+                       size_t(secret.size()), nullptr, 0);
+    auto material = std::make_shared<Material>();
+    crypto_kdf_derive_from_key(material->key, sizeof material->key, subkeyId, context, master);
+    sodium_memzero(master, sizeof master);
+    result.m_key = std::move(material);
+    return result;
+}
+
+const unsigned char *CryptoKey::bytes() const noexcept
+{
+    return m_key ? m_key->key : nullptr;
+}
+
+void CryptoKey::seal(const unsigned char *nonce, const unsigned char *aad, qsizetype aadLength,
+                     unsigned char *text, qsizetype length, unsigned char *tag) const noexcept
+{
+    Q_ASSERT(m_key);
+    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+            text, tag, nullptr, text, (unsigned long long)length, aad,
+            (unsigned long long)aadLength, nullptr, nonce, m_key->key);
+}
+
+bool CryptoKey::open(const unsigned char *nonce, const unsigned char *aad, qsizetype aadLength,
+                     unsigned char *text, qsizetype length, const unsigned char *tag) const noexcept
+{
+    if (!m_key)
+        return false;
+    return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+                   text, nullptr, text, (unsigned long long)length, tag, aad,
+                   (unsigned long long)aadLength, nonce, m_key->key)
+            == 0;
+}
+
+bool operator==(const CryptoKey &a, const CryptoKey &b) noexcept
+{
+    if (a.m_key == b.m_key)
+        return true;
+    if (!a.m_key || !b.m_key)
+        return false;
+    return sodium_memcmp(a.m_key->key, b.m_key->key, CryptoKey::KeySize) == 0;
+}
+
+} // namespace Plexus

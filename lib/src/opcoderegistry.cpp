@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#include "opcoderegistry_p.h"
+#include "logging_p.h"
+
+namespace Plexus {
+
+OpcodeRegistry &OpcodeRegistry::instance()
+{
+    static OpcodeRegistry registry;
+    return registry;
+}
+
+bool OpcodeRegistry::add(const OpcodeSpec &spec)
+{
+    if (!isUserOpcode(spec.opcode)) {
+        qCWarning(lcIpc, "refusing op-code %#x: 0 and codes from 0xFF000000 are reserved",
+                  spec.opcode);
+        return false;
+    }
+    QWriteLocker locker(&m_lock);
+    if (!spec.call)
+        m_specs.remove(spec.opcode);
+    else
+        m_specs.insert(spec.opcode, spec);
+    return true;
+}
+
+bool OpcodeRegistry::remove(quint32 opcode)
+{
+    return add(OpcodeSpec{opcode, nullptr, nullptr, nullptr, nullptr});
+}
+
+std::optional<OpcodeSpec> OpcodeRegistry::find(quint32 opcode) const
+{
+    QReadLocker locker(&m_lock);
+    const auto it = m_specs.constFind(opcode);
+    if (it == m_specs.cend())
+        return std::nullopt;
+    return *it;
+}
+
+qsizetype OpcodeRegistry::count() const
+{
+    QReadLocker locker(&m_lock);
+    return m_specs.size();
+}
+
+bool registerOpcode(const OpcodeSpec &spec)
+{
+    return OpcodeRegistry::instance().add(spec);
+}
+
+bool unregisterOpcode(quint32 opcode)
+{
+    return OpcodeRegistry::instance().remove(opcode);
+}
+
+std::optional<OpcodeSpec> opcode(quint32 opcode)
+{
+    return OpcodeRegistry::instance().find(opcode);
+}
+
+} // namespace Plexus

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/opcode.h>
+
+#include <QtCore/qhash.h>
+#include <QtCore/qreadwritelock.h>
+
+namespace Plexus {
+
+/*
+    The process-wide op-code table (fio_ipc_opcode_register). Readers (dispatch) take a
+    shared lock; registration takes the exclusive lock, so registering from any thread while
+    messages are dispatched is safe.
+*/
+class PLEXUS_AUTOTEST_EXPORT OpcodeRegistry
+{
+public:
+    static OpcodeRegistry &instance();
+
+    bool add(const OpcodeSpec &spec);
+    bool remove(quint32 opcode);
+    std::optional<OpcodeSpec> find(quint32 opcode) const;
+    qsizetype count() const;
+
+    static bool isUserOpcode(quint32 opcode) noexcept
+    {
+        return opcode != 0 && opcode < ReservedOpcodeBase;
+    }
+
+private:
+    mutable QReadWriteLock m_lock;
+    QHash<quint32, OpcodeSpec> m_specs;
+};
+
+} // namespace Plexus

@@ -1,0 +1,2 @@
+#include "router_p.h"
+namespace Plexus { void Router::sendAutomaticFinalReply(MessagePrivate &) {} }

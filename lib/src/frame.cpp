@@ -39,7 +39,7 @@ bool headerFlagsConsistent(quint16 pf) noexcept
     if (pf & ~quint16(Wire::KnownFlags))
         return false;
     const bool reply = pf & Wire::Reply;
-    if (!reply && (pf & (Wire::Done | Wire::Error)))
+    if (!reply && (pf & (Wire::Done | Wire::Error | Wire::Fanout)))
         return false;
     if ((pf & Wire::Control) && (pf & (Wire::Opcode | Wire::Typed | Wire::Workers | Wire::Cluster)))
         return false;

@@ -51,7 +51,8 @@ enum PrivateFlag : quint16 {
     WantReply = 0x0080,  // the caller waits for replies (token != 0)
     Error = 0x0100,      // the reply reports an error (status field)
     Typed = 0x0200,      // Melon typed message (target = type)
-    KnownFlags = 0x03ff,
+    Fanout = 0x0400,     // reply relayed by a master: "targets" is the fan-out size
+    KnownFlags = 0x07ff,
 };
 
 enum ControlCode : quint32 {

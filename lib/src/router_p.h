@@ -1,10 +1,156 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+
+#include "frame_p.h"
+#include "message_p.h"
+
+#include <plexus/callargs.h>
+#include <plexus/reply.h>
+
+#include <QtCore/qhash.h>
+#include <QtCore/qmutex.h>
+#include <QtCore/qobject.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qvarlengtharray.h>
+
+#include <map>
+#include <unordered_map>
+
+QT_BEGIN_NAMESPACE
+class QTimer;
+QT_END_NAMESPACE
+
 namespace Plexus {
-class MessagePrivate;
-class Router
+
+class Link;
+class Node;
+class NodePrivate;
+
+/*
+    The router of one process: authors and routes outgoing messages, dispatches incoming
+    ones, and tracks the calls that wait for replies.
+
+    Every public verb (calls.cpp) may run on any thread: it authors the message there (the
+    payload is copied synchronously) and hands it to submit(), which runs route() at once
+    on the Node's thread or queues it there. Everything below submit() runs on the Node's
+    thread only.
+
+    How a call travels is described in docs/ARCHITECTURE.md.
+*/
+class PLEXUS_AUTOTEST_EXPORT Router : public QObject
 {
+    Q_OBJECT
 public:
+    static constexpr quint64 LoopbackLinkId = 1;
+
+    Router(Node *node, NodePrivate *nodePrivate);
+    ~Router() override;
+
+    // The router of this process, or nullptr (thread-safe).
+    static Router *current() noexcept;
+
+    // ---- any thread -------------------------------------------------------------------
+    // Authors a request. On failure returns nullptr and sets *error.
+    static MessagePrivate *author(const CallArgs &args, quint16 routingFlags, Reply::Error *error);
+    Reply *submit(MessagePrivate *message, const Sender *only = nullptr);
+    bool submitReply(const Message &request, const ReplyArgs &args);
+    bool submitTyped(quint64 linkId, qint64 pid, quint32 type, const Payload &payload);
     static void sendAutomaticFinalReply(MessagePrivate &request);
+    // A Reply already failed before routing (never finishes synchronously).
+    static Reply *failedReply(Reply::Error error, const CallArgs &args);
+
+    // ---- Node thread ------------------------------------------------------------------
+    void addLink(Link *link);
+    void frameReceived(Link *link, QByteArray &&sealed);
+    void linkRejected(Link *link, FrameError error);
+    void linkClosed(Link *link);
+    void linkDrained(Link *link);
+    Link *masterLink() const noexcept { return m_masterLink; }
+    Link *linkForPid(qint64 pid) const;
+    QList<Link *> links() const;
+    void sendControl(Link *link, quint32 code, const QByteArray &data);
+
+    void abortCall(quint64 token);
+    void setCallTimeout(quint64 token, int msec);
+
+    const CryptoKey &key() const noexcept { return m_key; }
+    void setKey(const CryptoKey &key) { m_key = key; }
+    qsizetype highWaterMark() const noexcept { return m_highWater; }
+
+private:
+    struct Target {
+        quint64 linkId;
+        int expected;    // final replies awaited from this link (fan-out via the master: N)
+        int done;
+        bool expectedKnown;
+    };
+    struct PendingCall {
+        Handler onReply = nullptr;
+        Handler onDone = nullptr;
+        void *udata = nullptr;
+        quint64 target = 0;
+        quint16 requestFlags = 0;
+        QPointer<Reply> reply;
+        QVarLengthArray<Target, 4> targets;
+        int received = 0;
+        Reply::Error error = Reply::NoError;
+        // Forwarding entry: the master relays replies of a worker's fan-out to it.
+        quint64 originLinkId = 0;
+        quint64 originToken = 0;
+        qint64 deadline = 0;
+    };
+    struct Job {
+        QExplicitlySharedDataPointer<MessagePrivate> message;
+        QPointer<Reply> reply;
+        quint64 linkId = 0;       // for replies / typed sends
+        qint64 pid = 0;           // sendTo
+        bool hasOnly = false;
+    };
+
+    void enqueue(Job &&job);
+    void drainJobs();
+    void runJob(Job &job);
+    void route(MessagePrivate *m, Reply *reply, const Sender *only);
+    void routeReply(MessagePrivate *reply, quint64 linkId);
+    bool sendFrameTo(Link *link, Frame &frame);
+    void failTargetsLater(quint64 token, const QVarLengthArray<quint64, 4> &linkIds,
+                          Reply::Error error);
+    void deliverLocally(MessagePrivate *m);
+    void drainLoopback();
+    void dispatchRequest(MessagePrivate *m, Link *link);
+    void handleReply(MessagePrivate *m, Link *link);
+    void handleControl(MessagePrivate *m, Link *link);
+    void fanOutForWorker(MessagePrivate *m, Link *origin);
+    void failTargets(quint64 linkId);
+    void targetFinished(std::unordered_map<quint64, PendingCall>::iterator it, quint64 linkId,
+                        MessagePrivate *finalReply);
+    void finishCall(std::unordered_map<quint64, PendingCall>::iterator it, MessagePrivate *last);
+    void replyError(MessagePrivate *request, Reply::Error error);
+    void forwardError(const PendingCall &call, Reply::Error error, int count);
+    void securityEvent(Link *link, FrameError error);
+    void armTimer();
+    void onTimer();
+    Link *linkById(quint64 id) const;
+    QList<Link *> localTargets(bool functionPointer, quint64 excludeLinkId) const;
+    static MessagePrivate *makeErrorMessage(const PendingCall &call, Reply::Error error);
+
+    Node *m_node;
+    NodePrivate *m_nodePrivate;
+    CryptoKey m_key;
+    qsizetype m_highWater;
+    QHash<quint64, Link *> m_links;
+    Link *m_masterLink = nullptr;
+    std::unordered_map<quint64, PendingCall> m_pending;
+    quint64 m_nextToken = 1;
+    std::multimap<qint64, quint64> m_deadlines;
+    QTimer *m_timer = nullptr;
+
+    QMutex m_jobLock;
+    QList<Job> m_jobs;
+    bool m_jobsPosted = false;
+
+    QList<QExplicitlySharedDataPointer<MessagePrivate>> m_loopback;
+    bool m_loopbackPosted = false;
 };
-}
+
+} // namespace Plexus

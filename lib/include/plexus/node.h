@@ -140,6 +140,8 @@ Q_SIGNALS:
     void workerStarted(const Plexus::WorkerInfo &worker);
     void workerExited(const Plexus::WorkerInfo &worker, Plexus::WorkerInfo::ExitReason reason);
     void securityEvent(Plexus::FrameError reason, const QString &peer);
+    /*! Every worker forked at start has connected (at once on a master without workers). */
+    void workersReady();
     /*! This worker lost its master; the process is about to quit. */
     void masterLost();
 

@@ -10,6 +10,10 @@
 
 namespace Plexus {
 
+class CryptoKey;
+// Declared here, not only as a friend, so that the tests can reach it.
+PLEXUS_AUTOTEST_EXPORT bool operator==(const CryptoKey &a, const CryptoKey &b) noexcept;
+
 /*
     The AEAD used by every frame: XChaCha20-Poly1305-IETF (libsodium), detached tag.
 
@@ -59,7 +63,7 @@ PLEXUS_AUTOTEST_EXPORT QByteArray randomBytes(qsizetype size);
 PLEXUS_AUTOTEST_EXPORT quint64 nextId() noexcept;
 /*! Overwrites \a data with zeros in a way the compiler cannot drop. */
 PLEXUS_AUTOTEST_EXPORT void wipe(void *data, qsizetype size) noexcept;
-void wipe(QByteArray &data) noexcept;
+PLEXUS_AUTOTEST_EXPORT void wipe(QByteArray &data) noexcept;
 } // namespace Crypto
 
 } // namespace Plexus

@@ -148,12 +148,17 @@ QByteArrayView Frame::data() const noexcept
 void Frame::setPrivateFlags(quint16 flags) noexcept
 {
     Q_ASSERT(!m_sealed);
+    // A null frame (refused by create()) has no header to write into.
+    if (m_sealed || m_buffer.size() < Wire::Overhead)
+        return;
     store<quint16>(raw() + OffPrivateFlags, flags);
 }
 
 void Frame::setBody(const Wire::Body &body) noexcept
 {
     Q_ASSERT(!m_sealed);
+    if (m_sealed || m_buffer.size() < Wire::Overhead)
+        return;
     char *p = raw() + Wire::HeaderSize;
     store<quint64>(p + OffTarget, body.target);
     store<quint64>(p + OffToken, body.token);
@@ -214,7 +219,7 @@ FrameReader::FrameReader(qsizetype maxLength, bool expectPreamble)
 FrameError FrameReader::startFrame()
 {
     const quint32 length = load<quint32>(m_head + OffLength);
-    if (qsizetype(length) > m_maxLength)
+    if (qsizetype(length) > (m_handshake ? qMin(m_maxLength, Wire::MaxHandshakeLength) : m_maxLength))
         return m_error = FrameError::OversizedFrame;
     if (!headerFlagsConsistent(load<quint16>(m_head + OffPrivateFlags)))
         return m_error = FrameError::MalformedHeader;
@@ -234,11 +239,14 @@ void FrameReader::finishFrame()
     m_have = 0;
 }
 
-FrameError FrameReader::append(QByteArrayView bytes)
+FrameError FrameReader::append(QByteArrayView bytes, qsizetype *consumed)
 {
     const char *p = bytes.data();
     qsizetype n = bytes.size();
+    const qsizetype readyBefore = m_ready.size() - m_readyHead;
     while (n > 0 && m_error == FrameError::NoError) {
+        if (m_handshake && m_ready.size() - m_readyHead > readyBefore)
+            break;
         if (!m_preambleDone) {
             const qsizetype take = qMin(n, Wire::PreambleSize - m_have);
             std::memcpy(m_head + m_have, p, size_t(take));
@@ -246,7 +254,7 @@ FrameError FrameReader::append(QByteArrayView bytes)
             if (m_have == Wire::PreambleSize) {
                 m_error = Wire::parsePreamble(QByteArrayView(m_head, Wire::PreambleSize),
                                               &m_peerRole);
-                m_preambleDone = true;
+                m_preambleDone = m_error == FrameError::NoError;
                 m_have = 0;
             }
             continue;
@@ -279,6 +287,8 @@ FrameError FrameReader::append(QByteArrayView bytes)
         if (m_have == m_current.size())
             finishFrame();
     }
+    if (consumed)
+        *consumed = bytes.size() - n;
     return m_error;
 }
 
@@ -306,6 +316,8 @@ char *FrameReader::directSpace(qsizetype *size) noexcept
 
 FrameError FrameReader::commitDirect(qsizetype size)
 {
+    if (m_error != FrameError::NoError)
+        return m_error;
     if (m_current.isEmpty() || size < 0 || size > m_current.size() - m_have)
         return m_error = FrameError::MalformedHeader;
     m_have += size;

@@ -38,6 +38,9 @@ inline constexpr qsizetype BodyPrefixSize = 32;
 inline constexpr qsizetype TagSize = CryptoKey::TagSize;
 inline constexpr qsizetype Overhead = HeaderSize + BodyPrefixSize + TagSize;
 inline constexpr qsizetype PreambleSize = 16;
+// Until a link has authenticated (its Hello opened under the key), no frame may announce
+// more than this: an unauthenticated peer cannot make us allocate maxMessageLength().
+inline constexpr qsizetype MaxHandshakeLength = 4096;
 inline constexpr char Magic[6] = {'P', 'L', 'E', 'X', 'U', 'S'};
 
 enum PrivateFlag : quint16 {
@@ -142,8 +145,12 @@ class PLEXUS_AUTOTEST_EXPORT FrameReader
 public:
     explicit FrameReader(qsizetype maxLength, bool expectPreamble = false);
 
-    // Consumes \a bytes; complete frames become available to takeFrame().
-    FrameError append(QByteArrayView bytes);
+    // Consumes \a bytes; complete frames become available to takeFrame(). Sets *consumed
+    // to the bytes used: all of them, except in handshake mode, which stops after a frame.
+    FrameError append(QByteArrayView bytes, qsizetype *consumed = nullptr);
+    // Handshake mode: frames are limited to Wire::MaxHandshakeLength and append() stops
+    // after each one, so the next header is checked only once the peer has authenticated.
+    void setHandshakeMode(bool on) noexcept { m_handshake = on; }
     bool hasFrame() const noexcept { return m_ready.size() > m_readyHead; }
     QByteArray takeFrame();
 
@@ -159,12 +166,14 @@ public:
     qsizetype pendingBytes() const noexcept { return m_have; }
     qsizetype maxLength() const noexcept { return m_maxLength; }
 
+
 private:
     FrameError startFrame();
     void finishFrame();
 
     qsizetype m_maxLength;
     bool m_preambleDone;
+    bool m_handshake = false;
     quint8 m_peerRole = 0;
     FrameError m_error = FrameError::NoError;
     char m_head[Wire::HeaderSize];   // header (or preamble) being gathered

@@ -40,7 +40,8 @@ public:
     const PeerInfo &peer() const noexcept { return m_peer; }
     void setPeer(const PeerInfo &peer) { m_peer = peer; }
     bool isEstablished() const noexcept { return m_established; }
-    void setEstablished() noexcept { m_established = true; }
+    // The peer proved the key: lift the handshake size limit.
+    void setEstablished() { m_established = true; onEstablished(); }
     bool isOpen() const noexcept { return !m_closed; }
 
     // Queues a sealed frame (shared buffer; one sealed broadcast goes to many links).
@@ -58,6 +59,7 @@ public:
     qint64 lastSecurityLog = 0;
 
 protected:
+    virtual void onEstablished() { }
     Router *m_router;
     PeerInfo m_peer;
     bool m_established = false;
@@ -89,6 +91,7 @@ public:
 
 protected:
     bool event(QEvent *event) override;
+    void onEstablished() override { m_reader.setHandshakeMode(false); }
 
 private:
     void onReadable();

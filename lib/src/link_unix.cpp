@@ -30,6 +30,7 @@ UnixLink::UnixLink(Router *router, int fd, const QByteArray &preamble, qsizetype
                    QObject *parent)
     : Link(router, parent), m_fd(fd), m_reader(maxLength, /*expectPreamble=*/true)
 {
+    m_reader.setHandshakeMode(true);
     ::fcntl(m_fd, F_SETFL, ::fcntl(m_fd, F_GETFL) | O_NONBLOCK);
     ::fcntl(m_fd, F_SETFD, FD_CLOEXEC);
     // Larger kernel buffers let a pipelined burst flow without a wakeup per frame.
@@ -181,13 +182,27 @@ void UnixLink::onReadable()
             return;
         }
         bytesIn += quint64(n);
-        const FrameError error = readDirect ? m_reader.commitDirect(n)
-                                            : m_reader.append(QByteArrayView(buffer, n));
-        while (m_reader.hasFrame() && !m_closed)
-            m_router->frameReceived(this, m_reader.takeFrame());
-        if (error != FrameError::NoError) {
-            fail(error);
-            return;
+        if (readDirect) {
+            const FrameError error = m_reader.commitDirect(n);
+            while (m_reader.hasFrame() && !m_closed)
+                m_router->frameReceived(this, m_reader.takeFrame());
+            if (error != FrameError::NoError) {
+                fail(error);
+                return;
+            }
+        } else {
+            QByteArrayView rest(buffer, n);
+            while (!rest.isEmpty() && !m_closed) {
+                qsizetype used = 0;
+                const FrameError error = m_reader.append(rest, &used);
+                rest = rest.sliced(used);
+                while (m_reader.hasFrame() && !m_closed)
+                    m_router->frameReceived(this, m_reader.takeFrame());
+                if (error != FrameError::NoError) {
+                    fail(error);
+                    return;
+                }
+            }
         }
         if (n < ssize_t(readDirect ? direct : qsizetype(sizeof buffer)))
             return;   // drained the socket for now

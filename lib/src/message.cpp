@@ -103,8 +103,17 @@ Sender Message::sender() const noexcept
 
 void Message::detach() noexcept
 {
-    if (d)
-        d->linkId = 0;
+    if (!d)
+        return;
+    // Once detached the request can never be answered, so a caller that waits for it gets
+    // its empty final reply now instead of never (the destructor's rule needs the link).
+    if (d->linkId && (d->header.privateFlags & Wire::WantReply)
+        && !(d->header.privateFlags & Wire::Reply)) {
+        bool expected = false;
+        if (d->doneSent.compare_exchange_strong(expected, true))
+            Router::sendAutomaticFinalReply(*d);
+    }
+    d->linkId = 0;
 }
 
 void Message::onLastRelease(std::function<void()> callback)

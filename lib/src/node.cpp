@@ -12,6 +12,7 @@
 #include <QtCore/qfileinfo.h>
 #include <QtCore/qprocess.h>
 #include <QtCore/qsocketnotifier.h>
+#include <QtCore/qtimer.h>
 
 #include <cerrno>
 #include <csignal>
@@ -32,6 +33,8 @@ namespace {
 Node *g_instance = nullptr;
 constexpr char KeyContext[9] = "plexusv1";
 constexpr int HelloSize = 16;
+// How long a worker whose link closed may take to exit by itself before it is killed.
+constexpr int LinkLossGraceMs = 2000;
 
 QString randomSuffix(int length)
 {
@@ -150,9 +153,12 @@ void NodePrivate::setError(Node::Error e, const QString &text)
         qCWarning(lcIpc).noquote() << text;
 }
 
-void NodePrivate::countSecurity(FrameError)
+void NodePrivate::countSecurity(FrameError reason)
 {
     counters.rejectedFrames.fetch_add(1, std::memory_order_relaxed);
+    const auto i = size_t(reason);
+    if (i < std::size(counters.rejectedByReason))
+        counters.rejectedByReason[i].fetch_add(1, std::memory_order_relaxed);
 }
 
 QByteArray NodePrivate::helloPayload() const
@@ -313,13 +319,27 @@ void NodePrivate::onLinkClosed(Link *link)
     if (w.pid != peer.pid || w.state != WorkerInfo::Running || shuttingDown)
         return;
     // The process may still run (its link was closed for garbage): make sure it ends, so
-    // the slot restarts from a clean image.
-    if (w.isExec) {
-        if (auto *p = qobject_cast<QProcess *>(spawned.value(w.slot)))
-            p->kill();
-    } else if (supervisor) {
-        supervisor->signal(w.pid, SIGKILL);
-    }
+    // the slot restarts from a clean image. A worker that closed its own link is on its way
+    // out: killing it at once would replace its real exit status with SIGKILL, so it gets a
+    // grace period first, and is killed only if it has not been reaped by then.
+    const int s = w.slot;
+    const qint64 workerPid = w.pid;
+    QTimer::singleShot(LinkLossGraceMs, q, [this, s, workerPid] {
+        if (s >= workers.size() || shuttingDown)
+            return;
+        const WorkerInfo &w = workers[s];
+        if (w.pid != workerPid || w.state != WorkerInfo::Running)
+            return;   // reaped (and maybe restarted) meanwhile
+        qCWarning(lcWorker) << "worker" << s << "pid" << workerPid
+                            << "still runs after losing its link; killing it";
+        if (w.isExec) {
+            auto *p = qobject_cast<QProcess *>(spawned.value(s));
+            if (p && p->processId() == workerPid)
+                p->kill();
+        } else if (supervisor) {
+            supervisor->signal(workerPid, SIGKILL);
+        }
+    });
 }
 
 void NodePrivate::onWorkerForked(int s, qint64 workerPid)
@@ -332,8 +352,12 @@ void NodePrivate::onWorkerForked(int s, qint64 workerPid)
         w.state = WorkerInfo::GivenUp;
         return;
     }
-    w.pid = workerPid;
     w.startedAt = nowMs();
+    // The worker may have connected (hello processed, state Running) before this notice
+    // from the fork server arrived: the two come over different sockets.
+    if (w.pid == workerPid && w.state == WorkerInfo::Running)
+        return;
+    w.pid = workerPid;
     w.state = WorkerInfo::Starting;
 }
 
@@ -710,6 +734,15 @@ Node::Counters Node::counters() const
     out.backpressureErrors = c.backpressureErrors.load();
     out.restarts = c.restarts.load();
     return out;
+}
+
+quint64 Node::rejectedFrames(FrameError reason) const
+{
+    const auto &c = d_func()->counters;
+    if (reason == FrameError::NoError)
+        return c.rejectedFrames.load();
+    const auto i = size_t(reason);
+    return i < std::size(c.rejectedByReason) ? c.rejectedByReason[i].load() : 0;
 }
 
 void Node::setRestartLimit(int count, int windowMs)

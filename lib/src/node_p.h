@@ -107,6 +107,7 @@ public:
         std::atomic<quint64> messagesIn{0}, messagesOut{0}, bytesIn{0}, bytesOut{0},
                 rejectedFrames{0}, lateReplies{0}, unknownOpcodes{0}, backpressureErrors{0},
                 restarts{0};
+        std::atomic<quint64> rejectedByReason[16] = {};
     } counters;
 };
 

@@ -470,6 +470,12 @@ bool Router::submitReply(const Message &request, const ReplyArgs &args)
     if (!req || !req->linkId || (req->header.privateFlags & Wire::Reply)
         || !(req->header.privateFlags & Wire::WantReply))
         return false;
+    // Refuse before marking the final reply as sent: a refused final reply still leaves the
+    // automatic empty one owed to the caller.
+    if (args.data.hasOverflowed() || args.data.size() > maxMessageLength()) {
+        qCWarning(lcIpc) << "reply refused: payload longer than" << maxMessageLength();
+        return false;
+    }
     if (args.done) {
         bool expected = false;
         if (!req->doneSent.compare_exchange_strong(expected, true))
@@ -648,9 +654,13 @@ void Router::frameReceived(Link *link, QByteArray &&sealed)
 void Router::securityEvent(Link *link, FrameError error)
 {
     m_nodePrivate->countSecurity(error);
+    // Rate-limited per link and for the whole process, so that many bad connections
+    // cannot flood the log either.
+    static qint64 lastProcessLog = 0;
     const qint64 now = nowMs();
-    if (now - link->lastSecurityLog >= SecurityLogIntervalMs) {
+    if (now - link->lastSecurityLog >= SecurityLogIntervalMs && now - lastProcessLog >= 1000) {
         link->lastSecurityLog = now;
+        lastProcessLog = now;
         qCWarning(lcSecurity) << "rejected frame from" << link->description() << ':' << error
                               << "(" << link->rejected + 1 << "so far on this link)";
     }

@@ -50,7 +50,9 @@ bool writePacket(int fd, const ForkServer::Packet &p)
     sigaddset(&mask, SIGINT);
     sigset_t oldMask;
     ::sigprocmask(SIG_BLOCK, &mask, &oldMask);
-    const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC);
+    // Non-blocking: the loop below drains it until read() fails; a blocking descriptor
+    // would hang the server on the read after the last queued signal.
+    const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (closeInWorkers >= 0)
         ::close(closeInWorkers);   // the server itself never accepts
 

@@ -29,7 +29,9 @@ struct CallArgs
     Handler call = nullptr;
     /*! Run on the caller for each reply that is not the last one. */
     Handler onReply = nullptr;
-    /*! Run on the caller once every target has sent its final reply (or failed). */
+    /*! Run on the caller once every target has sent its final reply (or failed). Its
+        message is that last final reply, data included (check isError()); for a call to
+        several targets, the other targets' final replies go to onReply. */
     Handler onDone = nullptr;
     /*! Timestamp in ms since the epoch; 0 = now. */
     quint64 timestamp = 0;

@@ -35,8 +35,8 @@ PLEXUS_EXPORT Message newMessage(const CallArgs &args);
 /*! Sends a message made by newMessage(), routed by its flags. */
 PLEXUS_EXPORT Reply *send(const Message &message);
 
-/*! Sends a message to one process only: \a peer as given by Message::sender() or a
-    WorkerInfo's pid. */
+/*! Sends a message to one process only: \a peer as given by Message::sender() or
+    WorkerInfo::sender(). */
 PLEXUS_EXPORT Reply *sendTo(const Sender &peer, const Message &message);
 
 /*!

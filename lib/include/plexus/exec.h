@@ -22,11 +22,12 @@ class Node;
 */
 struct ExecOptions
 {
-    /*! Worker processes; negative = that many per CPU core; 0 = master only. Overridden
-        by "--workers N" / "-w N" on the command line, then by PLEXUS_WORKERS. */
+    /*! Worker processes; negative = that many per CPU core; 0 = master only.
+        PLEXUS_WORKERS overrides it, and "--workers N" / "-w N" / "--workers=N" on the
+        command line override both (and are removed from argv). */
     int workers = 0;
     /*! IPC URL; empty = random (see Node::setIpcUrl()). */
-    QString ipcUrl;
+    QString ipcUrl = {};
     /*! 0 = the built-in default (see maxMessageLength()). */
     qsizetype maxMessageLength = 0;
     WorkerInfo::RestartPolicy restartPolicy = WorkerInfo::Restart;
@@ -35,7 +36,7 @@ struct ExecOptions
     /*! Bound on a graceful shutdown after SIGTERM/SIGINT. */
     int shutdownTimeoutMs = 5000;
     /*! Makes each process's application object; default: a QCoreApplication. */
-    std::function<std::unique_ptr<QCoreApplication>(int &argc, char **argv)> createApplication;
+    std::function<std::unique_ptr<QCoreApplication>(int &argc, char **argv)> createApplication = {};
 };
 
 /*!

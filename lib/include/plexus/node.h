@@ -128,6 +128,8 @@ public:
     void unhandle(quint32 opcode);
 
     Counters counters() const;
+    /*! Frames rejected by this process for \a reason (FrameError::NoError: all of them). */
+    quint64 rejectedFrames(FrameError reason) const;
 
     /*! Crash-loop protection: a slot that crashes \a count times within \a windowMs is not
         restarted again. Default 5 in 10000 ms. */

@@ -20,7 +20,7 @@ class Message;
 
 /*!
     Why a frame or a connection was rejected. Carried by Node::securityEvent() and counted
-    per reason in Node::Counters.
+    per reason by Node::rejectedFrames().
 */
 enum class FrameError {
     NoError = 0,

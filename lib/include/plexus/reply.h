@@ -64,9 +64,11 @@ public:
     Error error() const;
     QString errorString() const;
 
-    /*! Number of targets whose final reply is awaited (known once routed). */
+    /*! Number of targets (processes) whose final reply is awaited; for a worker's
+        local() it becomes known with the first reply relayed by the master. */
     int expectedReplies() const;
-    /*! Number of replies received so far, final ones included. */
+    /*! Number of replies received so far, streamed and final ones (so it can exceed
+        expectedReplies()). */
     int receivedReplies() const;
     /*! Number of targets that have finished so far. */
     int finishedTargets() const;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <plexus/plexusglobal.h>
+#include <plexus/message.h>
 
 #include <QtCore/qmetatype.h>
 #include <QtCore/qobjectdefs.h>
@@ -62,6 +62,8 @@ public:
     qint64 startedAt = 0;     //!< ms since the epoch
 
     bool isValid() const noexcept { return slot >= 0; }
+    /*! This worker as a message destination, for Plexus::sendTo(). */
+    Sender sender() const noexcept { return Sender(pid, slot); }
 };
 
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const WorkerInfo &info);

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// plexus-bench: shared declarations of the driver, the baselines and the scenarios.
+
+#include <QtCore/qbytearray.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace Bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double secondsSince(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Reads a "VmRSS"/"VmHWM"-style field (kB) from /proc/<pid>/status; 0 pid = self.
+long long procStatusKb(long long pid, const char *field);
+
+// One result line from a scenario process: "RESULT key=value key=value ...".
+using Fields = std::map<std::string, std::string>;
+std::string formatFields(const Fields &fields);
+Fields parseFields(const std::string &line);
+// Writes "RESULT <fields>\n" to stdout with one write() (atomic on a pipe).
+void emitResult(const Fields &fields);
+
+// Arguments of a scenario process (plexus-bench --scenario NAME ...).
+struct ScenarioArgs
+{
+    std::string name;
+    long long size = 64;
+    long long count = 0;
+    long long warmup = 0;
+    long long window = 1;
+    long long batch = 1000;
+    long long depth = 2;
+    int workers = 1;
+    bool replyObjects = false;
+};
+
+// Plexus scenarios (fork path via Plexus::exec). Returns the process exit code.
+int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args);
+
+// Baselines measured directly by the driver (a plain process; fork() only, no Qt).
+double rawPingPong(long long roundTrips, int payload);                    // round trips/s
+double rawStream(long long messages, long long size);                     // MB/s (1e6)
+double cryptoPairs(long long pairs, long long size);                      // pairs/s
+
+} // namespace Bench

@@ -17,12 +17,48 @@ static_assert(CryptoKey::KeySize == crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
 static_assert(CryptoKey::NonceSize == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 static_assert(CryptoKey::TagSize == crypto_aead_xchacha20poly1305_ietf_ABYTES);
 
+/*
+    XChaCha20-Poly1305-IETF is HChaCha20(key, nonce[0..16]) -> subkey, then
+    ChaCha20-Poly1305-IETF(subkey, 0^4 || nonce[16..24]). Our nonces start with a
+    per-process prefix, so the subkey is the same for every frame a process seals and for
+    every frame one peer sends: it is computed once per prefix and kept in a small cache.
+    The bytes on the wire are exactly those of crypto_aead_xchacha20poly1305_ietf_*.
+*/
 struct CryptoKey::Material
 {
+    struct Subkey
+    {
+        unsigned char prefix[16];
+        unsigned char key[KeySize];
+        bool valid = false;
+    };
+    static constexpr int CacheSize = 16;
+
     unsigned char key[KeySize];
+    mutable std::mutex lock;
+    mutable Subkey cache[CacheSize];
+
     Material() noexcept = default;
     Material(const Material &) = delete;
-    ~Material() { sodium_memzero(key, sizeof key); }
+    ~Material()
+    {
+        sodium_memzero(key, sizeof key);
+        sodium_memzero(cache, sizeof cache);
+    }
+
+    // Copies the subkey for \a nonce's prefix into \a out.
+    void subkey(const unsigned char *nonce, unsigned char *out) const noexcept
+    {
+        const int slot = (nonce[0] ^ nonce[7] ^ nonce[15]) % CacheSize;
+        std::lock_guard<std::mutex> guard(lock);
+        Subkey &entry = cache[slot];
+        if (!entry.valid || std::memcmp(entry.prefix, nonce, sizeof entry.prefix) != 0) {
+            crypto_core_hchacha20(entry.key, nonce, key, nullptr);
+            std::memcpy(entry.prefix, nonce, sizeof entry.prefix);
+            entry.valid = true;
+        }
+        std::memcpy(out, entry.key, KeySize);
+    }
 };
 
 namespace {
@@ -141,9 +177,14 @@ void CryptoKey::seal(const unsigned char *nonce, const unsigned char *aad, qsize
                      unsigned char *text, qsizetype length, unsigned char *tag) const noexcept
 {
     Q_ASSERT(m_key);
-    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+    unsigned char subkey[KeySize];
+    unsigned char nonce12[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0, 0, 0, 0};
+    m_key->subkey(nonce, subkey);
+    std::memcpy(nonce12 + 4, nonce + 16, 8);
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(
             text, tag, nullptr, text, (unsigned long long)length, aad,
-            (unsigned long long)aadLength, nullptr, nonce, m_key->key);
+            (unsigned long long)aadLength, nullptr, nonce12, subkey);
+    sodium_memzero(subkey, sizeof subkey);
 }
 
 bool CryptoKey::open(const unsigned char *nonce, const unsigned char *aad, qsizetype aadLength,
@@ -151,10 +192,16 @@ bool CryptoKey::open(const unsigned char *nonce, const unsigned char *aad, qsize
 {
     if (!m_key)
         return false;
-    return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-                   text, nullptr, text, (unsigned long long)length, tag, aad,
-                   (unsigned long long)aadLength, nonce, m_key->key)
+    unsigned char subkey[KeySize];
+    unsigned char nonce12[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0, 0, 0, 0};
+    m_key->subkey(nonce, subkey);
+    std::memcpy(nonce12 + 4, nonce + 16, 8);
+    const bool ok = crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+                            text, nullptr, text, (unsigned long long)length, tag, aad,
+                            (unsigned long long)aadLength, nonce12, subkey)
             == 0;
+    sodium_memzero(subkey, sizeof subkey);
+    return ok;
 }
 
 bool operator==(const CryptoKey &a, const CryptoKey &b) noexcept

@@ -49,6 +49,10 @@ public:
     virtual qsizetype queuedBytes() const noexcept = 0;
     // Writes what is queued, blocking up to timeoutMs (shutdown only).
     virtual bool flushBlocking(int timeoutMs) = 0;
+    // Backpressure: writes until at most \a lowWater bytes are queued, reading (and so
+    // handing frames to the router) while it waits, so two peers that both wait cannot
+    // deadlock. False if the link closed or \a timeoutMs passed.
+    virtual bool drainBlocking(qsizetype lowWater, int timeoutMs) = 0;
     // Closes the transport; the router is told through linkClosed() from the event loop.
     virtual void close() = 0;
     virtual QString description() const = 0;
@@ -86,6 +90,7 @@ public:
     void write(const QByteArray &sealedFrame) override;
     qsizetype queuedBytes() const noexcept override { return m_queued; }
     bool flushBlocking(int timeoutMs) override;
+    bool drainBlocking(qsizetype lowWater, int timeoutMs) override;
     void close() override;
     QString description() const override;
 

@@ -154,6 +154,25 @@ bool UnixLink::flushBlocking(int timeoutMs)
     return m_queued == 0;
 }
 
+bool UnixLink::drainBlocking(qsizetype lowWater, int timeoutMs)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    while (m_fd >= 0 && m_queued > lowWater) {
+        flush();
+        if (m_fd < 0 || m_queued <= lowWater)
+            break;
+        const bool mayRead = m_router->mayReadWhileWaiting();
+        pollfd p{m_fd, short(POLLOUT | (mayRead ? POLLIN : 0)), 0};
+        const qint64 remaining = deadline.remainingTime();
+        if (remaining == 0)
+            return false;
+        const int r = ::poll(&p, 1, int(qMin<qint64>(remaining < 0 ? 100 : remaining, 100)));
+        if (r > 0 && mayRead && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+            onReadable();
+    }
+    return m_fd >= 0;
+}
+
 void UnixLink::onReadable()
 {
     static thread_local char buffer[ReadChunk];

@@ -46,7 +46,7 @@ void runUserCode(const char *what, Fn &&fn)
 } // namespace
 
 Router::Router(Node *node, NodePrivate *nodePrivate)
-    : QObject(node), m_node(node), m_nodePrivate(nodePrivate), m_highWater(qsizetype(64) << 20)
+    : QObject(node), m_node(node), m_nodePrivate(nodePrivate), m_highWater(DefaultHighWater)
 {
     m_timer = new QTimer(this);
     m_timer->setSingleShot(true);
@@ -397,10 +397,23 @@ void Router::failTargetsLater(quint64 token, const QVarLengthArray<quint64, 4> &
 bool Router::sendFrameTo(Link *link, Frame &frame)
 {
     if (link->queuedBytes() > m_highWater) {
-        m_nodePrivate->counters.backpressureErrors.fetch_add(1, std::memory_order_relaxed);
-        qCWarning(lcIpc) << link->description() << "send queue above" << m_highWater
-                         << "bytes: message not sent";
-        return false;
+        // Backpressure: wait (reading meanwhile) rather than buffer without bound.
+        if (m_waitingForDrain == 0 && QThread::currentThread() == thread()) {
+            ++m_waitingForDrain;
+            const bool drained = link->drainBlocking(m_highWater / 2, BackpressureTimeoutMs);
+            --m_waitingForDrain;
+            if (!m_deferred.isEmpty())
+                QMetaObject::invokeMethod(this, &Router::drainDeferred, Qt::QueuedConnection);
+            if (!drained && link->isOpen())
+                qCWarning(lcIpc) << link->description() << "did not drain in"
+                                 << BackpressureTimeoutMs << "ms";
+        }
+        if (!link->isOpen() || link->queuedBytes() > HardLimitFactor * m_highWater) {
+            m_nodePrivate->counters.backpressureErrors.fetch_add(1, std::memory_order_relaxed);
+            qCWarning(lcIpc) << link->description() << "send queue above"
+                             << HardLimitFactor * m_highWater << "bytes: message not sent";
+            return false;
+        }
     }
     if (!frame.isSealed())
         frame.seal(m_key);
@@ -409,6 +422,22 @@ bool Router::sendFrameTo(Link *link, Frame &frame)
     m_nodePrivate->counters.bytesOut.fetch_add(quint64(frame.buffer().size()),
                                                std::memory_order_relaxed);
     return true;
+}
+
+void Router::drainDeferred()
+{
+    if (m_waitingForDrain)
+        return;   // the wait that is still running posts another drain when it ends
+    auto batch = std::move(m_deferred);
+    m_deferred.clear();
+    m_deferredBytes = 0;
+    for (auto &m : batch) {
+        Link *link = linkById(m->linkId);
+        m->linkId = 0;
+        if (link && link->isOpen())
+            dispatchRequest(m.data(), link);
+        m.reset();
+    }
 }
 
 void Router::deliverLocally(MessagePrivate *m)
@@ -643,12 +672,17 @@ void Router::frameReceived(Link *link, QByteArray &&sealed)
         handleControl(m, link);
         return;
     }
-    if (pf & Wire::Control)
+    if (pf & Wire::Control) {
         handleControl(m, link);
-    else if (pf & Wire::Reply)
+    } else if (pf & Wire::Reply) {
         handleReply(m, link);
-    else
+    } else if (m_waitingForDrain || !m_deferred.isEmpty()) {
+        m->linkId = link->id();   // only a note for drainDeferred(), which clears it
+        m_deferredBytes += m->frame.buffer().size();
+        m_deferred.append(ref);
+    } else {
         dispatchRequest(m, link);
+    }
 }
 
 void Router::securityEvent(Link *link, FrameError error)

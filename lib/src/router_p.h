@@ -76,13 +76,18 @@ public:
     const CryptoKey &key() const noexcept { return m_key; }
     void setKey(const CryptoKey &key) { m_key = key; }
     qsizetype highWaterMark() const noexcept { return m_highWater; }
+    // Past the high-water mark a send from the Node's thread waits until the queue is down
+    // to half of it; past HardLimitFactor times it, or from a nested send, it fails.
+    static constexpr qsizetype DefaultHighWater = qsizetype(4) << 20;
+    static constexpr int HardLimitFactor = 8;
+    static constexpr int BackpressureTimeoutMs = 30000;
 
 private:
     struct Target {
         quint64 linkId;
-        int expected;    // final replies awaited from this link (fan-out via the master: N)
-        int done;
-        bool expectedKnown;
+        qint32 expected;    // final replies awaited from this link (fan-out via master: N)
+        qint32 done : 31;
+        bool expectedKnown : 1;
     };
     struct PendingCall {
         Handler onReply = nullptr;
@@ -91,7 +96,7 @@ private:
         quint64 target = 0;
         quint16 requestFlags = 0;
         QPointer<Reply> reply;
-        QVarLengthArray<Target, 4> targets;
+        QVarLengthArray<Target, 1> targets;   // most calls have one target
         int received = 0;
         Reply::Error error = Reply::NoError;
         // Forwarding entry: the master relays replies of a worker's fan-out to it.
@@ -151,6 +156,18 @@ private:
 
     QList<QExplicitlySharedDataPointer<MessagePrivate>> m_loopback;
     bool m_loopbackPosted = false;
+
+    // While a send waits for a link to drain, replies are handled as they arrive but
+    // requests wait here, so no handler runs inside the caller's send.
+    int m_waitingForDrain = 0;
+    QList<QExplicitlySharedDataPointer<MessagePrivate>> m_deferred;
+    qsizetype m_deferredBytes = 0;
+    void drainDeferred();
+
+public:
+    // Whether a link that waits for its queue to drain may read more: not while the
+    // requests deferred meanwhile already hold a high-water mark's worth of bytes.
+    bool mayReadWhileWaiting() const noexcept { return m_deferredBytes < m_highWater; }
 };
 
 } // namespace Plexus

@@ -6,6 +6,8 @@
 #include <QtTest/QTest>
 
 #include <cstring>
+
+#include <sodium.h>
 #include <thread>
 #include <vector>
 
@@ -49,6 +51,8 @@ private Q_SLOTS:
     void nextIdIsUniqueAndNonZero();
     void randomBytes();
     void wipe();
+    void matchesLibsodiumXChaCha_data();
+    void matchesLibsodiumXChaCha();
 };
 
 void tst_Crypto::initTestCase()
@@ -301,3 +305,52 @@ void tst_Crypto::wipe()
 
 QTEST_GUILESS_MAIN(tst_Crypto)
 #include "tst_crypto.moc"
+
+// CryptoKey caches the HChaCha20 subkey per nonce prefix; what it produces must stay byte for
+// byte crypto_aead_xchacha20poly1305_ietf (the documented wire format), both ways, also when
+// many prefixes compete for the cache.
+void tst_Crypto::matchesLibsodiumXChaCha_data()
+{
+    QTest::addColumn<int>("length");
+    QTest::addColumn<int>("prefixes");
+    QTest::newRow("empty, one prefix") << 0 << 1;
+    QTest::newRow("64 B, one prefix") << 64 << 1;
+    QTest::newRow("1000 B, 40 prefixes") << 1000 << 40;
+    QTest::newRow("64 KiB, 3 prefixes") << 65536 << 3;
+}
+
+void tst_Crypto::matchesLibsodiumXChaCha()
+{
+    QFETCH(int, length);
+    QFETCH(int, prefixes);
+    const CryptoKey key = CryptoKey::derive("secret", "plexusv1");
+    const QByteArray aad = Crypto::randomBytes(48);
+    for (int round = 0; round < 3; ++round) {
+        for (int p = 0; p < prefixes; ++p) {
+            QByteArray n = Crypto::randomBytes(CryptoKey::NonceSize);
+            std::memset(n.data(), p, 16);   // prefix p, random counter part
+            const QByteArray plain = Crypto::randomBytes(length);
+            const auto *np = reinterpret_cast<const unsigned char *>(n.constData());
+            const auto *ap = reinterpret_cast<const unsigned char *>(aad.constData());
+
+            QByteArray ours = plain;
+            unsigned char ourTag[CryptoKey::TagSize];
+            key.seal(np, ap, aad.size(), reinterpret_cast<unsigned char *>(ours.data()),
+                     ours.size(), ourTag);
+
+            QByteArray theirs(length, Qt::Uninitialized);
+            unsigned char theirTag[CryptoKey::TagSize];
+            crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+                    reinterpret_cast<unsigned char *>(theirs.data()), theirTag, nullptr,
+                    reinterpret_cast<const unsigned char *>(plain.constData()), plain.size(), ap,
+                    aad.size(), nullptr, np, key.bytes());
+            QCOMPARE(ours, theirs);
+            QCOMPARE(QByteArray(reinterpret_cast<char *>(ourTag), sizeof ourTag),
+                     QByteArray(reinterpret_cast<char *>(theirTag), sizeof theirTag));
+
+            QVERIFY(key.open(np, ap, aad.size(), reinterpret_cast<unsigned char *>(theirs.data()),
+                             theirs.size(), theirTag));
+            QCOMPARE(theirs, plain);
+        }
+    }
+}

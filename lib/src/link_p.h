@@ -44,8 +44,12 @@ public:
     void setEstablished() { m_established = true; onEstablished(); }
     bool isOpen() const noexcept { return !m_closed; }
 
-    // Queues a sealed frame (shared buffer; one sealed broadcast goes to many links).
+    // Queues a sealed frame (shared buffer; one sealed broadcast goes to many links). When
+    // it goes out is the router's choice (Router::linkWritten): at once, or at the end of
+    // the batch of work in progress.
     virtual void write(const QByteArray &sealedFrame) = 0;
+    // Writes what is queued now, without blocking.
+    virtual void flushNow() = 0;
     virtual qsizetype queuedBytes() const noexcept = 0;
     // Writes what is queued, blocking up to timeoutMs (shutdown only).
     virtual bool flushBlocking(int timeoutMs) = 0;
@@ -57,6 +61,7 @@ public:
     virtual void close() = 0;
     virtual QString description() const = 0;
 
+    bool dirty = false;    // queued writes waiting for the router's uncork
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
     quint64 rejected = 0;
@@ -88,6 +93,7 @@ public:
     ~UnixLink() override;
 
     void write(const QByteArray &sealedFrame) override;
+    void flushNow() override { flush(); }
     qsizetype queuedBytes() const noexcept override { return m_queued; }
     bool flushBlocking(int timeoutMs) override;
     bool drainBlocking(qsizetype lowWater, int timeoutMs) override;
@@ -95,13 +101,11 @@ public:
     QString description() const override;
 
 protected:
-    bool event(QEvent *event) override;
     void onEstablished() override { m_reader.setHandshakeMode(false); }
 
 private:
     void onReadable();
     void flush();
-    void scheduleFlush();
     void fail(FrameError error);
 
     int m_fd;
@@ -112,7 +116,6 @@ private:
     qsizetype m_queueHead = 0;      // first unsent buffer
     qsizetype m_headOffset = 0;     // bytes of it already sent
     qsizetype m_queued = 0;
-    bool m_flushPosted = false;
     bool m_closeNotified = false;
 };
 

@@ -20,7 +20,6 @@
 namespace Plexus {
 
 namespace {
-const QEvent::Type FlushEvent = QEvent::Type(QEvent::registerEventType());
 constexpr qsizetype ReadChunk = 256 * 1024;
 constexpr int MaxIov = 256;
 constexpr int ReadRounds = 8;   // per notification, so one busy link cannot starve others
@@ -67,25 +66,8 @@ void UnixLink::write(const QByteArray &sealedFrame)
     m_queue.append(sealedFrame);
     m_queued += sealedFrame.size();
     bytesOut += quint64(sealedFrame.size());
-    scheduleFlush();
-}
-
-void UnixLink::scheduleFlush()
-{
-    if (m_flushPosted || m_writeNotifier->isEnabled())
-        return;
-    m_flushPosted = true;
-    QCoreApplication::postEvent(this, new QEvent(FlushEvent), Qt::HighEventPriority);
-}
-
-bool UnixLink::event(QEvent *event)
-{
-    if (event->type() == FlushEvent) {
-        m_flushPosted = false;
-        flush();
-        return true;
-    }
-    return Link::event(event);
+    if (!m_writeNotifier->isEnabled())   // else the socket is full: the notifier flushes
+        m_router->linkWritten(this);
 }
 
 void UnixLink::flush()
@@ -175,6 +157,9 @@ bool UnixLink::drainBlocking(qsizetype lowWater, int timeoutMs)
 
 void UnixLink::onReadable()
 {
+    // Replies and forwards written while this batch is processed leave in one write each
+    // per link when it ends.
+    const Router::Cork cork(m_router);
     static thread_local char buffer[ReadChunk];
     for (int round = 0; round < ReadRounds && m_fd >= 0; ++round) {
         qsizetype direct = 0;

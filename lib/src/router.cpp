@@ -218,6 +218,7 @@ void Router::drainJobs()
         jobs.swap(m_jobs);
         m_jobsPosted = false;
     }
+    const Cork cork(this);
     for (Job &job : jobs)
         runJob(job);
 }
@@ -428,6 +429,7 @@ void Router::drainDeferred()
 {
     if (m_waitingForDrain)
         return;   // the wait that is still running posts another drain when it ends
+    const Cork cork(this);
     auto batch = std::move(m_deferred);
     m_deferred.clear();
     m_deferredBytes = 0;
@@ -451,6 +453,7 @@ void Router::deliverLocally(MessagePrivate *m)
 
 void Router::drainLoopback()
 {
+    const Cork cork(this);
     m_loopbackPosted = false;
     auto batch = std::move(m_loopback);
     m_loopback.clear();
@@ -719,6 +722,37 @@ void Router::linkClosed(Link *link)
 
 void Router::linkDrained(Link *)
 {
+}
+
+void Router::linkWritten(Link *link)
+{
+    if (m_cork > 0) {
+        if (!link->dirty) {
+            link->dirty = true;
+            m_dirty.append(link);
+        }
+        return;
+    }
+    link->flushNow();
+    ++m_cork;
+    QMetaObject::invokeMethod(this, &Router::uncork, Qt::QueuedConnection);
+}
+
+void Router::uncork()
+{
+    if (--m_cork > 0)
+        return;
+    while (!m_dirty.isEmpty()) {
+        const QList<QPointer<Link>> dirty = std::move(m_dirty);
+        m_dirty.clear();
+        for (const QPointer<Link> &link : dirty) {
+            if (!link)
+                continue;
+            link->dirty = false;
+            if (link->isOpen())
+                link->flushNow();
+        }
+    }
 }
 
 void Router::handleControl(MessagePrivate *m, Link *link)

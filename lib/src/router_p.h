@@ -65,6 +65,22 @@ public:
     void linkRejected(Link *link, FrameError error);
     void linkClosed(Link *link);
     void linkDrained(Link *link);
+    // A link queued bytes: flush it now, or when the current batch ends (cork).
+    void linkWritten(Link *link);
+
+    // While a Cork lives, writes are only queued; the last one to go flushes every link
+    // written meanwhile. A write outside any cork goes out at once and corks the rest of
+    // that event-loop pass, so a loop of sends becomes one write per link.
+    class Cork
+    {
+    public:
+        explicit Cork(Router *r) : m_router(r) { ++m_router->m_cork; }
+        ~Cork() { m_router->uncork(); }
+        Cork(const Cork &) = delete;
+        Cork &operator=(const Cork &) = delete;
+    private:
+        Router *m_router;
+    };
     Link *masterLink() const noexcept { return m_masterLink; }
     Link *linkForPid(qint64 pid) const;
     QList<Link *> links() const;
@@ -156,6 +172,10 @@ private:
 
     QList<QExplicitlySharedDataPointer<MessagePrivate>> m_loopback;
     bool m_loopbackPosted = false;
+
+    void uncork();
+    int m_cork = 0;
+    QList<QPointer<Link>> m_dirty;
 
     // While a send waits for a link to drain, replies are handled as they arrive but
     // requests wait here, so no handler runs inside the caller's send.

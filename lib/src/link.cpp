@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "link_p.h"
+#include "router_p.h"
 
 #include <atomic>
 
@@ -15,5 +16,12 @@ Link::Link(Router *router, QObject *parent)
 }
 
 Link::~Link() = default;
+
+void Link::setEstablished()
+{
+    m_established = true;
+    onEstablished();
+    m_router->linksChanged();
+}
 
 } // namespace Plexus

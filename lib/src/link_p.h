@@ -41,7 +41,7 @@ public:
     void setPeer(const PeerInfo &peer) { m_peer = peer; }
     bool isEstablished() const noexcept { return m_established; }
     // The peer proved the key: lift the handshake size limit.
-    void setEstablished() { m_established = true; onEstablished(); }
+    void setEstablished();
     bool isOpen() const noexcept { return !m_closed; }
 
     // Queues a sealed frame (shared buffer; one sealed broadcast goes to many links). When

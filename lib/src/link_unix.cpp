@@ -226,6 +226,7 @@ void UnixLink::close()
     if (m_closed)
         return;
     m_closed = true;
+    m_router->linksChanged();
     if (m_readNotifier)
         m_readNotifier->setEnabled(false);
     if (m_writeNotifier)

@@ -245,17 +245,29 @@ void Router::runJob(Job &job)
 // ---------------------------------------------------------------------------------------
 // Routing (Node thread)
 
-QList<Link *> Router::localTargets(bool functionPointer, quint64 excludeLinkId) const
+QList<Link *> Router::localTargets(bool functionPointer, quint64 excludeLinkId)
 {
+    if (!m_targetsValid) {
+        m_targetCache[0].clear();
+        m_targetCache[1].clear();
+        for (Link *link : std::as_const(m_links)) {
+            if (!link->isOpen() || !link->isEstablished()
+                || link->peer().role != Link::PeerRole::Worker)
+                continue;
+            m_targetCache[0].append(link);
+            if (!link->peer().isExec)   // another image: a function pointer means nothing there
+                m_targetCache[1].append(link);
+        }
+        m_targetsValid = true;
+    }
+    const QList<Link *> &all = m_targetCache[functionPointer ? 1 : 0];
+    if (!excludeLinkId)
+        return all;   // shared, no copy
     QList<Link *> out;
-    for (Link *link : m_links) {
-        if (!link->isOpen() || !link->isEstablished() || link->id() == excludeLinkId)
-            continue;
-        if (link->peer().role != Link::PeerRole::Worker)
-            continue;
-        if (functionPointer && link->peer().isExec)
-            continue;   // another program image: a function pointer means nothing there
-        out.append(link);
+    out.reserve(all.size());
+    for (Link *link : all) {
+        if (link->id() != excludeLinkId)
+            out.append(link);
     }
     return out;
 }
@@ -619,6 +631,7 @@ void Router::sendControl(Link *link, quint32 code, const QByteArray &data)
 void Router::addLink(Link *link)
 {
     m_links.insert(link->id(), link);
+    linksChanged();
     if (m_nodePrivate->role == Node::Worker && !m_masterLink)
         m_masterLink = link;
 }
@@ -713,6 +726,7 @@ void Router::linkClosed(Link *link)
 {
     if (!m_links.remove(link->id()))
         return;
+    linksChanged();
     if (link == m_masterLink)
         m_masterLink = nullptr;
     failTargets(link->id());

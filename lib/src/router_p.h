@@ -65,6 +65,8 @@ public:
     void linkRejected(Link *link, FrameError error);
     void linkClosed(Link *link);
     void linkDrained(Link *link);
+    // A link was added, established or closed: the cached target lists are stale.
+    void linksChanged() noexcept { m_targetsValid = false; }
     // A link queued bytes: flush it now, or when the current batch ends (cork).
     void linkWritten(Link *link);
 
@@ -152,7 +154,9 @@ private:
     void armTimer();
     void onTimer();
     Link *linkById(quint64 id) const;
-    QList<Link *> localTargets(bool functionPointer, quint64 excludeLinkId) const;
+    QList<Link *> localTargets(bool functionPointer, quint64 excludeLinkId);
+    bool m_targetsValid = false;
+    QList<Link *> m_targetCache[2];   // established worker links: [0] all, [1] forked only
     static MessagePrivate *makeErrorMessage(const PendingCall &call, Reply::Error error);
 
     Node *m_node;

@@ -43,6 +43,53 @@ void runUserCode(const char *what, Fn &&fn)
         qCWarning(lcIpc, "%s threw an exception", what);
     }
 }
+// Header fields every message this process authors starts from.
+Wire::Header newHeader(quint16 privateFlags, quint64 timestamp = 0, quint64 id = 0)
+{
+    Wire::Header h;
+    h.privateFlags = privateFlags;
+    h.timestamp = timestamp ? timestamp : quint64(nowMs());
+    h.id = id ? id : Crypto::nextId();
+    return h;
+}
+
+// Body fields naming this process as the origin.
+Wire::Body newBody(quint64 target, quint64 token = 0)
+{
+    Wire::Body b;
+    b.target = target;
+    b.token = token;
+    b.originPid = quint32(g_selfPid.load(std::memory_order_relaxed));
+    b.originSlot = g_selfSlot.load(std::memory_order_relaxed);
+    return b;
+}
+
+// One allocation for header, body prefix and payload; nullptr if the payload is too long.
+MessagePrivate *makeMessage(const Wire::Header &header, const Wire::Body &body,
+                            const Payload &data)
+{
+    auto *m = new MessagePrivate;
+    m->frame = Frame::create(header, body, data);
+    if (m->frame.isNull()) {
+        delete m;
+        return nullptr;
+    }
+    m->header = header;
+    m->header.length = quint32(data.size());
+    m->body = body;
+    return m;
+}
+
+// A plain copy of a request for this process's own dispatch, sharing the buffer.
+MessagePrivate *loopbackCopy(const MessagePrivate &m)
+{
+    auto *local = new MessagePrivate;
+    local->frame = m.frame;
+    local->header = m.header;
+    local->body = m.body;
+    local->linkId = Router::LoopbackLinkId;
+    return local;
+}
 } // namespace
 
 Router::Router(Node *node, NodePrivate *nodePrivate)
@@ -108,27 +155,17 @@ MessagePrivate *Router::author(const CallArgs &args, quint16 routingFlags, Reply
     }
     const bool wantReply = args.reply || onReply || onDone;
 
-    Wire::Header header;
+    Wire::Header header = newHeader(
+            quint16((routingFlags & (Wire::Workers | Wire::Cluster | Wire::Others))
+                    | (opcode ? Wire::Opcode : 0) | (wantReply ? Wire::WantReply : 0)),
+            args.timestamp, args.id);
     header.flags = args.flags;
-    header.privateFlags = quint16(routingFlags & (Wire::Workers | Wire::Cluster | Wire::Others))
-            | (opcode ? Wire::Opcode : 0) | (wantReply ? Wire::WantReply : 0);
-    header.timestamp = args.timestamp ? args.timestamp : quint64(nowMs());
-    header.id = args.id ? args.id : Crypto::nextId();
-    Wire::Body body;
-    body.target = opcode ? quint64(opcode) : quint64(quintptr(args.call));
-    body.originPid = quint32(g_selfPid.load(std::memory_order_relaxed));
-    body.originSlot = g_selfSlot.load(std::memory_order_relaxed);
-
-    auto *m = new MessagePrivate;
-    m->frame = Frame::create(header, body, args.data);
-    if (m->frame.isNull()) {
-        delete m;
+    const Wire::Body body = newBody(opcode ? quint64(opcode) : quint64(quintptr(args.call)));
+    MessagePrivate *m = makeMessage(header, body, args.data);
+    if (!m) {
         *error = Reply::MessageTooLongError;
         return nullptr;
     }
-    m->header = header;
-    m->header.length = quint32(args.data.size());
-    m->body = body;
     m->onReply = onReply;
     m->onDone = onDone;
     m->udata = args.udata;
@@ -362,14 +399,8 @@ void Router::route(MessagePrivate *m, Reply *reply, const Sender *only)
         return;
     }
 
-    if (self) {
-        auto *local = new MessagePrivate;
-        local->frame = m->frame;   // shares the plain buffer
-        local->header = m->header;
-        local->body = m->body;
-        local->linkId = LoopbackLinkId;
-        deliverLocally(local);
-    }
+    if (self)
+        deliverLocally(loopbackCopy(*m));
     if (!remote.isEmpty()) {
         Frame wire = std::move(m->frame);
         QVarLengthArray<quint64, 4> refused;
@@ -484,28 +515,13 @@ void Router::drainLoopback()
 static MessagePrivate *authorReply(const MessagePrivate &request, const ReplyArgs &args,
                                    quint16 extraFlags, quint32 status)
 {
-    Wire::Header h;
+    Wire::Header h = newHeader(quint16(Wire::Reply | (args.done ? Wire::Done : 0) | extraFlags
+                                       | (request.header.privateFlags & Wire::Opcode)),
+                               args.timestamp, args.id ? args.id : request.header.id);
     h.flags = (args.flagsSet || args.flags) ? args.flags : request.header.flags;
-    h.privateFlags = quint16(Wire::Reply | (args.done ? Wire::Done : 0) | extraFlags
-                             | (request.header.privateFlags & Wire::Opcode));
-    h.timestamp = args.timestamp ? args.timestamp : quint64(nowMs());
-    h.id = args.id ? args.id : request.header.id;
-    Wire::Body b;
-    b.target = request.body.target;
-    b.token = request.body.token;
-    b.originPid = quint32(g_selfPid.load(std::memory_order_relaxed));
-    b.originSlot = g_selfSlot.load(std::memory_order_relaxed);
+    Wire::Body b = newBody(request.body.target, request.body.token);
     b.status = status;
-    auto *m = new MessagePrivate;
-    m->frame = Frame::create(h, b, args.data);
-    if (m->frame.isNull()) {
-        delete m;
-        return nullptr;
-    }
-    m->header = h;
-    m->header.length = quint32(args.data.size());
-    m->body = b;
-    return m;
+    return makeMessage(h, b, args.data);
 }
 
 bool Router::submitReply(const Message &request, const ReplyArgs &args)
@@ -587,18 +603,7 @@ bool Router::submitTyped(quint64 linkId, qint64 pid, quint32 type, const Payload
 {
     if (payload.hasOverflowed() || payload.size() > maxMessageLength())
         return false;
-    Wire::Header h;
-    h.privateFlags = Wire::Typed;
-    h.timestamp = quint64(nowMs());
-    h.id = Crypto::nextId();
-    Wire::Body b;
-    b.target = type;
-    b.originPid = quint32(g_selfPid.load(std::memory_order_relaxed));
-    b.originSlot = g_selfSlot.load(std::memory_order_relaxed);
-    auto *m = new MessagePrivate;
-    m->frame = Frame::create(h, b, payload);
-    m->header = h;
-    m->body = b;
+    MessagePrivate *m = makeMessage(newHeader(Wire::Typed), newBody(type), payload);
     Job job;
     job.message = QExplicitlySharedDataPointer<MessagePrivate>(m);
     job.linkId = linkId;
@@ -612,15 +617,7 @@ bool Router::submitTyped(quint64 linkId, qint64 pid, quint32 type, const Payload
 
 void Router::sendControl(Link *link, quint32 code, const QByteArray &data)
 {
-    Wire::Header h;
-    h.privateFlags = Wire::Control;
-    h.timestamp = quint64(nowMs());
-    h.id = Crypto::nextId();
-    Wire::Body b;
-    b.target = code;
-    b.originPid = quint32(m_nodePrivate->pid);
-    b.originSlot = m_nodePrivate->slot;
-    Frame f = Frame::create(h, b, Payload(data));
+    Frame f = Frame::create(newHeader(Wire::Control), newBody(code), Payload(data));
     f.seal(m_key);
     link->write(f.buffer());
 }
@@ -877,14 +874,8 @@ void Router::fanOutForWorker(MessagePrivate *m, Link *origin)
     }
     m->body.token = token;
     m->frame.setBody(m->body);
-    if (self) {
-        auto *local = new MessagePrivate;
-        local->frame = m->frame;
-        local->header = m->header;
-        local->body = m->body;
-        local->linkId = LoopbackLinkId;
-        deliverLocally(local);
-    }
+    if (self)
+        deliverLocally(loopbackCopy(*m));
     if (!remote.isEmpty()) {
         Frame wire = m->frame;
         QVarLengthArray<quint64, 4> refused;
@@ -1015,17 +1006,11 @@ void Router::targetFinished(std::unordered_map<quint64, PendingCall>::iterator i
 
 MessagePrivate *Router::makeErrorMessage(const PendingCall &call, Reply::Error error)
 {
-    Wire::Header h;
-    h.privateFlags = Wire::Reply | Wire::Done | Wire::Error;
+    Wire::Header h = newHeader(Wire::Reply | Wire::Done | Wire::Error);
     h.flags = call.requestFlags;
-    h.timestamp = quint64(nowMs());
-    Wire::Body b;
-    b.target = call.target;
+    Wire::Body b = newBody(call.target);
     b.status = quint32(error);
-    auto *m = new MessagePrivate;
-    m->frame = Frame::create(h, b, Payload());
-    m->header = h;
-    m->body = b;
+    MessagePrivate *m = makeMessage(h, b, Payload());
     m->udata = call.udata;
     return m;
 }
@@ -1070,16 +1055,11 @@ void Router::forwardError(const PendingCall &call, Reply::Error error, int count
     for (const Target &t : call.targets)
         total += t.expected;
     for (int i = 0; i < count; ++i) {
-        Wire::Header h;
-        h.privateFlags = Wire::Reply | Wire::Done | Wire::Error | Wire::Fanout;
+        Wire::Header h = newHeader(Wire::Reply | Wire::Done | Wire::Error | Wire::Fanout);
         h.flags = call.requestFlags;
-        h.timestamp = quint64(nowMs());
-        Wire::Body b;
-        b.token = call.originToken;
+        Wire::Body b = newBody(0, call.originToken);
         b.targets = quint32(total);
         b.status = quint32(error);
-        b.originPid = quint32(m_nodePrivate->pid);
-        b.originSlot = m_nodePrivate->slot;
         Frame f = Frame::create(h, b, Payload());
         sendFrameTo(origin, f);
     }

@@ -21,8 +21,12 @@ void ReplyPrivate::finish()
     finished = true;
     token = 0;
     Q_EMIT q->finished();
-    if (autoDelete)
-        q->deleteLater();
+    if (autoDelete) {
+        if (router)
+            router->deleteLater(q);   // one posted event for all Replies of a batch
+        else
+            q->deleteLater();
+    }
 }
 
 Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) { }

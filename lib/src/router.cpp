@@ -109,11 +109,13 @@ Router::~Router()
     Router *self = this;
     g_router.compare_exchange_strong(self, nullptr);
     // Calls still waiting end now: their targets are unreachable without a router.
+    deleteFinishedReplies();
     auto pending = std::move(m_pending);
     for (auto &[token, call] : pending) {
         if (call.reply) {
             auto *rd = ReplyPrivate::get(call.reply);
             rd->token = 0;
+            rd->router = nullptr;   // finish() falls back to QObject::deleteLater()
             rd->setError(Reply::NotRunningError);
             rd->finish();
         }
@@ -1111,6 +1113,21 @@ void Router::failTargets(quint64 linkId)
         if (complete)
             finishCall(it, nullptr);
     }
+}
+
+void Router::deleteLater(Reply *reply)
+{
+    if (m_finishedReplies.isEmpty())
+        QMetaObject::invokeMethod(this, &Router::deleteFinishedReplies, Qt::QueuedConnection);
+    m_finishedReplies.append(reply);
+}
+
+void Router::deleteFinishedReplies()
+{
+    const QList<QPointer<Reply>> replies = std::move(m_finishedReplies);
+    m_finishedReplies.clear();
+    for (const QPointer<Reply> &reply : replies)
+        delete reply.data();
 }
 
 void Router::abortCall(quint64 token)

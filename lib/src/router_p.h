@@ -89,6 +89,9 @@ public:
     void sendControl(Link *link, quint32 code, const QByteArray &data);
 
     void abortCall(quint64 token);
+    // Deletes \a reply from the event loop, like QObject::deleteLater(), but with one
+    // posted event for every Reply that finished in the same pass instead of one each.
+    void deleteLater(Reply *reply);
     void setCallTimeout(quint64 token, int msec);
 
     const CryptoKey &key() const noexcept { return m_key; }
@@ -178,6 +181,8 @@ private:
     bool m_loopbackPosted = false;
 
     void uncork();
+    void deleteFinishedReplies();
+    QList<QPointer<Reply>> m_finishedReplies;
     int m_cork = 0;
     QList<QPointer<Link>> m_dirty;
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace Bench {
@@ -40,7 +41,7 @@ void messageHandler(QtMsgType type, const QMessageLogContext &context, const QSt
     // A flood of identical warnings (e.g. backpressure) must not dominate the run: print
     // the first few, count the rest.
     const long long n = ++g_warnings;
-    if (n <= 3 || type == QtFatalMsg)
+    if (n <= 1 || type == QtFatalMsg)
         std::fprintf(stderr, "  [pid %d] %s: %s\n", int(::getpid()),
                      context.category ? context.category : "default", qPrintable(message));
     if (type == QtFatalMsg)
@@ -53,6 +54,20 @@ std::string num(double v)
     char b[64];
     std::snprintf(b, sizeof b, "%.6g", v);
     return b;
+}
+
+// CPU time and context switches of this process so far: "<prefix>_cpu_s", "<prefix>_vcsw"
+// (waited for input), "<prefix>_ivcsw" (preempted).
+void addUsage(Fields &f, const char *prefix)
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    const double cpu = double(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
+            + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+    const std::string p = prefix;
+    f[p + "_cpu_s"] = num(cpu);
+    f[p + "_vcsw"] = num((long long)u.ru_nvcsw);
+    f[p + "_ivcsw"] = num((long long)u.ru_nivcsw);
 }
 
 void afterTurns(int turns, std::function<void()> fn)
@@ -81,6 +96,7 @@ void masterReport(const Plexus::Message &m)
     f["master_hwm_kb"] = num(procStatusKb(0, "VmHWM"));
     f["master_rss_kb"] = num(procStatusKb(0, "VmRSS"));
     f["master_warnings"] = num(g_warnings.load());
+    addUsage(f, "master");
     emitResult(f);
     QCoreApplication::quit();
 }
@@ -197,6 +213,7 @@ void finishWorker(const char *error)
     f["worker_hwm_kb"] = num(procStatusKb(0, "VmHWM"));
     f["worker_rss_kb"] = num(procStatusKb(0, "VmRSS"));
     f["worker_warnings"] = num(g_warnings.load());
+    addUsage(f, "worker");
     if (g_rssAfterIssueKb) {
         f["issue_seconds"] = num(g_issueSeconds);
         f["worker_rss_after_issue_kb"] = num(g_rssAfterIssueKb);
@@ -208,6 +225,8 @@ void finishWorker(const char *error)
 void startWatchdog(const std::function<long long()> &progress,
                    const std::function<void()> &onStall)
 {
+    if (qEnvironmentVariableIsSet("PLEXUS_BENCH_NO_WATCHDOG"))
+        return;
     g_watchdog = new QTimer(qApp);
     g_watchdog->setInterval(1000);
     QObject::connect(g_watchdog, &QTimer::timeout, qApp, [progress, onStall] {

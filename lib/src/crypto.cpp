@@ -74,7 +74,7 @@ struct NonceState
 
 NonceState g_nonce;
 std::once_flag g_initOnce;
-bool g_initOk = false;
+std::atomic<bool> g_initOk{false};
 
 void redrawNonceState() noexcept
 {
@@ -87,7 +87,7 @@ void redrawNonceState() noexcept
 
 void afterForkInChild() noexcept
 {
-    if (g_initOk)
+    if (g_initOk.load(std::memory_order_relaxed))
         redrawNonceState();
 }
 
@@ -95,8 +95,8 @@ void initOnce() noexcept
 {
     if (sodium_init() < 0)
         return;
-    g_initOk = true;
     redrawNonceState();
+    g_initOk.store(true, std::memory_order_release);
     pthread_atfork(nullptr, nullptr, &afterForkInChild);
 }
 
@@ -104,8 +104,11 @@ void initOnce() noexcept
 
 bool Crypto::initialize() noexcept
 {
+    // The fast check keeps call_once off the per-message path (nonces, ids).
+    if (g_initOk.load(std::memory_order_acquire))
+        return true;
     std::call_once(g_initOnce, &initOnce);
-    return g_initOk;
+    return g_initOk.load(std::memory_order_acquire);
 }
 
 void Crypto::nextNonce(unsigned char *nonce) noexcept

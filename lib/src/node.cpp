@@ -432,11 +432,10 @@ bool NodePrivate::startExec(int s)
         spawned.insert(s, process);
         process->setProcessChannelMode(QProcess::ForwardedChannels);
         QObject::connect(process, &QProcess::finished, q,
-                         [this, s, process](int exitCode, QProcess::ExitStatus st) {
-            const int status = st == QProcess::CrashExit ? (SIGKILL & 0x7f) : (exitCode & 0xff) << 8;
-            const qint64 p = workers[s].pid;
-            Q_UNUSED(process);
-            onWorkerReaped(s, p, status);
+                         [this, s](int exitCode, QProcess::ExitStatus st) {
+            // QProcess does not document the signal of a crash: report it as SIGKILL.
+            const int status = st == QProcess::CrashExit ? SIGKILL : (exitCode & 0xff) << 8;
+            onWorkerReaped(s, workers[s].pid, status);
         });
         QObject::connect(process, &QProcess::errorOccurred, q, [this, s](QProcess::ProcessError e) {
             if (e == QProcess::FailedToStart) {

@@ -1020,15 +1020,14 @@ MessagePrivate *Router::makeErrorMessage(const PendingCall &call, Reply::Error e
 void Router::finishCall(std::unordered_map<quint64, PendingCall>::iterator it,
                         MessagePrivate *last)
 {
-    const quint64 token = it->first;
     PendingCall c = std::move(it->second);
     m_pending.erase(it);
-    Q_UNUSED(token);
 
     QExplicitlySharedDataPointer<MessagePrivate> synthetic;
     if (!last && c.onDone) {
-        synthetic = QExplicitlySharedDataPointer<MessagePrivate>(
-                makeErrorMessage(c, c.error == Reply::NoError ? Reply::NoError : c.error));
+        // No final reply to hand over (targets lost, timeout, nobody to wait for): onDone
+        // still runs once, with an empty final message that carries the error, if any.
+        synthetic = QExplicitlySharedDataPointer<MessagePrivate>(makeErrorMessage(c, c.error));
         if (c.error == Reply::NoError) {
             synthetic->header.privateFlags &= quint16(~Wire::Error);
             synthetic->frame.setPrivateFlags(synthetic->header.privateFlags);

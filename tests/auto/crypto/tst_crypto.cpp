@@ -117,7 +117,7 @@ void tst_Crypto::deriveSeparates()
     QCOMPARE(contextB.size(), 8);
 
     char context[9] = {};
-    std::memcpy(context, contextB.constData(), 8);
+    std::memcpy(context, contextB.constData(), size_t(qMin<qsizetype>(contextB.size(), 8)));
     const CryptoKey a = CryptoKey::derive("secret", "plexus-t", 1);
     const CryptoKey b = CryptoKey::derive(secretB, context, subkeyB);
     QVERIFY(a.isValid());

@@ -21,7 +21,7 @@ PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev lib
 
 # CMake cache entries the scripts rely on. They are passed at the first configure and
 # enforced later (an existing build directory configured without them is re-configured).
-PLEXUS_REQUIRED_CACHE="PLEXUS_BUILD_TESTS=ON PLEXUS_BUILD_EXAMPLES=ON"
+PLEXUS_REQUIRED_CACHE="${PLEXUS_REQUIRED_CACHE:-PLEXUS_BUILD_TESTS=ON PLEXUS_BUILD_EXAMPLES=ON}"
 
 PLEXUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLEXUS_BUILD_DIR="${PLEXUS_BUILD_DIR:-build}"

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -244,8 +245,24 @@ void SupervisorClient::shutdown(int timeoutMs)
     m_notifier->setEnabled(false);
     ::close(m_fd);
     m_fd = -1;
-    // The server stops its workers and exits; reap it so nothing is left behind.
+    // The server stops its workers and exits; reap it so nothing is left behind. A pidfd
+    // becomes readable exactly when it exits; without one (kernel < 5.3), poll waitpid().
     QDeadlineTimer deadline(timeoutMs);
+    const int pidfd = int(::syscall(SYS_pidfd_open, pid_t(m_serverPid), 0));
+    if (pidfd >= 0) {
+        pollfd p{pidfd, POLLIN, 0};
+        int r;
+        do
+            r = ::poll(&p, 1, int(qMax<qint64>(0, deadline.remainingTime())));
+        while (r < 0 && errno == EINTR);
+        ::close(pidfd);
+        int status = 0;
+        if (r <= 0)
+            ::kill(pid_t(m_serverPid), SIGKILL);
+        ::waitpid(pid_t(m_serverPid), &status, 0);
+        m_serverPid = 0;
+        return;
+    }
     while (m_serverPid > 0) {
         int status = 0;
         const pid_t r = ::waitpid(pid_t(m_serverPid), &status, WNOHANG);

@@ -378,16 +378,15 @@ void tst_Calls::scenario()
     const QByteArray context = "\n--- stdout ---\n" + tail(out) + "\n--- stderr ---\n" + tail(err);
 
     // Every process of the run ends with the master (workers and fork server included).
-    QList<qint64> left = liveProcesses(token);
-    const QDeadlineTimer deadline(10000);
-    while (!left.isEmpty() && !deadline.hasExpired()) {
-        QTest::qWait(20);
+    QList<qint64> left;
+    const bool allGone = QTest::qWaitFor([&] {
         left = liveProcesses(token);
-    }
+        return left.isEmpty();
+    }, 10000);
     for (qint64 pid : std::as_const(left))
         ::kill(pid_t(pid), SIGKILL);
     QVERIFY2(finished, QByteArray("the helper did not finish in time" + context).constData());
-    QVERIFY2(left.isEmpty(), QByteArray("processes left behind: " + QByteArray::number(left.size()) + context).constData());
+    QVERIFY2(allGone, QByteArray("processes left behind: " + QByteArray::number(left.size()) + context).constData());
 
     QMap<QByteArray, QByteArrayList> values;
     QByteArrayList failures;

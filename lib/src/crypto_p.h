@@ -12,7 +12,7 @@ namespace Plexus {
 
 class CryptoKey;
 // Declared here, not only as a friend, so that the tests can reach it.
-PLEXUS_AUTOTEST_EXPORT bool operator==(const CryptoKey &a, const CryptoKey &b) noexcept;
+bool operator==(const CryptoKey &a, const CryptoKey &b) noexcept;
 
 /*
     The AEAD used by every frame: XChaCha20-Poly1305-IETF (libsodium), detached tag.
@@ -22,7 +22,7 @@ PLEXUS_AUTOTEST_EXPORT bool operator==(const CryptoKey &a, const CryptoKey &b) n
     counter. Two encryptions under one key therefore never share a nonce, even when several
     processes reply to one broadcast in the same millisecond with the same message id.
 */
-class PLEXUS_AUTOTEST_EXPORT CryptoKey
+class CryptoKey
 {
 public:
     static constexpr int KeySize = 32;
@@ -54,16 +54,16 @@ private:
 
 namespace Crypto {
 /*! Initialises libsodium once; false if it cannot be used. Thread-safe. */
-PLEXUS_AUTOTEST_EXPORT bool initialize() noexcept;
+bool initialize() noexcept;
 /*! Writes a fresh nonce (per-process random prefix + counter). Thread-safe. */
-PLEXUS_AUTOTEST_EXPORT void nextNonce(unsigned char *nonce) noexcept;
+void nextNonce(unsigned char *nonce) noexcept;
 /*! \a size random bytes from the system CSPRNG. */
-PLEXUS_AUTOTEST_EXPORT QByteArray randomBytes(qsizetype size);
+QByteArray randomBytes(qsizetype size);
 /*! A fast non-cryptographic 64-bit id (message ids); never 0. Thread-safe, fork-aware. */
-PLEXUS_AUTOTEST_EXPORT quint64 nextId() noexcept;
+quint64 nextId() noexcept;
 /*! Overwrites \a data with zeros in a way the compiler cannot drop. */
-PLEXUS_AUTOTEST_EXPORT void wipe(void *data, qsizetype size) noexcept;
-PLEXUS_AUTOTEST_EXPORT void wipe(QByteArray &data) noexcept;
+void wipe(void *data, qsizetype size) noexcept;
+void wipe(QByteArray &data) noexcept;
 } // namespace Crypto
 
 } // namespace Plexus

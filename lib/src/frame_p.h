@@ -85,9 +85,9 @@ struct Header
 };
 
 // Writes a 16-byte preamble: magic, version, role.
-PLEXUS_AUTOTEST_EXPORT QByteArray preamble(quint8 role);
+QByteArray preamble(quint8 role);
 // Checks a preamble; on success sets \a role.
-PLEXUS_AUTOTEST_EXPORT FrameError parsePreamble(QByteArrayView bytes, quint8 *role);
+FrameError parsePreamble(QByteArrayView bytes, quint8 *role);
 
 // Total frame size for a payload of \a length bytes.
 constexpr qsizetype frameSize(qsizetype length) noexcept { return Overhead + length; }
@@ -97,7 +97,7 @@ constexpr qsizetype frameSize(qsizetype length) noexcept { return Overhead + len
     One frame in its buffer: either plain (header + plaintext body) or sealed (header +
     ciphertext + tag). seal() and open() are idempotent.
 */
-class PLEXUS_AUTOTEST_EXPORT Frame
+class Frame
 {
 public:
     Frame() noexcept = default;
@@ -140,7 +140,7 @@ private:
     against the maximum before anything is allocated. After an error the reader stays in
     that error: a stream with one bad header cannot be resynchronised.
 */
-class PLEXUS_AUTOTEST_EXPORT FrameReader
+class FrameReader
 {
 public:
     explicit FrameReader(qsizetype maxLength, bool expectPreamble = false);

@@ -15,7 +15,7 @@ namespace Plexus {
     buffer, so the payload is never copied again after authoring or decryption) plus the
     caller-side and receiver-side context that never goes on the wire.
 */
-class PLEXUS_AUTOTEST_EXPORT MessagePrivate : public QSharedData
+class MessagePrivate : public QSharedData
 {
 public:
     MessagePrivate() = default;

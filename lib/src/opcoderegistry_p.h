@@ -13,7 +13,7 @@ namespace Plexus {
     shared lock; registration takes the exclusive lock, so registering from any thread while
     messages are dispatched is safe.
 */
-class PLEXUS_AUTOTEST_EXPORT OpcodeRegistry
+class OpcodeRegistry
 {
 public:
     static OpcodeRegistry &instance();

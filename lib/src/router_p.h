@@ -37,7 +37,7 @@ class NodePrivate;
 
     How a call travels is described in docs/ARCHITECTURE.md.
 */
-class PLEXUS_AUTOTEST_EXPORT Router : public QObject
+class Router : public QObject
 {
     Q_OBJECT
 public:

@@ -6,13 +6,6 @@
 #include <QtCore/qglobal.h>
 #include <QtCore/qobjectdefs.h>
 
-// PLEXUS_AUTOTEST_EXPORT exports an internal class to the project's own tests only.
-#if defined(PLEXUS_BUILD_AUTOTESTS)
-#  define PLEXUS_AUTOTEST_EXPORT PLEXUS_EXPORT
-#else
-#  define PLEXUS_AUTOTEST_EXPORT
-#endif
-
 namespace Plexus {
 Q_NAMESPACE_EXPORT(PLEXUS_EXPORT)
 

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include "logging_p.h"
+#include "node_p.h"
 #include "router_p.h"
 
 #include <plexus/calls.h>
@@ -8,13 +10,13 @@ namespace Plexus {
 namespace {
 Reply *dispatch(const CallArgs &args, quint16 routingFlags)
 {
-    Router *router = Router::current();
+    Router *router = NodePrivate::currentRouter();
     if (!router)
-        return Router::failedReply(Reply::NotRunningError, args);
+        return Router::failedReply(nullptr, Reply::NotRunningError, args);
     Reply::Error error;
-    MessagePrivate *m = Router::author(args, routingFlags, &error);
+    MessagePrivate *m = Authoring::request(args, routingFlags, &error);
     if (!m)
-        return Router::failedReply(error, args);
+        return Router::failedReply(router, error, args);
     return router->submit(m);
 }
 
@@ -22,6 +24,31 @@ quint16 flagsOf(const CallArgs &args)
 {
     return quint16((args.workers ? Wire::Workers : 0) | (args.cluster ? Wire::Cluster : 0)
                    | (args.others ? Wire::Others : 0));
+}
+
+Reply *sendMessage(const Message &message, const Sender *only)
+{
+    const MessagePrivate *src = MessagePrivate::get(message);
+    if (!src || (src->header.privateFlags & (Wire::Reply | Wire::Control | Wire::Typed))) {
+        CallArgs none;
+        none.reply = src && src->wantReplyObject;
+        return Router::failedReply(NodePrivate::currentRouter(), Reply::InvalidArgumentsError, none);
+    }
+    CallArgs args;
+    args.reply = src->wantReplyObject;
+    args.udata = src->udata;
+    args.onDone = src->onDone;
+    Router *router = NodePrivate::currentRouter();
+    if (!router)
+        return Router::failedReply(nullptr, Reply::NotRunningError, args);
+    // The caller may keep and resend its Message: route a copy of it, with its context.
+    MessagePrivate *m = MessagePrivate::copy(*src);
+    m->onReply = src->onReply;
+    m->onDone = src->onDone;
+    m->udata = src->udata;
+    m->timeout = src->timeout;
+    m->wantReplyObject = src->wantReplyObject;
+    return router->submit(m, only);
 }
 } // namespace
 
@@ -48,36 +75,10 @@ Reply *broadcast(const CallArgs &args)
 Message newMessage(const CallArgs &args)
 {
     Reply::Error error;
-    MessagePrivate *m = Router::author(args, flagsOf(args), &error);
+    MessagePrivate *m = Authoring::request(args, flagsOf(args), &error);
+    if (!m)
+        qCWarning(lcIpc) << "newMessage() refused:" << error;
     return m ? MessagePrivate::wrap(m) : Message();
-}
-
-static Reply *sendMessage(const Message &message, const Sender *only)
-{
-    const MessagePrivate *src = MessagePrivate::get(message);
-    if (!src || (src->header.privateFlags & (Wire::Reply | Wire::Control))) {
-        CallArgs none;
-        return Router::failedReply(Reply::InvalidArgumentsError, none);
-    }
-    CallArgs args;
-    args.reply = src->wantReplyObject;
-    args.udata = src->udata;
-    args.onDone = src->onDone;
-    Router *router = Router::current();
-    if (!router)
-        return Router::failedReply(Reply::NotRunningError, args);
-    // The caller may keep and resend its Message: route a private copy that shares the
-    // payload buffer (copied on write only if the token must change).
-    auto *m = new MessagePrivate;
-    m->frame = src->frame;
-    m->header = src->header;
-    m->body = src->body;
-    m->onReply = src->onReply;
-    m->onDone = src->onDone;
-    m->udata = src->udata;
-    m->timeout = src->timeout;
-    m->wantReplyObject = src->wantReplyObject;
-    return router->submit(m, only);
 }
 
 Reply *send(const Message &message)
@@ -92,7 +93,7 @@ Reply *sendTo(const Sender &peer, const Message &message)
 
 bool reply(const Message &request, const ReplyArgs &args)
 {
-    Router *router = Router::current();
+    Router *router = NodePrivate::currentRouter();
     return router && router->submitReply(request, args);
 }
 

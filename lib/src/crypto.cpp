@@ -37,11 +37,15 @@ struct CryptoKey::Material
     unsigned char key[KeySize];
     mutable std::mutex lock;
     mutable Subkey cache[CacheSize];
+    Material *prev = nullptr;   // every live key, so that wipeAllKeys() finds them
+    Material *next = nullptr;
 
-    Material() noexcept = default;
+    Material() noexcept;
     Material(const Material &) = delete;
-    ~Material()
+    ~Material();
+    void wipe() noexcept
     {
+        std::lock_guard<std::mutex> guard(lock);
         sodium_memzero(key, sizeof key);
         sodium_memzero(cache, sizeof cache);
     }
@@ -60,6 +64,52 @@ struct CryptoKey::Material
         std::memcpy(out, entry.key, KeySize);
     }
 };
+
+namespace {
+
+std::mutex g_keysLock;
+CryptoKey::Material *g_keys = nullptr;
+int g_keyCount = 0;
+
+} // namespace
+
+CryptoKey::Material::Material() noexcept
+{
+    std::lock_guard<std::mutex> guard(g_keysLock);
+    next = g_keys;
+    if (g_keys)
+        g_keys->prev = this;
+    g_keys = this;
+    ++g_keyCount;
+}
+
+CryptoKey::Material::~Material()
+{
+    {
+        std::lock_guard<std::mutex> guard(g_keysLock);
+        if (prev)
+            prev->next = next;
+        else
+            g_keys = next;
+        if (next)
+            next->prev = prev;
+        --g_keyCount;
+    }
+    wipe();
+}
+
+void Crypto::wipeAllKeys() noexcept
+{
+    std::lock_guard<std::mutex> guard(g_keysLock);
+    for (CryptoKey::Material *m = g_keys; m; m = m->next)
+        m->wipe();
+}
+
+int Crypto::liveKeyCount() noexcept
+{
+    std::lock_guard<std::mutex> guard(g_keysLock);
+    return g_keyCount;
+}
 
 namespace {
 
@@ -167,6 +217,17 @@ CryptoKey CryptoKey::derive(QByteArrayView secret, const char (&context)[9], qui
     auto material = std::make_shared<Material>();
     crypto_kdf_derive_from_key(material->key, sizeof material->key, subkeyId, context, master);
     sodium_memzero(master, sizeof master);
+    result.m_key = std::move(material);
+    return result;
+}
+
+CryptoKey CryptoKey::fromBytes(const unsigned char *bytes)
+{
+    CryptoKey result;
+    if (!Crypto::initialize())
+        return result;
+    auto material = std::make_shared<Material>();
+    std::memcpy(material->key, bytes, KeySize);
     result.m_key = std::move(material);
     return result;
 }

@@ -34,6 +34,8 @@ public:
     /*! Derives the key from \a secret: BLAKE2b (keyless) compresses the secret to 32 bytes,
         then crypto_kdf derives subkey \a subkeyId under the 8-byte \a context. */
     static CryptoKey derive(QByteArrayView secret, const char (&context)[9], quint64 subkeyId = 1);
+    /*! A key from its KeySize raw bytes (handed to an exec'd worker). */
+    static CryptoKey fromBytes(const unsigned char *bytes);
 
     bool isValid() const noexcept { return bool(m_key); }
     const unsigned char *bytes() const noexcept;
@@ -47,8 +49,10 @@ public:
 
     friend bool operator==(const CryptoKey &a, const CryptoKey &b) noexcept;
 
-private:
+    // The key bytes and the subkey cache; wiped when the last copy of the key goes.
     struct Material;
+
+private:
     std::shared_ptr<const Material> m_key;
 };
 
@@ -64,6 +68,11 @@ quint64 nextId() noexcept;
 /*! Overwrites \a data with zeros in a way the compiler cannot drop. */
 void wipe(void *data, qsizetype size) noexcept;
 void wipe(QByteArray &data) noexcept;
+/*! Overwrites every key alive in this process (before _exit(), which runs no destructor);
+    the keys are unusable afterwards. */
+void wipeAllKeys() noexcept;
+/*! Number of keys alive in this process (for the tests). */
+int liveKeyCount() noexcept;
 } // namespace Crypto
 
 } // namespace Plexus

@@ -2,11 +2,14 @@
 #include "crypto_p.h"
 #include "logging_p.h"
 #include "node_p.h"
-#include "supervisor_p.h"
+#include "forkserver_p.h"
+#include "link_unix_p.h"
+#include "processtitle_p.h"
 
 #include <plexus/exec.h>
 
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qendian.h>
 #include <QtCore/qsocketnotifier.h>
 
 #include <cerrno>
@@ -52,54 +55,87 @@ void installSignalHandlers(QObject *context)
     ::sigaction(SIGINT, &sa, nullptr);
 }
 
-// Reads --workers N, -w N, --workers=N from argv and removes them.
+// A worker count as given on the command line or in PLEXUS_WORKERS: an integer, negative
+// for "per core". False if it is not one.
+bool parseCount(const char *text, int *out)
+{
+    if (!text || !*text)
+        return false;
+    char *end = nullptr;
+    errno = 0;
+    const long n = std::strtol(text, &end, 10);
+    if (errno != 0 || !end || *end != '\0' || n < -ExecOptions::MaxWorkers || n > ExecOptions::MaxWorkers)
+        return false;
+    *out = int(n);
+    return true;
+}
+
+void printCountError(const char *where, const char *value)
+{
+    std::fprintf(stderr,
+                 "plexus: invalid worker count %s'%s': give a number (negative: that many per "
+                 "CPU core), at most %d workers\n",
+                 where, value ? value : "", ExecOptions::MaxWorkers);
+}
+
+// Reads --workers N, --workers=N, -w N and -wN from argv and removes them, up to a "--"
+// (QCommandLineParser's rule), which stays for the application. False on a bad value.
 bool takeWorkersArgument(int &argc, char **argv, int *workers)
 {
-    bool found = false;
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
+        if (std::strcmp(a, "--") == 0)
+            break;
         const char *value = nullptr;
         int consumed = 0;
-        if ((std::strcmp(a, "--workers") == 0 || std::strcmp(a, "-w") == 0) && i + 1 < argc) {
-            value = argv[i + 1];
-            consumed = 2;
+        if (std::strcmp(a, "--workers") == 0 || std::strcmp(a, "-w") == 0) {
+            value = i + 1 < argc && std::strcmp(argv[i + 1], "--") != 0 ? argv[i + 1] : nullptr;
+            consumed = value ? 2 : 1;
+            if (!value) {
+                std::fprintf(stderr, "plexus: %s needs a worker count\n", a);
+                return false;
+            }
         } else if (std::strncmp(a, "--workers=", 10) == 0) {
             value = a + 10;
             consumed = 1;
-        }
-        if (!value) {
+        } else if (std::strncmp(a, "-w", 2) == 0 && a[2] != '\0') {
+            value = a + 2;
+            consumed = 1;
+        } else {
             ++i;
             continue;
         }
-        char *end = nullptr;
-        const long n = std::strtol(value, &end, 10);
-        if (end && *end == '\0' && n > -1024 && n < 1024) {
-            *workers = int(n);
-            found = true;
-        } else {
-            std::fprintf(stderr, "plexus: ignoring invalid worker count '%s'\n", value);
+        if (!parseCount(value, workers)) {
+            printCountError("", value);
+            return false;
         }
         for (int j = i; j + consumed <= argc; ++j)
             argv[j] = argv[j + consumed];
         argc -= consumed;
     }
-    return found;
+    return true;
 }
 
+// The worker count from the options, PLEXUS_WORKERS and the command line (later ones win);
+// -1 (after printing why) if one of them is invalid.
 int resolveWorkerCount(int &argc, char **argv, int fromOptions)
 {
     int workers = fromOptions;
     const QByteArray env = qgetenv("PLEXUS_WORKERS");
-    if (!env.isEmpty()) {
-        bool ok = false;
-        const int n = env.toInt(&ok);
-        if (ok)
-            workers = n;
+    if (!env.isEmpty() && !parseCount(env.constData(), &workers)) {
+        printCountError("in PLEXUS_WORKERS ", env.constData());
+        return -1;
     }
-    takeWorkersArgument(argc, argv, &workers);
+    if (!takeWorkersArgument(argc, argv, &workers))
+        return -1;
     if (workers < 0) {
         const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
         workers = int(-workers * (cores > 0 ? cores : 1));
+    }
+    if (workers > ExecOptions::MaxWorkers) {
+        std::fprintf(stderr, "plexus: %d workers asked for; at most %d\n", workers,
+                     ExecOptions::MaxWorkers);
+        return -1;
     }
     return workers;
 }
@@ -132,26 +168,28 @@ int runProcess(int &argc, char **argv, ProcessSetup &setup, const ExecOptions &o
     return rc;
 }
 
-bool readSecretFromFd(int fd, QByteArray *secret)
+// An exec'd worker's join packet: the link key (32 bytes) and the machine id (8, LE).
+bool readJoinPacket(int fd, ProcessSetup *setup)
 {
-    QByteArray out;
-    char buffer[256];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n > 0) {
-            out.append(buffer, n);
-            if (out.size() > 4096)
-                return false;
+    unsigned char packet[CryptoKey::KeySize + 8];
+    qsizetype have = 0;
+    while (have < qsizetype(sizeof packet)) {
+        const ssize_t n = ::read(fd, packet + have, sizeof packet - size_t(have));
+        if (n > 0)
+            have += n;
+        else if (n < 0 && errno == EINTR)
             continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        break;
+        else
+            break;
     }
-    Crypto::wipe(buffer, sizeof buffer);
     ::close(fd);
-    *secret = out;
-    return !out.isEmpty();
+    const bool ok = have == qsizetype(sizeof packet);
+    if (ok) {
+        setup->psk = CryptoKey::fromBytes(packet);
+        setup->machineId = qFromLittleEndian<quint64>(packet + CryptoKey::KeySize);
+    }
+    Crypto::wipe(packet, sizeof packet);
+    return ok;
 }
 
 } // namespace
@@ -170,35 +208,52 @@ int exec(int &argc, char **argv, const ExecOptions &options,
     setup.restartPolicy = options.restartPolicy;
     setup.maxRestarts = options.maxRestarts;
     setup.restartWindowMs = options.restartWindowMs;
+    setup.handshakeTimeoutMs = options.handshakeTimeoutMs;
+    setup.maxPendingConnections = options.maxPendingConnections;
+    setup.workerStartTimeoutMs = options.workerStartTimeoutMs;
 
     // An exec'd worker started by Node::spawn(): join the master named in the environment.
-    const QByteArray secretFd = qgetenv("PLEXUS_SECRET_FD");
-    if (!secretFd.isEmpty()) {
-        qunsetenv("PLEXUS_SECRET_FD");
+    const QByteArray keyFd = qgetenv("PLEXUS_KEY_FD");
+    if (!keyFd.isEmpty()) {
+        qunsetenv("PLEXUS_KEY_FD");
         setup.role = Node::Worker;
         setup.isExec = true;
         setup.slot = qEnvironmentVariableIntValue("PLEXUS_SLOT");
         setup.ipcUrl = qEnvironmentVariable("PLEXUS_IPC_URL");
-        setup.socketPath = NodePrivate::pathFromUrl(setup.ipcUrl);
-        if (!readSecretFromFd(secretFd.toInt(), &setup.secret)) {
-            std::fprintf(stderr, "plexus: no secret on fd %s\n", secretFd.constData());
+        setup.socketPath = IpcSocket::pathFromUrl(setup.ipcUrl);
+        if (!readJoinPacket(keyFd.toInt(), &setup)) {
+            std::fprintf(stderr, "plexus: no link key on fd %s\n", keyFd.constData());
             return 1;
         }
-        return runProcess(argc, argv, setup, options, onStart);
+        const int rc = runProcess(argc, argv, setup, options, onStart);
+        setup = ProcessSetup();
+        Crypto::wipeAllKeys();
+        return rc;
     }
 
     const int workers = resolveWorkerCount(argc, argv, options.workers);
+    if (workers < 0)
+        return 2;
     setup.role = Node::Master;
     setup.initialWorkers = workers;
-    setup.secret = Crypto::randomBytes(32);
-    setup.ipcUrl = options.ipcUrl;
+    setup.machineId = Crypto::nextId();
+    {
+        // The secret of this run exists only long enough to derive the link key.
+        unsigned char secret[32];
+        const QByteArray random = Crypto::randomBytes(sizeof secret);
+        std::memcpy(secret, random.constData(), sizeof secret);
+        setup.psk = CryptoKey::derive(QByteArrayView(reinterpret_cast<char *>(secret), sizeof secret),
+                                      NodePrivate::LinkKeyContext);
+        Crypto::wipe(secret, sizeof secret);
+    }
     QString error;
-    if (!NodePrivate::resolveIpcUrl(setup, &error)) {
+    if (!IpcSocket::resolve(options.ipcUrl, &setup.socketPath, &setup.privateDir, &error)) {
         std::fprintf(stderr, "plexus: %s\n", qPrintable(error));
         return 1;
     }
+    setup.ipcUrl = QLatin1String("unix://") + setup.socketPath;
     // Listen before forking, so workers can connect the moment they start.
-    setup.listenFd = NodePrivate::listenOn(setup.socketPath, &error);
+    setup.listenFd = IpcSocket::listen(setup.socketPath, &error);
     if (setup.listenFd < 0) {
         std::fprintf(stderr, "plexus: %s\n", qPrintable(error));
         if (!setup.privateDir.isEmpty())
@@ -208,9 +263,15 @@ int exec(int &argc, char **argv, const ExecOptions &options,
 
     if (workers > 0) {
         std::fflush(nullptr);
+        ProcessTitle::init(argc, argv);
         // Runs in a child of the fork server, which already closed the listening socket.
         auto workerMain = [&argc, argv, setup, options, onStart](int slot) mutable {
+            char what[32], shortWhat[16];
+            std::snprintf(what, sizeof what, "worker %d", slot);
+            std::snprintf(shortWhat, sizeof shortWhat, "w%d", slot);
+            ProcessTitle::set(what, shortWhat);
             ProcessSetup ws = setup;
+            setup = ProcessSetup();   // one copy of the key in this process, not two
             ws.role = Node::Worker;
             ws.slot = slot;
             ws.listenFd = -1;
@@ -218,15 +279,18 @@ int exec(int &argc, char **argv, const ExecOptions &options,
             ws.initialWorkers = 0;
             return runProcess(argc, argv, ws, options, onStart);
         };
-        setup.supervisorFd = ForkServer::start(workerMain, setup.socketPath.toStdString(),
-                                               setup.privateDir.toStdString(), setup.listenFd,
-                                               &setup.supervisorPid);
-        if (setup.supervisorFd < 0) {
+        setup.forkServerFd = ForkServer::launch(workerMain, setup.socketPath.toStdString(),
+                                                setup.privateDir.toStdString(), setup.listenFd,
+                                                &setup.forkServerPid);
+        if (setup.forkServerFd < 0) {
             std::fprintf(stderr, "plexus: cannot start the fork server: %s\n", std::strerror(errno));
             return 1;
         }
     }
-    return runProcess(argc, argv, setup, options, onStart);
+    const int rc = runProcess(argc, argv, setup, options, onStart);
+    setup = ProcessSetup();
+    Crypto::wipeAllKeys();
+    return rc;
 }
 
 } // namespace Plexus

@@ -7,39 +7,41 @@
 
 #include <QtCore/qbytearray.h>
 #include <QtCore/qendian.h>
-#include <QtCore/qlist.h>
 
 namespace Plexus {
 
-/*
-    The frame codec. The exact byte layout is documented in docs/PROTOCOL.md; keep both in
-    step.
+class MessagePrivate;
 
-        offset  size  field (little-endian)             protection
-        0       4     length of the payload data        AAD
-        4       2     user flags                        AAD
-        6       2     private flags (PrivateFlag)       AAD
-        8       8     timestamp, ms since the epoch     AAD
-        16      8     message id                        AAD
-        24      24    nonce                             AAD
-        48      8     target: function pointer/op-code  encrypted
-        56      8     call token (0 = no reply wanted)  encrypted
-        64      4     number of targets (fan-out)       encrypted
-        68      4     origin slot (int32, -1 = master)  encrypted
-        72      4     origin pid                        encrypted
-        76      4     status (Reply::Error on errors)   encrypted
-        80      n     payload data                      encrypted
-        80+n    16    Poly1305 tag
+/*
+    The frame codec, protocol version 2. The exact byte layout is in docs/PROTOCOL.md; keep
+    both in step.
+
+    A frame is a 64-byte little-endian header followed by the payload. On stream links
+    frames travel inside encrypted records (record_p.h), so a frame itself carries no
+    nonce or tag there. The single-message seal (sealMessage / openMessage) wraps one frame
+    in XChaCha20-Poly1305 for transports that carry one message at a time (UDP discovery,
+    a broker).
+
+        offset  size  field
+        0       4     payload length
+        4       2     user flags
+        6       2     private flags (PrivateFlag)
+        8       8     timestamp, ms since the epoch
+        16      8     message id
+        24      8     target: function pointer, op-code, type or control code
+        32      8     call token (0 = no reply wanted)
+        40      4     number of targets (fan-out)
+        44      4     status (Reply::Error on error replies)
+        48      8     origin machine id
+        56      4     origin pid
+        60      4     origin slot (int32, -1 = master)
 */
 namespace Wire {
-inline constexpr quint16 ProtocolVersion = 1;
-inline constexpr qsizetype HeaderSize = 48;
-inline constexpr qsizetype BodyPrefixSize = 32;
-inline constexpr qsizetype TagSize = CryptoKey::TagSize;
-inline constexpr qsizetype Overhead = HeaderSize + BodyPrefixSize + TagSize;
+inline constexpr quint16 ProtocolVersion = 2;
+inline constexpr qsizetype HeaderSize = 64;
 inline constexpr qsizetype PreambleSize = 16;
-// Until a link has authenticated (its Hello opened under the key), no frame may announce
-// more than this: an unauthenticated peer cannot make us allocate maxMessageLength().
+// Until a peer's Hello has been admitted, no frame may announce more than this: a peer that
+// holds the key but was not admitted cannot make us allocate maxMessageLength().
 inline constexpr qsizetype MaxHandshakeLength = 4096;
 inline constexpr char Magic[6] = {'P', 'L', 'E', 'X', 'U', 'S'};
 
@@ -59,19 +61,8 @@ enum PrivateFlag : quint16 {
 };
 
 enum ControlCode : quint32 {
-    ControlHello = 1,     // first frame on every link: who I am
+    ControlHello = 1,     // first frame on every link, both ways: who I am
     ControlStop = 2,      // master -> worker: stop gracefully
-};
-
-// The decrypted body prefix, host order.
-struct Body
-{
-    quint64 target = 0;
-    quint64 token = 0;
-    quint32 targets = 0;
-    qint32 originSlot = -1;
-    quint32 originPid = 0;
-    quint32 status = 0;
 };
 
 // Header fields, host order.
@@ -82,105 +73,82 @@ struct Header
     quint16 privateFlags = 0;
     quint64 timestamp = 0;
     quint64 id = 0;
+    quint64 target = 0;
+    quint64 token = 0;
+    quint32 targets = 0;
+    quint32 status = 0;
+    quint64 originMachine = 0;
+    quint32 originPid = 0;
+    qint32 originSlot = -1;
 };
 
-// Writes a 16-byte preamble: magic, version, role.
+void encodeHeader(const Header &header, char *out) noexcept;
+Header decodeHeader(const char *in) noexcept;
+// Cheap structural check of the private flags, before anything is allocated.
+bool flagsConsistent(quint16 privateFlags) noexcept;
+
+// The 16-byte preamble that starts every stream link: magic, version, role.
 QByteArray preamble(quint8 role);
 // Checks a preamble; on success sets \a role.
 FrameError parsePreamble(QByteArrayView bytes, quint8 *role);
 
-// Total frame size for a payload of \a length bytes.
-constexpr qsizetype frameSize(qsizetype length) noexcept { return Overhead + length; }
+// Single-message seal: header (64, AAD) | nonce (24, AAD) | payload (encrypted) | tag (16).
+inline constexpr qsizetype SealedOverhead = HeaderSize + CryptoKey::NonceSize + CryptoKey::TagSize;
+QByteArray sealMessage(const Header &header, QByteArrayView payload, const CryptoKey &key);
+// Authenticates and decrypts a sealed message; on success sets *header and *payload.
+FrameError openMessage(QByteArrayView sealed, const CryptoKey &key, qsizetype maxLength,
+                       Header *header, QByteArray *payload);
 } // namespace Wire
 
 /*
-    One frame in its buffer: either plain (header + plaintext body) or sealed (header +
-    ciphertext + tag). seal() and open() are idempotent.
-*/
-class Frame
-{
-public:
-    Frame() noexcept = default;
-    // Wraps bytes read from a stream (sealed).
-    static Frame fromSealed(QByteArray bytes) noexcept;
-    // Allocates a plain frame; empty (isNull) if the payload is too long or overflowed.
-    static Frame create(const Wire::Header &header, const Wire::Body &body, const Payload &data);
-
-    bool isNull() const noexcept { return m_buffer.isEmpty(); }
-    bool isSealed() const noexcept { return m_sealed; }
-    const QByteArray &buffer() const noexcept { return m_buffer; }
-
-    Wire::Header header() const noexcept;
-    // Valid on plain frames only.
-    Wire::Body body() const noexcept;
-    QByteArrayView data() const noexcept;
-    quint16 privateFlags() const noexcept;
-
-    // Rewrites header fields of a plain frame (used when forwarding and replying).
-    void setPrivateFlags(quint16 flags) noexcept;
-    void setBody(const Wire::Body &body) noexcept;
-
-    // Draws a fresh nonce and encrypts in place; no-op if already sealed.
-    void seal(const CryptoKey &key);
-    // Authenticates and decrypts in place; NoError if already plain.
-    FrameError open(const CryptoKey &key);
-
-    // A plain copy with its own buffer (before sealing a frame still in use).
-    Frame clone() const;
-
-private:
-    char *raw() noexcept { return m_buffer.data(); }
-    const char *raw() const noexcept { return m_buffer.constData(); }
-    QByteArray m_buffer;
-    bool m_sealed = false;
-};
-
-/*
-    Cuts a byte stream, arriving in pieces of any size, into frames. Lengths are checked
-    against the maximum before anything is allocated. After an error the reader stays in
-    that error: a stream with one bad header cannot be resynchronised.
+    Cuts a plaintext byte stream, arriving in pieces of any size (the contents of records),
+    into frames. A frame's length is checked against the limit before its message is
+    allocated; each complete frame is handed to the sink at once, in order, so the sink
+    may change the limit (setLimit) before the next header is judged. After an error the
+    reader stays in that error: a stream with one bad header cannot be resynchronised.
 */
 class FrameReader
 {
 public:
-    explicit FrameReader(qsizetype maxLength, bool expectPreamble = false);
+    class Sink
+    {
+    public:
+        virtual ~Sink() = default;
+        // Takes the reference to \a frame. Returns false to stop reading (link closed).
+        virtual bool frameReady(MessagePrivate *frame) = 0;
+    };
 
-    // Consumes \a bytes; complete frames become available to takeFrame(). Sets *consumed
-    // to the bytes used: all of them, except in handshake mode, which stops after a frame.
-    FrameError append(QByteArrayView bytes, qsizetype *consumed = nullptr);
-    // Handshake mode: frames are limited to Wire::MaxHandshakeLength and append() stops
-    // after each one, so the next header is checked only once the peer has authenticated.
-    void setHandshakeMode(bool on) noexcept { m_handshake = on; }
-    bool hasFrame() const noexcept { return m_ready.size() > m_readyHead; }
-    QByteArray takeFrame();
+    explicit FrameReader(qsizetype limit);
+    ~FrameReader();
+    FrameReader(const FrameReader &) = delete;
+    FrameReader &operator=(const FrameReader &) = delete;
 
-    // Space in the frame being assembled, to read() into directly (large frames), and
-    // the commit of what was read there.
+    void setLimit(qsizetype limit) noexcept { m_limit = limit; }
+    qsizetype limit() const noexcept { return m_limit; }
+
+    // Consumes all of \a data unless the sink stops or an error occurs.
+    FrameError append(const char *data, qsizetype size, Sink *sink);
+
+    // While a frame's payload is being filled: where the next \a *size bytes of it go, so
+    // that a record can be decrypted straight into the message. nullptr otherwise.
     char *directSpace(qsizetype *size) noexcept;
-    FrameError commitDirect(qsizetype size);
+    // Those bytes were written at directSpace(); hands the frame over when it completes.
+    FrameError commitDirect(qsizetype size, Sink *sink);
 
     FrameError error() const noexcept { return m_error; }
-    bool hasPreamble() const noexcept { return m_preambleDone; }
-    quint8 peerRole() const noexcept { return m_peerRole; }
-    // Bytes of an incomplete frame held (for truncation checks at end of stream).
-    qsizetype pendingBytes() const noexcept { return m_have; }
-    qsizetype maxLength() const noexcept { return m_maxLength; }
-
+    // Bytes of an incomplete frame held (for truncation checks at the end of a stream).
+    qsizetype pendingBytes() const noexcept;
 
 private:
-    FrameError startFrame();
-    void finishFrame();
+    FrameError startFrame(Sink *sink, bool *keepGoing);
+    bool finishFrame(Sink *sink);
 
-    qsizetype m_maxLength;
-    bool m_preambleDone;
-    bool m_handshake = false;
-    quint8 m_peerRole = 0;
+    qsizetype m_limit;
     FrameError m_error = FrameError::NoError;
-    char m_head[Wire::HeaderSize];   // header (or preamble) being gathered
-    QByteArray m_current;            // allocated once the header is known
-    qsizetype m_have = 0;            // bytes of the current unit gathered so far
-    QList<QByteArray> m_ready;
-    qsizetype m_readyHead = 0;
+    char m_head[Wire::HeaderSize];
+    qsizetype m_headHave = 0;
+    MessagePrivate *m_current = nullptr;   // allocated once its header is accepted
+    qsizetype m_have = 0;                  // payload bytes of m_current filled
 };
 
 } // namespace Plexus

@@ -1,27 +1,521 @@
 // SPDX-License-Identifier: MIT
 #include "link_p.h"
-#include "router_p.h"
+#include "logging_p.h"
+#include "message_p.h"
+
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qtimer.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace Plexus {
 
 namespace {
-std::atomic<quint64> g_nextLinkId{16};   // ids below 16 are reserved (loopback = 1)
+std::atomic<quint64> g_nextLinkId{1};
+
+constexpr qsizetype ReadChunk = 256 * 1024;
+constexpr int ReadRounds = 8;              // per notification, so one busy link cannot starve others
+// A payload at least this long is sealed straight from the message into its own records,
+// and decrypted straight into the message, instead of going through the batch record.
+constexpr qsizetype LargePayload = 64 * 1024;
+constexpr qsizetype IdleCapacity = 4 << 20;
+} // namespace
+
+// ---------------------------------------------------------------------------------------
+// LinkBuffer
+
+void LinkBuffer::reserve(qsizetype extra, qsizetype *keepFrom)
+{
+    if (m_size + extra <= m_capacity)
+        return;
+    // Move the live bytes (from keepFrom, or from head) to the front when that makes room.
+    const qsizetype from = keepFrom && *keepFrom >= 0 ? qMin(*keepFrom, m_head) : m_head;
+    const qsizetype live = m_size - from;
+    if (from > 0 && live + extra <= m_capacity && from >= m_capacity / 4) {
+        std::memmove(m_data, m_data + from, size_t(live));
+        m_head -= from;
+        m_size -= from;
+        if (keepFrom && *keepFrom >= 0)
+            *keepFrom -= from;
+        return;
+    }
+    qsizetype capacity = qMax<qsizetype>(m_capacity * 2, 64 * 1024);
+    while (capacity < m_size + extra)
+        capacity *= 2;
+    auto *data = static_cast<char *>(std::realloc(m_data, size_t(capacity)));
+    if (!data)
+        throw std::bad_alloc();
+    m_data = data;
+    m_capacity = capacity;
 }
 
-Link::Link(Router *router, QObject *parent)
-    : QObject(parent), m_router(router), m_id(g_nextLinkId.fetch_add(1))
+void LinkBuffer::consume(qsizetype n) noexcept
 {
+    m_head += n;
+    if (m_head == m_size)
+        m_head = m_size = 0;
 }
 
-Link::~Link() = default;
-
-void Link::setEstablished()
+void LinkBuffer::shrinkIfIdle() noexcept
 {
-    m_established = true;
-    onEstablished();
-    m_router->linksChanged();
+    if (m_head == m_size && m_capacity > IdleCapacity) {
+        std::free(m_data);
+        m_data = nullptr;
+        m_capacity = m_head = m_size = 0;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Link
+
+Link::Link(LinkHandler *handler, const LinkSetup &setup, QObject *parent)
+    : QObject(parent),
+      m_handler(handler),
+      m_setup(setup),
+      m_id(g_nextLinkId.fetch_add(1, std::memory_order_relaxed)),
+      m_handshake(std::make_unique<Handshake>(setup.side, setup.localRole, setup.psk)),
+      m_frames(Wire::MaxHandshakeLength)
+{
+    // The Hello is the first frame of this side's stream; it waits in m_early until the
+    // handshake lets this side seal.
+    Wire::Header h = Authoring::header(Wire::Control, Wire::ControlHello);
+    h.originMachine = setup.localMachine;
+    h.originPid = setup.localPid;
+    h.originSlot = setup.localSlot;
+    const QByteArray hello = Handshake::helloPayload(setup.localRole, setup.localIsExec);
+    h.length = quint32(hello.size());
+    m_early.resize(Wire::HeaderSize);
+    Wire::encodeHeader(h, m_early.data());
+    m_early.append(hello);
+}
+
+Link::~Link()
+{
+    for (qsizetype i = m_readyHead; i < m_ready.size(); ++i) {
+        if (!m_ready[i]->ref.deref())
+            delete m_ready[i];
+    }
+}
+
+void Link::start()
+{
+    if (m_state != State::Handshaking)
+        return;
+    if (m_handshake->state() == Handshake::State::Failed) {
+        reject(m_handshake->error());
+        return;
+    }
+    if (m_setup.handshakeTimeoutMs > 0) {
+        m_deadline = new QTimer(this);
+        m_deadline->setSingleShot(true);
+        connect(m_deadline, &QTimer::timeout, this, [this] {
+            if (!isEstablished())
+                reject(FrameError::HandshakeTimeout);
+        });
+        m_deadline->start(m_setup.handshakeTimeoutMs);
+    }
+    const QByteArray first = m_handshake->start();
+    if (!first.isEmpty()) {
+        m_out.reserve(first.size());
+        std::memcpy(m_out.end(), first.constData(), size_t(first.size()));
+        m_out.grow(first.size());
+        writeOut();
+    }
+}
+
+qsizetype Link::queuedBytes() const noexcept
+{
+    return m_out.pending() + m_early.size() + transportQueued();
+}
+
+// ---- writing ---------------------------------------------------------------------------
+
+void Link::write(const MessagePrivate &frame)
+{
+    if (m_state == State::Closed || m_finalSent)
+        return;
+    char header[Wire::HeaderSize];
+    Wire::encodeHeader(frame.header, header);
+    ++m_counters.framesOut;
+    if (!m_handshake->canSend()) {
+        m_early.append(header, Wire::HeaderSize);
+        m_early.append(frame.payload(), frame.header.length);
+        return;   // the handshake flushes it
+    }
+    appendPlain(header, Wire::HeaderSize);
+    if (qsizetype(frame.header.length) >= LargePayload)
+        sealLarge(frame.payload(), frame.header.length);
+    else
+        appendPlain(frame.payload(), frame.header.length);
+    m_handler->linkWritten(this);
+}
+
+void Link::writeControl(quint32 code, QByteArrayView payload)
+{
+    Wire::Header h = Authoring::header(Wire::Control, code);
+    h.originMachine = m_setup.localMachine;
+    h.originPid = m_setup.localPid;
+    h.originSlot = m_setup.localSlot;
+    QExplicitlySharedDataPointer<MessagePrivate> m(MessagePrivate::create(h, Payload(payload)));
+    write(*m);
+}
+
+void Link::appendPlain(const char *data, qsizetype size)
+{
+    while (size > 0) {
+        if (m_openRecord < 0) {
+            m_out.reserve(Record::PlainOffset + qMin(size, Record::MaxPlain) + Record::ABytes);
+            m_openRecord = m_out.size();
+            m_out.grow(Record::PlainOffset);
+        }
+        const qsizetype filled = m_out.size() - m_openRecord - Record::PlainOffset;
+        const qsizetype take = qMin(size, Record::MaxPlain - filled);
+        m_out.reserve(take + Record::MacSize, &m_openRecord);
+        std::memcpy(m_out.end(), data, size_t(take));
+        m_out.grow(take);
+        data += take;
+        size -= take;
+        if (filled + take == Record::MaxPlain)
+            sealOpenRecord();
+    }
+}
+
+void Link::sealOpenRecord()
+{
+    if (m_openRecord < 0)
+        return;
+    const qsizetype plain = m_out.size() - m_openRecord - Record::PlainOffset;
+    if (plain == 0) {
+        m_out.grow(-Record::PlainOffset);   // nothing in it: drop the reservation
+        m_openRecord = -1;
+        return;
+    }
+    m_out.reserve(Record::MacSize, &m_openRecord);
+    m_handshake->sealer().sealInPlace(m_out.at(m_openRecord), plain);
+    m_out.grow(Record::MacSize);   // the tag byte is inside PlainOffset
+    m_openRecord = -1;
+    ++m_counters.recordsOut;
+}
+
+void Link::sealLarge(const char *data, qsizetype size)
+{
+    sealOpenRecord();
+    while (size > 0) {
+        const qsizetype take = qMin(size, Record::MaxPlain);
+        m_out.reserve(Record::Overhead + take);
+        m_handshake->sealer().sealFrom(data, take, m_out.end());
+        m_out.grow(Record::Overhead + take);
+        ++m_counters.recordsOut;
+        data += take;
+        size -= take;
+    }
+}
+
+void Link::flush()
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_handshake->canSend())
+        sealOpenRecord();
+    writeOut();
+}
+
+void Link::writeOut()
+{
+    while (m_out.pending() > 0 && m_state != State::Closed) {
+        const qint64 n = transportWrite(m_out.begin(), m_out.pending());
+        if (n < 0) {
+            transportLost();
+            return;
+        }
+        if (n == 0)
+            break;
+        m_counters.bytesOut += quint64(n);
+        m_out.consume(n);
+    }
+    const bool pending = m_out.pending() > 0;
+    if (pending != m_writeArmed) {
+        m_writeArmed = pending;
+        setWriteNotification(pending);
+    }
+    if (!pending)
+        m_out.shrinkIfIdle();
+}
+
+void Link::readyWrite()
+{
+    writeOut();
+}
+
+bool Link::waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    while (m_state != State::Closed && queuedBytes() > lowWater) {
+        flush();
+        if (m_state == State::Closed || queuedBytes() <= lowWater)
+            break;
+        const qint64 remaining = deadline.remainingTime();
+        if (remaining == 0)
+            return false;
+        bool readable = false;
+        const int slice = int(remaining < 0 ? 100 : qMin<qint64>(remaining, 100));
+        if (!transportWait(mayRead, slice, &readable)) {
+            transportLost();
+            break;
+        }
+        if (readable && mayRead)
+            readyRead();
+    }
+    return m_state != State::Closed;
+}
+
+void Link::closeGracefully(int timeoutMs)
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_handshake->canSend() && !m_finalSent) {
+        sealOpenRecord();
+        m_out.reserve(Record::Overhead);
+        m_handshake->sealer().sealFrom(nullptr, 0, m_out.end(), Record::Tag::Final);
+        m_out.grow(Record::Overhead);
+        ++m_counters.recordsOut;
+        m_finalSent = true;
+    }
+    flushBlocking(timeoutMs);
+    close();
+}
+
+void Link::close()
+{
+    if (m_state == State::Closed)
+        return;
+    m_state = State::Closed;
+    if (m_deadline)
+        m_deadline->stop();
+    transportClose();
+    m_in.clear();
+    m_out.clear();
+    m_early.clear();
+    m_openRecord = -1;
+    for (qsizetype i = m_readyHead; i < m_ready.size(); ++i) {
+        if (!m_ready[i]->ref.deref())
+            delete m_ready[i];
+    }
+    m_ready.clear();
+    m_readyHead = 0;
+    // Tell the handler from the event loop, never from inside its own call into us.
+    QMetaObject::invokeMethod(this, [this] {
+        if (!m_closeNotified) {
+            m_closeNotified = true;
+            m_handler->linkClosed(this);
+        }
+    }, Qt::QueuedConnection);
+}
+
+void Link::reject(FrameError reason)
+{
+    if (m_state == State::Closed)
+        return;
+    m_handler->linkRejected(this, reason);
+    close();
+}
+
+void Link::transportLost()
+{
+    if (m_state == State::Closed)
+        return;
+    // A stream that ends inside the handshake, a record or a frame was cut short; one that
+    // ends between records is a peer that went away (crashed, or closed after its final
+    // record).
+    const bool cut = m_in.pending() > 0 || m_frames.pendingBytes() > 0
+            || (m_state == State::Handshaking && m_counters.bytesIn > 0);
+    if (cut)
+        reject(FrameError::TruncatedFrame);
+    else
+        close();
+}
+
+// ---- reading ---------------------------------------------------------------------------
+
+void Link::readyRead()
+{
+    struct Batch {
+        Link *link;
+        explicit Batch(Link *l) : link(l) { link->m_handler->linkReading(link, true); }
+        ~Batch() { link->m_handler->linkReading(link, false); }
+    } batch(this);
+    for (int round = 0; round < ReadRounds && m_state != State::Closed; ++round) {
+        if (m_in.freeSpace() < ReadChunk / 4)
+            m_in.reserve(ReadChunk);
+        const qsizetype room = m_in.freeSpace();
+        const qint64 n = transportRead(m_in.end(), room);
+        if (n == 0)
+            return;
+        if (n < 0) {
+            transportLost();
+            return;
+        }
+        m_counters.bytesIn += quint64(n);
+        m_in.grow(n);
+        process();
+        deliver();
+        if (n < room)
+            return;   // drained the transport for now
+    }
+}
+
+void Link::process()
+{
+    while (m_state != State::Closed) {
+        const bool progressed = m_handshake->state() != Handshake::State::Done
+                ? processHandshake()
+                : processRecord();
+        if (!progressed)
+            return;
+    }
+}
+
+void Link::deliver()
+{
+    // Nested calls (a handler that waits for this link, which reads it again) continue
+    // with the next frame of the same queue, so frames are handed over in order.
+    while (m_readyHead < m_ready.size() && m_state == State::Established) {
+        MessagePrivate *frame = m_ready[m_readyHead++];
+        if (m_readyHead == m_ready.size()) {
+            m_ready.clear();
+            m_readyHead = 0;
+        }
+        m_handler->linkFrame(this, frame);
+    }
+}
+
+bool Link::processHandshake()
+{
+    const qsizetype need = m_handshake->bytesNeeded();
+    if (need == 0)
+        return false;
+    if (m_in.pending() < need) {
+        const FrameError early = m_handshake->peek(m_in.begin(), m_in.pending());
+        if (early != FrameError::NoError)
+            reject(early);
+        return false;
+    }
+    QByteArray reply;
+    const Handshake::State st = m_handshake->consume(m_in.begin(), &reply);
+    m_in.consume(need);
+    if (st == Handshake::State::Failed) {
+        reject(m_handshake->error());
+        return false;
+    }
+    if (!reply.isEmpty()) {
+        m_out.reserve(reply.size());
+        std::memcpy(m_out.end(), reply.constData(), size_t(reply.size()));
+        m_out.grow(reply.size());
+    }
+    if (m_handshake->canSend() && !m_early.isEmpty()) {
+        // The Hello (and anything written meanwhile) becomes the first record.
+        const QByteArray early = std::move(m_early);
+        m_early.clear();
+        appendPlain(early.constData(), early.size());
+        sealOpenRecord();
+    }
+    writeOut();
+    if (st == Handshake::State::Done && m_state == State::Handshaking)
+        m_state = State::AwaitingHello;
+    return m_state != State::Closed;
+}
+
+bool Link::processRecord()
+{
+    if (m_in.pending() < Record::LengthSize)
+        return false;
+    qsizetype clen = 0;
+    const FrameError lengthError = RecordOpener::checkLength(m_in.begin(), &clen);
+    if (lengthError != FrameError::NoError) {
+        reject(lengthError);
+        return false;
+    }
+    const qsizetype total = Record::LengthSize + clen;
+    if (m_in.pending() < total) {
+        // Wait for the rest; make sure the whole record will fit (at most 1 MiB + 21).
+        m_in.reserve(total - m_in.pending());
+        return false;
+    }
+    const qsizetype plain = clen - Record::ABytes;
+    Record::Tag tag = Record::Tag::Message;
+    qsizetype direct = 0;
+    char *space = m_frames.directSpace(&direct);
+    FrameError error;
+    if (space && plain >= LargePayload && direct >= plain) {
+        // The record lies inside one large payload: decrypt straight into the message.
+        error = m_handshake->opener().openInto(m_in.begin(), clen, space, &tag);
+        m_in.consume(total);
+        ++m_counters.recordsIn;
+        if (error == FrameError::NoError)
+            error = m_frames.commitDirect(plain, this);
+    } else {
+        char *record = m_in.begin();
+        error = m_handshake->opener().openInPlace(record, clen, &tag);
+        if (error == FrameError::NoError) {
+            ++m_counters.recordsIn;
+            // Frames are only queued here (the Hello excepted), so nothing reads this
+            // link again while its bytes are parsed.
+            error = m_frames.append(record + Record::PlainOffset, plain, this);
+        }
+        if (m_state != State::Closed)
+            m_in.consume(total);
+    }
+    if (error != FrameError::NoError) {
+        reject(error);
+        return false;
+    }
+    return m_state != State::Closed;
+}
+
+bool Link::frameReady(MessagePrivate *frame)
+{
+    QExplicitlySharedDataPointer<MessagePrivate> ref(frame, QAdoptSharedDataTag{});
+    ++m_counters.framesIn;
+    if (m_state == State::AwaitingHello) {
+        helloReceived(frame);
+        return m_state != State::Closed;
+    }
+    if (m_state != State::Established)
+        return false;
+    if ((frame->header.privateFlags & Wire::Control) && frame->header.target == Wire::ControlHello) {
+        reject(FrameError::UnexpectedFrame);   // a second handshake on a live link
+        return false;
+    }
+    m_ready.append(ref.take());
+    return true;
+}
+
+void Link::helloReceived(MessagePrivate *frame)
+{
+    PeerIdentity peer;
+    FrameError error = Handshake::parseHello(frame->header, frame->data(), &peer);
+    if (error == FrameError::NoError)
+        error = Handshake::admit(m_setup.scope, m_setup.localRole, m_setup.localMachine,
+                                 m_setup.side, peer);
+    if (error == FrameError::NoError) {
+        m_peer = peer;
+        error = m_handler->linkHello(this, peer);
+    }
+    if (error != FrameError::NoError) {
+        reject(error);
+        return;
+    }
+    if (m_state == State::Closed)
+        return;
+    m_state = State::Established;
+    m_establishedAt = QDeadlineTimer::current().deadline();
+    if (m_deadline)
+        m_deadline->stop();
+    m_frames.setLimit(m_setup.maxMessageLength);
+    m_handler->linkEstablished(this);
 }
 
 } // namespace Plexus

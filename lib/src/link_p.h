@@ -2,120 +2,203 @@
 #pragma once
 
 #include "frame_p.h"
+#include "handshake_p.h"
+#include "stats_p.h"
 
 #include <QtCore/qobject.h>
-#include <QtCore/qlist.h>
+
+#include <memory>
 
 QT_BEGIN_NAMESPACE
-class QSocketNotifier;
+class QTimer;
 QT_END_NAMESPACE
 
 namespace Plexus {
 
-class Router;
+class Link;
+class MessagePrivate;
 
 /*
-    One connection to another process, whatever carries it. The router only ever talks to
-    a Link: it hands it sealed frames to write and receives sealed frames from it. Backends
-    (link_unix.cpp for local stream sockets; the cluster's TCP backend later) map their
-    transport errors to FrameError / close in one place.
+    What a Link reports to whoever owns it (the router in a running Node, a test in
+    tst_link). Every call comes from the Node's thread; linkClosed() from the event loop,
+    never from inside a call into the link.
 */
-class Link : public QObject
+class LinkHandler
 {
-    Q_OBJECT
 public:
-    enum class PeerRole : quint8 { Unknown = 0, Master = 1, Worker = 2, Peer = 3 };
+    virtual ~LinkHandler() = default;
+    // The peer's Hello passed the handshake's own rules: admit it (NoError) or say why not.
+    virtual FrameError linkHello(Link *link, const PeerIdentity &peer) = 0;
+    // Admitted: the link carries traffic from now on.
+    virtual void linkEstablished(Link *link) = 0;
+    // An authenticated frame after the Hello. Takes the reference to \a frame.
+    virtual void linkFrame(Link *link, MessagePrivate *frame) = 0;
+    // The link is being closed because of \a reason (counted and logged by the handler).
+    virtual void linkRejected(Link *link, FrameError reason) = 0;
+    virtual void linkClosed(Link *link) = 0;
+    // Frames were written: flush now or when the current batch of work ends.
+    virtual void linkWritten(Link *link) = 0;
+    // The link starts (\a begin) or ends handling what it read: replies written meanwhile
+    // can leave together when it ends.
+    virtual void linkReading(Link *link, bool begin) { Q_UNUSED(link); Q_UNUSED(begin); }
+};
 
-    struct PeerInfo {
-        qint64 pid = 0;
-        int slot = -1;
-        PeerRole role = PeerRole::Unknown;
-        bool isExec = false;    // an exec'd program: op-codes only, no function pointers
-    };
+struct LinkSetup
+{
+    Handshake::Side side = Handshake::Side::Connector;
+    Handshake::Scope scope = Handshake::Scope::Local;
+    PeerRole localRole = PeerRole::Master;
+    bool localIsExec = false;
+    // Who this side says it is in its Hello.
+    quint64 localMachine = 0;
+    quint32 localPid = 0;
+    qint32 localSlot = -1;
+    CryptoKey psk;
+    qsizetype maxMessageLength = 0;
+    int handshakeTimeoutMs = 5000;
+};
 
-    explicit Link(Router *router, QObject *parent = nullptr);
-    ~Link() override;
+// A growable byte buffer with a consumed head (input and output queues of a link).
+class LinkBuffer
+{
+public:
+    LinkBuffer() = default;
+    ~LinkBuffer() { std::free(m_data); }
+    LinkBuffer(const LinkBuffer &) = delete;
+    LinkBuffer &operator=(const LinkBuffer &) = delete;
 
-    quint64 id() const noexcept { return m_id; }
-    const PeerInfo &peer() const noexcept { return m_peer; }
-    void setPeer(const PeerInfo &peer) { m_peer = peer; }
-    bool isEstablished() const noexcept { return m_established; }
-    // The peer proved the key: lift the handshake size limit.
-    void setEstablished();
-    bool isOpen() const noexcept { return !m_closed; }
-
-    // Queues a sealed frame (shared buffer; one sealed broadcast goes to many links). When
-    // it goes out is the router's choice (Router::linkWritten): at once, or at the end of
-    // the batch of work in progress.
-    virtual void write(const QByteArray &sealedFrame) = 0;
-    // Writes what is queued now, without blocking.
-    virtual void flushNow() = 0;
-    virtual qsizetype queuedBytes() const noexcept = 0;
-    // Writes what is queued, blocking up to timeoutMs (shutdown only).
-    virtual bool flushBlocking(int timeoutMs) = 0;
-    // Backpressure: writes until at most \a lowWater bytes are queued, reading (and so
-    // handing frames to the router) while it waits, so two peers that both wait cannot
-    // deadlock. False if the link closed or \a timeoutMs passed.
-    virtual bool drainBlocking(qsizetype lowWater, int timeoutMs) = 0;
-    // Closes the transport; the router is told through linkClosed() from the event loop.
-    virtual void close() = 0;
-    virtual QString description() const = 0;
-
-    bool dirty = false;    // queued writes waiting for the router's uncork
-    quint64 bytesIn = 0;
-    quint64 bytesOut = 0;
-    quint64 rejected = 0;
-    qint64 lastSecurityLog = 0;
-
-protected:
-    virtual void onEstablished() { }
-    Router *m_router;
-    PeerInfo m_peer;
-    bool m_established = false;
-    bool m_closed = false;
+    char *begin() noexcept { return m_data + m_head; }
+    char *at(qsizetype offset) noexcept { return m_data + offset; }
+    char *end() noexcept { return m_data + m_size; }
+    qsizetype head() const noexcept { return m_head; }
+    qsizetype size() const noexcept { return m_size; }
+    qsizetype pending() const noexcept { return m_size - m_head; }
+    qsizetype freeSpace() const noexcept { return m_capacity - m_size; }
+    // Makes room for \a extra more bytes at the end. Offsets before head() may move: a
+    // caller that holds an offset into the buffer passes it as \a keepFrom (or -1).
+    void reserve(qsizetype extra, qsizetype *keepFrom = nullptr);
+    void grow(qsizetype n) noexcept { m_size += n; }
+    void consume(qsizetype n) noexcept;
+    void clear() noexcept { m_head = m_size = 0; }
+    // Gives memory back after a burst, once nothing is pending.
+    void shrinkIfIdle() noexcept;
 
 private:
-    quint64 m_id;
+    char *m_data = nullptr;
+    qsizetype m_capacity = 0;
+    qsizetype m_head = 0;
+    qsizetype m_size = 0;
 };
 
 /*
-    A Link over a connected AF_UNIX stream socket, driven by QSocketNotifiers on the raw
-    descriptor: reads go straight into the frame reader (large frames are read directly
-    into their final buffer), writes are batched with writev() once per event-loop pass.
+    One connection to another process, whatever carries it (docs/ARCHITECTURE.md). The base
+    class owns everything above the bytes: the handshake and its deadline, the record
+    streams, the frame reader, the Hello, and the rule that the first bad byte closes the
+    link. A backend (link_unix.cpp; the cluster's TCP backend) only moves bytes: it
+    implements the transport*() functions and calls readyRead(), readyWrite() and
+    transportLost() when its transport says so. Nothing here needs a file descriptor.
 */
-class UnixLink final : public Link
+class Link : public QObject, private FrameReader::Sink
 {
     Q_OBJECT
 public:
-    // Takes ownership of \a fd (connected, any blocking mode). Writes \a preamble first.
-    UnixLink(Router *router, int fd, const QByteArray &preamble, qsizetype maxLength,
-             QObject *parent = nullptr);
-    ~UnixLink() override;
+    enum class State { Handshaking, AwaitingHello, Established, Closed };
 
-    void write(const QByteArray &sealedFrame) override;
-    void flushNow() override { flush(); }
-    qsizetype queuedBytes() const noexcept override { return m_queued; }
-    bool flushBlocking(int timeoutMs) override;
-    bool drainBlocking(qsizetype lowWater, int timeoutMs) override;
-    void close() override;
-    QString description() const override;
+    Link(LinkHandler *handler, const LinkSetup &setup, QObject *parent = nullptr);
+    ~Link() override;
+
+    quint64 id() const noexcept { return m_id; }
+    State state() const noexcept { return m_state; }
+    bool isEstablished() const noexcept { return m_state == State::Established; }
+    bool isOpen() const noexcept { return m_state != State::Closed; }
+    const PeerIdentity &peer() const noexcept { return m_peer; }
+    const LinkSetup &setup() const noexcept { return m_setup; }
+    const LinkCounters &counters() const noexcept { return m_counters; }
+    // Monotonic ms (QDeadlineTimer clock) when the link was established, 0 before.
+    qint64 establishedAt() const noexcept { return m_establishedAt; }
+
+    // The router's endpoint for this link once admitted (0: none), and whether the router
+    // has it on its list of links to flush when the current batch ends.
+    quint32 endpoint = 0;
+    bool dirty = false;
+
+    // Starts the handshake and its deadline; the backend is connected by now.
+    void start();
+    // Queues \a frame (header and payload) on the outgoing stream; it is sealed into a
+    // record at the next flush(). Frames written before the handshake ends wait for it.
+    void write(const MessagePrivate &frame);
+    void writeControl(quint32 code, QByteArrayView payload);
+    // Seals what was written and hands it to the transport, without blocking.
+    void flush();
+    // Bytes written and not yet accepted by the transport.
+    qsizetype queuedBytes() const noexcept;
+    // Backpressure: flushes until at most \a lowWater bytes are queued, reading meanwhile
+    // when \a mayRead (so two peers that both wait cannot deadlock). False if the link
+    // closed or \a timeoutMs passed.
+    bool waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead);
+    bool flushBlocking(int timeoutMs) { return waitForDrain(0, timeoutMs, false); }
+    // Ends the stream with a final record, flushes (bounded) and closes.
+    void closeGracefully(int timeoutMs);
+    // Closes at once; what is queued is dropped. The handler hears linkClosed() later.
+    void close();
+    // Reports \a reason to the handler and closes.
+    void reject(FrameError reason);
+
+    virtual QString description() const = 0;
 
 protected:
-    void onEstablished() override { m_reader.setHandshakeMode(false); }
+    // ---- the backend ------------------------------------------------------------------
+    // Reads up to \a max bytes: > 0 read, 0 nothing available now, -1 end of stream/error.
+    virtual qint64 transportRead(char *data, qint64 max) = 0;
+    // Writes up to \a size bytes: >= 0 accepted, -1 the transport failed.
+    virtual qint64 transportWrite(const char *data, qint64 size) = 0;
+    // Bytes the transport buffers itself (a QTcpSocket's write buffer).
+    virtual qint64 transportQueued() const { return 0; }
+    virtual void transportClose() = 0;
+    // Asks for readyWrite() when the transport can take more.
+    virtual void setWriteNotification(bool enabled) = 0;
+    // Blocks up to \a timeoutMs until the transport is writable (or readable, if
+    // \a forRead); sets *readable. False on a transport error.
+    virtual bool transportWait(bool forRead, int timeoutMs, bool *readable) = 0;
+
+    void readyRead();
+    void readyWrite();
+    void transportLost();
 
 private:
-    void onReadable();
-    void flush();
-    void fail(FrameError error);
+    bool frameReady(MessagePrivate *frame) override;
+    void process();
+    void deliver();
+    bool processHandshake();
+    bool processRecord();
+    void helloReceived(MessagePrivate *frame);
+    void appendPlain(const char *data, qsizetype size);
+    void sealOpenRecord();
+    void sealLarge(const char *data, qsizetype size);
+    void writeOut();
+    void finishHandshake();
 
-    int m_fd;
-    QSocketNotifier *m_readNotifier = nullptr;
-    QSocketNotifier *m_writeNotifier = nullptr;
-    FrameReader m_reader;
-    QList<QByteArray> m_queue;
-    qsizetype m_queueHead = 0;      // first unsent buffer
-    qsizetype m_headOffset = 0;     // bytes of it already sent
-    qsizetype m_queued = 0;
+    LinkHandler *m_handler;
+    LinkSetup m_setup;
+    quint64 m_id;
+    State m_state = State::Handshaking;
+    PeerIdentity m_peer;
+    LinkCounters m_counters;
+    qint64 m_establishedAt = 0;
+
+    std::unique_ptr<Handshake> m_handshake;
+    FrameReader m_frames;
+    LinkBuffer m_in;
+    LinkBuffer m_out;
+    qsizetype m_openRecord = -1;   // offset in m_out of the record being filled, or -1
+    QByteArray m_early;            // plaintext written before this side may seal
+    // Frames parsed and not yet handed to the handler. A handler that waits for this link
+    // to drain reads it again (nested); the queue keeps delivery in order regardless.
+    QList<MessagePrivate *> m_ready;
+    qsizetype m_readyHead = 0;
+    QTimer *m_deadline = nullptr;
+    bool m_finalSent = false;
+    bool m_writeArmed = false;
     bool m_closeNotified = false;
 };
 

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include "link_p.h"
+#include "link_unix_p.h"
 #include "logging_p.h"
-#include "router_p.h"
 
-#include <QtCore/qcoreapplication.h>
-#include <QtCore/qdeadlinetimer.h>
-#include <QtCore/qcoreevent.h>
+#include <QtCore/qfileinfo.h>
 #include <QtCore/qsocketnotifier.h>
+#include <QtCore/qtimer.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,36 +12,68 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace Plexus {
 
 namespace {
-constexpr qsizetype ReadChunk = 256 * 1024;
-constexpr int MaxIov = 256;
-constexpr int ReadRounds = 8;   // per notification, so one busy link cannot starve others
+constexpr int MaxBackoffMs = 1000;
+
+QString errnoString(int e)
+{
+    return QString::fromLocal8Bit(std::strerror(e));
+}
+
+bool fillAddress(const QString &path, sockaddr_un *addr, QString *error)
+{
+    const QByteArray native = path.toLocal8Bit();
+    *addr = sockaddr_un{};
+    addr->sun_family = AF_UNIX;
+    if (native.isEmpty() || native.size() >= qsizetype(sizeof addr->sun_path)) {
+        *error = QStringLiteral("IPC socket path empty or too long (max %1 bytes): %2")
+                         .arg(sizeof addr->sun_path - 1).arg(path);
+        return false;
+    }
+    std::memcpy(addr->sun_path, native.constData(), size_t(native.size()));
+    return true;
+}
+
+QString randomCharacters(int length)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const QByteArray random = Crypto::randomBytes(length);
+    QString out;
+    out.reserve(length);
+    for (int i = 0; i < length; ++i)
+        out.append(QLatin1Char(alphabet[quint8(random[i]) % (sizeof alphabet - 1)]));
+    return out;
+}
 } // namespace
 
-UnixLink::UnixLink(Router *router, int fd, const QByteArray &preamble, qsizetype maxLength,
-                   QObject *parent)
-    : Link(router, parent), m_fd(fd), m_reader(maxLength, /*expectPreamble=*/true)
+// ---------------------------------------------------------------------------------------
+// UnixLink
+
+UnixLink::UnixLink(LinkHandler *handler, const LinkSetup &setup, int fd, QObject *parent)
+    : Link(handler, setup, parent), m_fd(fd)
 {
-    m_reader.setHandshakeMode(true);
     ::fcntl(m_fd, F_SETFL, ::fcntl(m_fd, F_GETFL) | O_NONBLOCK);
     ::fcntl(m_fd, F_SETFD, FD_CLOEXEC);
-    // Larger kernel buffers let a pipelined burst flow without a wakeup per frame.
+    // Larger kernel buffers let a pipelined burst flow without a wakeup per record.
     const int bufferSize = 1 << 20;
     ::setsockopt(m_fd, SOL_SOCKET, SO_SNDBUF, &bufferSize, sizeof bufferSize);
     ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &bufferSize, sizeof bufferSize);
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(m_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        m_peerPid = cred.pid;
 
     m_readNotifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Read, this);
-    connect(m_readNotifier, &QSocketNotifier::activated, this, &UnixLink::onReadable);
+    connect(m_readNotifier, &QSocketNotifier::activated, this, &UnixLink::readyRead);
     m_writeNotifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Write, this);
     m_writeNotifier->setEnabled(false);
-    connect(m_writeNotifier, &QSocketNotifier::activated, this, &UnixLink::flush);
-    if (!preamble.isEmpty())
-        write(preamble);
+    connect(m_writeNotifier, &QSocketNotifier::activated, this, &UnixLink::readyWrite);
 }
 
 UnixLink::~UnixLink()
@@ -54,179 +84,43 @@ UnixLink::~UnixLink()
 
 QString UnixLink::description() const
 {
-    if (m_peer.pid)
-        return QStringLiteral("unix:pid %1").arg(m_peer.pid);
-    return QStringLiteral("unix:fd %1").arg(m_fd);
+    return QStringLiteral("unix:pid %1").arg(peer().pid ? peer().pid : m_peerPid);
 }
 
-void UnixLink::write(const QByteArray &sealedFrame)
+qint64 UnixLink::transportRead(char *data, qint64 max)
 {
-    if (m_closed)
-        return;
-    m_queue.append(sealedFrame);
-    m_queued += sealedFrame.size();
-    bytesOut += quint64(sealedFrame.size());
-    if (!m_writeNotifier->isEnabled())   // else the socket is full: the notifier flushes
-        m_router->linkWritten(this);
-}
-
-void UnixLink::flush()
-{
-    while (m_fd >= 0 && m_queueHead < m_queue.size()) {
-        iovec iov[MaxIov];
-        int count = 0;
-        for (qsizetype i = m_queueHead; i < m_queue.size() && count < MaxIov; ++i, ++count) {
-            const QByteArray &b = m_queue.at(i);
-            const qsizetype skip = (i == m_queueHead) ? m_headOffset : 0;
-            iov[count].iov_base = const_cast<char *>(b.constData()) + skip;
-            iov[count].iov_len = size_t(b.size() - skip);
-        }
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = size_t(count);
-        const ssize_t n = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                m_writeNotifier->setEnabled(true);
-                return;
-            }
-            qCDebug(lcIpc) << description() << "write failed:" << std::strerror(errno);
-            close();
-            return;
-        }
-        qsizetype left = n;
-        m_queued -= n;
-        while (left > 0) {
-            const qsizetype rest = m_queue.at(m_queueHead).size() - m_headOffset;
-            if (left >= rest) {
-                left -= rest;
-                m_queue[m_queueHead] = QByteArray();
-                ++m_queueHead;
-                m_headOffset = 0;
-            } else {
-                m_headOffset += left;
-                left = 0;
-            }
-        }
-    }
-    m_queue.clear();
-    m_queueHead = 0;
-    m_headOffset = 0;
-    if (m_writeNotifier)
-        m_writeNotifier->setEnabled(false);
-    if (m_router)
-        m_router->linkDrained(this);
-}
-
-bool UnixLink::flushBlocking(int timeoutMs)
-{
-    QDeadlineTimer deadline(timeoutMs);
-    while (m_fd >= 0 && m_queued > 0) {
-        flush();
-        if (m_queued == 0)
-            break;
-        pollfd p{m_fd, POLLOUT, 0};
-        const qint64 remaining = deadline.remainingTime();
-        if (remaining == 0)
-            return false;
-        ::poll(&p, 1, int(qMin<qint64>(remaining < 0 ? 100 : remaining, 100)));
-    }
-    return m_queued == 0;
-}
-
-bool UnixLink::drainBlocking(qsizetype lowWater, int timeoutMs)
-{
-    QDeadlineTimer deadline(timeoutMs);
-    while (m_fd >= 0 && m_queued > lowWater) {
-        flush();
-        if (m_fd < 0 || m_queued <= lowWater)
-            break;
-        const bool mayRead = m_router->mayReadWhileWaiting();
-        pollfd p{m_fd, short(POLLOUT | (mayRead ? POLLIN : 0)), 0};
-        const qint64 remaining = deadline.remainingTime();
-        if (remaining == 0)
-            return false;
-        const int r = ::poll(&p, 1, int(qMin<qint64>(remaining < 0 ? 100 : remaining, 100)));
-        if (r > 0 && mayRead && (p.revents & (POLLIN | POLLHUP | POLLERR)))
-            onReadable();
-    }
-    return m_fd >= 0;
-}
-
-void UnixLink::onReadable()
-{
-    // Replies and forwards written while this batch is processed leave in one write each
-    // per link when it ends.
-    const Router::Cork cork(m_router);
-    static thread_local char buffer[ReadChunk];
-    for (int round = 0; round < ReadRounds && m_fd >= 0; ++round) {
-        qsizetype direct = 0;
-        char *space = m_reader.directSpace(&direct);
-        ssize_t n;
-        const bool readDirect = space && direct >= qsizetype(sizeof buffer) / 4;
-        if (readDirect)
-            n = ::read(m_fd, space, size_t(direct));
-        else
-            n = ::read(m_fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            qCDebug(lcIpc) << description() << "read failed:" << std::strerror(errno);
-            close();
-            return;
-        }
-        if (n == 0) {
-            if (m_reader.pendingBytes() > 0)
-                m_router->linkRejected(this, FrameError::TruncatedFrame);
-            close();
-            return;
-        }
-        bytesIn += quint64(n);
-        if (readDirect) {
-            const FrameError error = m_reader.commitDirect(n);
-            while (m_reader.hasFrame() && !m_closed)
-                m_router->frameReceived(this, m_reader.takeFrame());
-            if (error != FrameError::NoError) {
-                fail(error);
-                return;
-            }
-        } else {
-            QByteArrayView rest(buffer, n);
-            while (!rest.isEmpty() && !m_closed) {
-                qsizetype used = 0;
-                const FrameError error = m_reader.append(rest, &used);
-                rest = rest.sliced(used);
-                while (m_reader.hasFrame() && !m_closed)
-                    m_router->frameReceived(this, m_reader.takeFrame());
-                if (error != FrameError::NoError) {
-                    fail(error);
-                    return;
-                }
-            }
-        }
-        if (n < ssize_t(readDirect ? direct : qsizetype(sizeof buffer)))
-            return;   // drained the socket for now
+    for (;;) {
+        const ssize_t n = ::read(m_fd, data, size_t(max));
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return -1;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        qCDebug(lcIpc) << description() << "read failed:" << std::strerror(errno);
+        return -1;
     }
 }
 
-void UnixLink::fail(FrameError error)
+qint64 UnixLink::transportWrite(const char *data, qint64 size)
 {
-    if (m_closed)
-        return;
-    m_router->linkRejected(this, error);
-    close();
+    for (;;) {
+        const ssize_t n = ::send(m_fd, data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        qCDebug(lcIpc) << description() << "write failed:" << std::strerror(errno);
+        return -1;
+    }
 }
 
-void UnixLink::close()
+void UnixLink::transportClose()
 {
-    if (m_closed)
-        return;
-    m_closed = true;
-    m_router->linksChanged();
     if (m_readNotifier)
         m_readNotifier->setEnabled(false);
     if (m_writeNotifier)
@@ -236,12 +130,255 @@ void UnixLink::close()
         ::close(m_fd);
         m_fd = -1;
     }
-    m_queue.clear();
-    m_queueHead = 0;
-    m_headOffset = 0;
-    m_queued = 0;
-    // Tell the router from the event loop, never from inside its own call into us.
-    QMetaObject::invokeMethod(this, [this] { m_router->linkClosed(this); }, Qt::QueuedConnection);
+}
+
+void UnixLink::setWriteNotification(bool enabled)
+{
+    if (m_writeNotifier && m_fd >= 0)
+        m_writeNotifier->setEnabled(enabled);
+}
+
+bool UnixLink::transportWait(bool forRead, int timeoutMs, bool *readable)
+{
+    if (m_fd < 0)
+        return false;
+    pollfd p{m_fd, short(POLLOUT | (forRead ? POLLIN : 0)), 0};
+    int r;
+    do
+        r = ::poll(&p, 1, timeoutMs);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return false;
+    *readable = forRead && (p.revents & (POLLIN | POLLHUP | POLLERR));
+    return !(p.revents & POLLNVAL);
+}
+
+// ---------------------------------------------------------------------------------------
+// UnixServer
+
+UnixServer::UnixServer(int fd, LinkHandler *handler, const LinkSetup &setup, QObject *parent)
+    : QObject(parent), m_fd(fd), m_handler(handler), m_setup(setup)
+{
+    m_notifier = new QSocketNotifier(qintptr(fd), QSocketNotifier::Read, this);
+    connect(m_notifier, &QSocketNotifier::activated, this, &UnixServer::onAccept);
+    m_backoff = new QTimer(this);
+    m_backoff->setSingleShot(true);
+    connect(m_backoff, &QTimer::timeout, this, [this] {
+        m_notifier->setEnabled(true);
+        onAccept();
+    });
+}
+
+UnixServer::~UnixServer()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+void UnixServer::prunePending()
+{
+    m_pending.removeIf([](const QPointer<UnixLink> &l) {
+        return !l || !l->isOpen() || l->isEstablished();
+    });
+}
+
+int UnixServer::pendingCount()
+{
+    prunePending();
+    return int(m_pending.size());
+}
+
+bool UnixServer::shedOldestPending()
+{
+    prunePending();
+    if (m_pending.isEmpty())
+        return false;
+    UnixLink *oldest = m_pending.takeFirst();
+    ++m_shed;
+    oldest->reject(FrameError::HandshakeTimeout);
+    return true;
+}
+
+void UnixServer::onAccept()
+{
+    for (;;) {
+        const int fd = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            const int e = errno;
+            if (e == EINTR || e == ECONNABORTED)
+                continue;
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+                // Out of descriptors: make room by dropping a connection that has not
+                // authenticated, else stop listening for a while. The notifier would fire
+                // again at once and spin.
+                if (shedOldestPending())
+                    continue;
+                if (m_backoffMs == 0)
+                    qCWarning(lcIpc).noquote() << "accept failed:" << errnoString(e)
+                                               << "- backing off until descriptors are free";
+                m_backoffMs = qBound(50, m_backoffMs * 2, MaxBackoffMs);
+                m_notifier->setEnabled(false);
+                m_backoff->start(m_backoffMs);
+            }
+            return;   // EAGAIN (or a transient error: the notifier fires again)
+        }
+        if (m_backoffMs) {
+            qCInfo(lcIpc) << "accepting connections again";
+            m_backoffMs = 0;
+        }
+        prunePending();
+        while (m_pending.size() >= m_maxPending && shedOldestPending()) { }
+        auto *link = new UnixLink(m_handler, m_setup, fd, this);
+        m_pending.append(link);
+        Q_EMIT linkAccepted(link);
+        link->start();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// IpcSocket
+
+QString IpcSocket::pathFromUrl(const QString &url)
+{
+    if (url.startsWith(QLatin1String("unix://")))
+        return url.mid(7);
+    if (url.contains(QLatin1String("://")))
+        return QString();
+    return url;
+}
+
+bool IpcSocket::resolve(const QString &url, QString *path, QString *privateDir, QString *error)
+{
+    QString p = pathFromUrl(url);
+    if (!url.isEmpty() && p.isEmpty()) {
+        *error = QStringLiteral("unsupported IPC URL scheme: %1 (use unix://path)").arg(url);
+        return false;
+    }
+    privateDir->clear();
+    if (p.isEmpty()) {
+        QByteArray base = qgetenv("XDG_RUNTIME_DIR");
+        if (base.isEmpty() || ::access(base.constData(), W_OK) != 0)
+            base = qgetenv("TMPDIR");
+        if (base.isEmpty())
+            base = "/tmp";
+        QByteArray templ = base + "/plexus-XXXXXX";
+        if (!::mkdtemp(templ.data())) {   // mode 0700: only this user can enter
+            *error = QStringLiteral("cannot create a private directory in %1: %2")
+                             .arg(QString::fromLocal8Bit(base), errnoString(errno));
+            return false;
+        }
+        *privateDir = QString::fromLocal8Bit(templ);
+        p = *privateDir + QLatin1String("/ipc.sock");
+    } else {
+        const qsizetype slash = p.lastIndexOf(QLatin1Char('/'));
+        const qsizetype nameStart = slash + 1;
+        if (p.endsWith(QLatin1String("..."))) {
+            p.chop(3);
+            p += randomCharacters(DotsRandomLength);
+        } else {
+            // The last run of three or more 'X' in the file name, wherever it stands
+            // (mkstemps' rule, with what follows it kept).
+            qsizetype i = p.size();
+            while (i > nameStart) {
+                if (p.at(i - 1) != QLatin1Char('X')) {
+                    --i;
+                    continue;
+                }
+                const qsizetype end = i;
+                while (i > nameStart && p.at(i - 1) == QLatin1Char('X'))
+                    --i;
+                if (end - i >= 3) {
+                    p.replace(i, end - i, randomCharacters(int(end - i)));
+                    break;
+                }
+            }
+        }
+        if (p.size() <= nameStart) {
+            *error = QStringLiteral("IPC URL %1 names a directory, not a socket file").arg(url);
+            return false;
+        }
+    }
+    sockaddr_un addr;
+    if (!fillAddress(p, &addr, error)) {
+        if (!privateDir->isEmpty())
+            ::rmdir(privateDir->toLocal8Bit().constData());
+        privateDir->clear();
+        return false;
+    }
+    *path = p;
+    return true;
+}
+
+int IpcSocket::listen(const QString &path, QString *error, bool *inUse)
+{
+    if (inUse)
+        *inUse = false;
+    sockaddr_un addr;
+    if (!fillAddress(path, &addr, error))
+        return -1;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            *error = errnoString(errno);
+            return -1;
+        }
+        const mode_t oldMask = ::umask(0177);   // the socket file is created 0600
+        const int rc = ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+        const int bindErrno = errno;
+        ::umask(oldMask);
+        if (rc == 0 && ::listen(fd, 512) == 0) {
+            ::chmod(addr.sun_path, 0600);
+            struct stat st;
+            const QByteArray dir = QFileInfo(path).absolutePath().toLocal8Bit();
+            if (::stat(dir.constData(), &st) == 0 && (st.st_mode & (S_IXGRP | S_IXOTH)))
+                qCInfo(lcSecurity, "IPC socket directory %s can be entered by other users; the "
+                                   "socket itself is mode 0600", dir.constData());
+            return fd;
+        }
+        const int e = rc ? bindErrno : errno;
+        ::close(fd);
+        if (e == EADDRINUSE && attempt == 0) {
+            // A socket file is there. If nothing accepts on it, its process died (SIGKILL,
+            // no fork server to clean up): replace it. A live one is never taken over.
+            const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            const bool live = probe >= 0
+                    && ::connect(probe, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
+            const int probeErrno = errno;
+            if (probe >= 0)
+                ::close(probe);
+            struct stat st;
+            if (!live && probeErrno == ECONNREFUSED && ::lstat(addr.sun_path, &st) == 0
+                && S_ISSOCK(st.st_mode) && st.st_uid == ::getuid()) {
+                qCInfo(lcIpc) << "replacing stale IPC socket" << path;
+                ::unlink(addr.sun_path);
+                continue;
+            }
+            if (inUse)
+                *inUse = live;
+            *error = live ? QStringLiteral("cannot listen on %1: another process is serving it").arg(path)
+                          : QStringLiteral("cannot listen on %1: %2").arg(path, errnoString(e));
+            return -1;
+        }
+        *error = QStringLiteral("cannot listen on %1: %2").arg(path, errnoString(e));
+        return -1;
+    }
+    *error = QStringLiteral("cannot listen on %1").arg(path);
+    return -1;
+}
+
+int IpcSocket::connect(const QString &path, QString *error)
+{
+    sockaddr_un addr;
+    if (!fillAddress(path, &addr, error))
+        return -1;
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+        *error = QStringLiteral("cannot connect to %1: %2").arg(path, errnoString(errno));
+        if (fd >= 0)
+            ::close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 } // namespace Plexus

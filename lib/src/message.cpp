@@ -1,29 +1,161 @@
 // SPDX-License-Identifier: MIT
 #include "message_p.h"
+#include "logging_p.h"
+#include "opcoderegistry_p.h"
 #include "router_p.h"
 
+#include <QtCore/qdatetime.h>
 #include <QtCore/qdebug.h>
-#include <QtCore/qcoreapplication.h>
 
-#include <unistd.h>
+#include <cstring>
+#include <new>
 
 namespace Plexus {
+
+// ---------------------------------------------------------------------------------------
+// MessagePrivate
+
+MessagePrivate *MessagePrivate::create(const Wire::Header &header)
+{
+    void *memory = ::operator new(size_t(MessagePayloadOffset) + header.length);
+    auto *m = new (memory) MessagePrivate;
+    m->header = header;
+    return m;
+}
+
+MessagePrivate *MessagePrivate::create(Wire::Header header, const Payload &data)
+{
+    header.length = quint32(data.size());
+    MessagePrivate *m = create(header);
+    data.copyTo(m->payload());
+    return m;
+}
+
+MessagePrivate *MessagePrivate::copy(const MessagePrivate &other)
+{
+    MessagePrivate *m = create(other.header);
+    if (other.header.length)
+        std::memcpy(m->payload(), other.payload(), other.header.length);
+    return m;
+}
 
 MessagePrivate::~MessagePrivate()
 {
     // A request whose caller waits must get a final reply from this target, even if the
     // handler returned (or the last kept copy was released) without sending one.
-    if (linkId && (header.privateFlags & Wire::WantReply) && !(header.privateFlags & Wire::Reply)
-        && !doneSent.load(std::memory_order_acquire)) {
-        Router::sendAutomaticFinalReply(*this);
-    }
-    if (onLastRelease)
-        onLastRelease();
+    if (owesFinalReply())
+        sendAutomaticFinalReply(*this);
+    if (onLastRelease && *onLastRelease)
+        (*onLastRelease)();
 }
+
+// ---------------------------------------------------------------------------------------
+// Authoring
+
+Wire::Header Authoring::header(quint16 privateFlags, quint64 target, quint64 timestamp, quint64 id)
+{
+    const LocalIdentity self = localIdentity();
+    Wire::Header h;
+    h.privateFlags = privateFlags;
+    h.target = target;
+    h.timestamp = timestamp ? timestamp : quint64(QDateTime::currentMSecsSinceEpoch());
+    h.id = id ? id : Crypto::nextId();
+    h.originMachine = self.machine;
+    h.originPid = self.pid;
+    h.originSlot = self.slot;
+    return h;
+}
+
+Reply::Error Authoring::checkPayload(const Payload &data) noexcept
+{
+    if (data.hasOverflowed())
+        return Reply::TooManyPiecesError;
+    if (data.size() > maxMessageLength())
+        return Reply::MessageTooLongError;
+    return Reply::NoError;
+}
+
+MessagePrivate *Authoring::request(const CallArgs &args, quint16 routingFlags, Reply::Error *error)
+{
+    *error = Reply::NoError;
+    const quint32 opcode = args.opcode;
+    if (opcode && !OpcodeRegistry::isUserOpcode(opcode)) {
+        *error = Reply::InvalidArgumentsError;
+        return nullptr;
+    }
+    if (!opcode && (!args.call || (routingFlags & Wire::Cluster))) {
+        *error = Reply::InvalidArgumentsError;
+        return nullptr;
+    }
+    if ((*error = checkPayload(args.data)) != Reply::NoError)
+        return nullptr;
+
+    Handler onReply = args.onReply;
+    Handler onDone = args.onDone;
+    if (opcode && !onReply && !onDone) {
+        if (auto spec = OpcodeRegistry::instance().find(opcode)) {
+            onReply = spec->onReply;
+            onDone = spec->onDone;
+        }
+    }
+    const bool wantReply = args.reply || onReply || onDone;
+    Wire::Header h = header(
+            quint16((routingFlags & (Wire::Workers | Wire::Cluster | Wire::Others))
+                    | (opcode ? Wire::Opcode : 0) | (wantReply ? Wire::WantReply : 0)),
+            opcode ? quint64(opcode) : quint64(quintptr(args.call)), args.timestamp, args.id);
+    h.flags = args.flags;
+    MessagePrivate *m = MessagePrivate::create(h, args.data);
+    m->onReply = onReply;
+    m->onDone = onDone;
+    m->udata = args.udata;
+    m->timeout = args.timeout;
+    m->wantReplyObject = args.reply;
+    return m;
+}
+
+MessagePrivate *Authoring::reply(const MessagePrivate &request, const ReplyArgs &args,
+                                 quint16 extraFlags, quint32 status)
+{
+    const Wire::Header &rq = request.header;
+    Wire::Header h = header(quint16(Wire::Reply | (args.done ? Wire::Done : 0) | extraFlags
+                                    | (rq.privateFlags & Wire::Opcode)),
+                            rq.target, args.timestamp, args.id ? args.id : rq.id);
+    h.flags = (args.flagsSet || args.flags) ? args.flags : rq.flags;
+    h.token = rq.token;
+    h.status = status;
+    return MessagePrivate::create(h, args.data);
+}
+
+MessagePrivate *Authoring::errorReply(const MessagePrivate &request, Reply::Error error)
+{
+    return reply(request, ReplyArgs{.done = true}, Wire::Error, quint32(error));
+}
+
+MessagePrivate *Authoring::syntheticFinal(quint64 target, quint16 userFlags, void *udata,
+                                          Reply::Error error)
+{
+    Wire::Header h = header(quint16(Wire::Reply | Wire::Done
+                                    | (error != Reply::NoError ? Wire::Error : 0)),
+                            target);
+    h.flags = userFlags;
+    h.status = quint32(error);
+    MessagePrivate *m = MessagePrivate::create(h);
+    m->udata = udata;
+    return m;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sender and Message
 
 bool Sender::isLocalProcess() const noexcept
 {
-    return m_pid == qint64(::getpid());
+    const LocalIdentity self = localIdentity();
+    return m_pid == qint64(self.pid) && (m_machine == 0 || m_machine == self.machine);
+}
+
+bool Sender::isLocalMachine() const noexcept
+{
+    return m_machine == 0 || m_machine == localIdentity().machine;
 }
 
 Message::Message() noexcept = default;
@@ -41,7 +173,7 @@ qsizetype Message::length() const noexcept
 
 QByteArrayView Message::data() const noexcept
 {
-    return d ? d->frame.data() : QByteArrayView();
+    return d ? d->data() : QByteArrayView();
 }
 
 quint16 Message::flags() const noexcept
@@ -61,14 +193,14 @@ quint64 Message::id() const noexcept
 
 quint32 Message::opcode() const noexcept
 {
-    return d && (d->header.privateFlags & Wire::Opcode) ? quint32(d->body.target) : 0;
+    return d && (d->header.privateFlags & Wire::Opcode) ? quint32(d->header.target) : 0;
 }
 
 Handler Message::call() const noexcept
 {
     if (!d || (d->header.privateFlags & (Wire::Opcode | Wire::Typed | Wire::Control)))
         return nullptr;
-    return reinterpret_cast<Handler>(quintptr(d->body.target));
+    return reinterpret_cast<Handler>(quintptr(d->header.target));
 }
 
 void *Message::udata() const noexcept
@@ -91,6 +223,11 @@ bool Message::isError() const noexcept
     return d && (d->header.privateFlags & Wire::Error);
 }
 
+Reply::Error Message::error() const noexcept
+{
+    return d ? errorOf(d->header) : Reply::NoError;
+}
+
 bool Message::wantsReply() const noexcept
 {
     return d && (d->header.privateFlags & Wire::WantReply);
@@ -98,7 +235,8 @@ bool Message::wantsReply() const noexcept
 
 Sender Message::sender() const noexcept
 {
-    return d ? Sender(d->body.originPid, d->body.originSlot) : Sender();
+    return d ? Sender(d->header.originMachine, d->header.originPid, d->header.originSlot)
+             : Sender();
 }
 
 void Message::detach() noexcept
@@ -106,26 +244,26 @@ void Message::detach() noexcept
     if (!d)
         return;
     // Once detached the request can never be answered, so a caller that waits for it gets
-    // its empty final reply now instead of never (the destructor's rule needs the link).
-    if (d->linkId && (d->header.privateFlags & Wire::WantReply)
-        && !(d->header.privateFlags & Wire::Reply)) {
+    // its empty final reply now instead of never (the destructor's rule needs the route).
+    if (d->owesFinalReply()) {
         bool expected = false;
         if (d->doneSent.compare_exchange_strong(expected, true))
-            Router::sendAutomaticFinalReply(*d);
+            sendAutomaticFinalReply(*d);
     }
-    d->linkId = 0;
+    d->route.reset();
 }
 
 void Message::onLastRelease(std::function<void()> callback)
 {
     if (d)
-        d->onLastRelease = std::move(callback);
+        d->onLastRelease = std::make_unique<std::function<void()>>(std::move(callback));
 }
 
 QDebug operator<<(QDebug debug, const Sender &sender)
 {
     QDebugStateSaver saver(debug);
-    debug.nospace() << "Plexus::Sender(pid=" << sender.pid() << ", slot=" << sender.slot() << ')';
+    debug.nospace() << "Plexus::Sender(machine=" << Qt::hex << sender.machineId() << Qt::dec
+                    << ", pid=" << sender.pid() << ", slot=" << sender.slot() << ')';
     return debug;
 }
 
@@ -144,7 +282,7 @@ QDebug operator<<(QDebug debug, const Message &message)
     if (message.isReply())
         debug << (message.isDone() ? ", final reply" : ", reply");
     if (message.isError())
-        debug << ", error";
+        debug << ", error=" << message.error();
     debug << ", from=" << message.sender().pid() << ')';
     return debug;
 }

@@ -3,7 +3,9 @@
 
 #include "frame_p.h"
 
+#include <plexus/callargs.h>
 #include <plexus/message.h>
+#include <plexus/reply.h>
 
 #include <atomic>
 #include <functional>
@@ -11,23 +13,66 @@
 namespace Plexus {
 
 /*
-    The shared state of a Message: the plain frame (header, body prefix and payload in one
-    buffer, so the payload is never copied again after authoring or decryption) plus the
-    caller-side and receiver-side context that never goes on the wire.
+    Where a received message came from, for its replies: the endpoint id of the process on
+    the other side, and whether that endpoint still exists. Shared by the endpoint and every
+    message received from it, so that Plexus::reply() on any thread can tell at once that a
+    caller is gone.
+*/
+class Route : public QSharedData
+{
+public:
+    explicit Route(quint32 endpoint) noexcept : endpoint(endpoint) { }
+    const quint32 endpoint;
+    std::atomic<bool> open{true};
+};
+using RouteRef = QExplicitlySharedDataPointer<Route>;
+
+// Who this process is, as it signs the messages it authors.
+struct LocalIdentity
+{
+    quint64 machine = 0;
+    quint32 pid = 0;
+    qint32 slot = -1;
+};
+// The identity of this process's Node (pid only, machine 0, before a Node exists).
+LocalIdentity localIdentity() noexcept;
+
+/*
+    The shared state of a Message: its decoded header, the payload (stored inline, right
+    after the object: one allocation per message) and the caller-side and receiver-side
+    context that never goes on the wire.
 */
 class MessagePrivate : public QSharedData
 {
 public:
-    MessagePrivate() = default;
+    // A message with \a header and header.length uninitialised payload bytes. The length
+    // must have been checked against maxMessageLength() by the caller.
+    static MessagePrivate *create(const Wire::Header &header);
+    // A message with \a header whose payload is a copy of \a data (header.length is set).
+    static MessagePrivate *create(Wire::Header header, const Payload &data);
+    // The same header and payload, none of the context.
+    static MessagePrivate *copy(const MessagePrivate &other);
+
     MessagePrivate(const MessagePrivate &) = delete;
+    MessagePrivate &operator=(const MessagePrivate &) = delete;
     ~MessagePrivate();
+    static void operator delete(void *p) noexcept { ::operator delete(p); }
 
-    static Message wrap(MessagePrivate *d) { return Message(d); }
-    static MessagePrivate *get(const Message &m) { return m.d.data(); }
+    static Message wrap(MessagePrivate *d) noexcept { return Message(d); }
+    static MessagePrivate *get(const Message &m) noexcept { return m.d.data(); }
 
-    Frame frame;              // plain
-    Wire::Header header;      // decoded copies, host order
-    Wire::Body body;
+    inline char *payload() noexcept;
+    inline const char *payload() const noexcept;
+    QByteArrayView data() const noexcept { return QByteArrayView(payload(), header.length); }
+    quint16 privateFlags() const noexcept { return header.privateFlags; }
+    // A request whose caller waits for replies and that was not answered with a final one.
+    bool owesFinalReply() const noexcept
+    {
+        return route && (header.privateFlags & (Wire::WantReply | Wire::Reply)) == Wire::WantReply
+                && !doneSent.load(std::memory_order_acquire);
+    }
+
+    Wire::Header header;
 
     // Caller side (authored by newMessage()): what the reply machinery needs.
     Handler onReply = nullptr;
@@ -36,11 +81,55 @@ public:
     int timeout = 0;
     bool wantReplyObject = false;
 
-    // Receiver side: the link to answer on. linkId 0 means "not linked".
-    quint64 linkId = 0;
+    // Receiver side: the endpoint to answer. Null means "cannot be answered".
+    RouteRef route;
     std::atomic<bool> doneSent{false};
 
-    std::function<void()> onLastRelease;
+    std::unique_ptr<std::function<void()>> onLastRelease;
+
+private:
+    MessagePrivate() = default;
 };
+
+// The payload starts at the first 16-byte boundary after the object.
+inline constexpr qsizetype MessagePayloadOffset = (qsizetype(sizeof(MessagePrivate)) + 15) & ~qsizetype(15);
+
+char *MessagePrivate::payload() noexcept
+{
+    return reinterpret_cast<char *>(this) + MessagePayloadOffset;
+}
+
+const char *MessagePrivate::payload() const noexcept
+{
+    return reinterpret_cast<const char *>(this) + MessagePayloadOffset;
+}
+
+// The error an error reply carries (RemoteError if it names none), NoError otherwise.
+inline Reply::Error errorOf(const Wire::Header &h) noexcept
+{
+    if (!(h.privateFlags & Wire::Error))
+        return Reply::NoError;
+    return h.status ? Reply::Error(h.status) : Reply::RemoteError;
+}
+
+/*
+    Authoring: how every message this process sends gets its header. Used by the verbs on
+    any thread; nothing here touches the runtime.
+*/
+namespace Authoring {
+// Header fields every authored message starts from: identity, timestamp, id.
+Wire::Header header(quint16 privateFlags, quint64 target, quint64 timestamp = 0, quint64 id = 0);
+// A request from CallArgs; nullptr with *error set if the arguments are refused.
+MessagePrivate *request(const CallArgs &args, quint16 routingFlags, Reply::Error *error);
+// A reply to \a request (inherits target, token, id and flags unless overridden).
+MessagePrivate *reply(const MessagePrivate &request, const ReplyArgs &args, quint16 extraFlags,
+                      quint32 status);
+// A final error reply with no payload, as a target that cannot answer sends.
+MessagePrivate *errorReply(const MessagePrivate &request, Reply::Error error);
+// The message handed to onDone when a call ends without a final reply from a target.
+MessagePrivate *syntheticFinal(quint64 target, quint16 userFlags, void *udata, Reply::Error error);
+// Why a payload is refused (too many pieces, too long), or NoError.
+Reply::Error checkPayload(const Payload &data) noexcept;
+} // namespace Authoring
 
 } // namespace Plexus

@@ -1,32 +1,70 @@
 // SPDX-License-Identifier: MIT
 #include "reply_p.h"
-#include "router_p.h"
+#include "logging_p.h"
+#include "pendingcalls_p.h"
+
+#include <QtCore/qabstracteventdispatcher.h>
+#include <QtCore/qeventloop.h>
+#include <QtCore/qthread.h>
+#include <QtCore/qtimer.h>
+
+#include <functional>
 
 namespace Plexus {
 
-void ReplyPrivate::setError(Reply::Error e)
+namespace {
+std::atomic<bool> g_warnedNoEventLoop{false};
+
+// Runs \a fn with the call's PendingCalls on the Node's thread: at once from that thread,
+// queued from another. Nothing happens when the call already ended.
+void toCalls(const std::shared_ptr<ReplyChannel> &channel,
+             std::function<void(PendingCalls *, quint64)> fn)
 {
-    Q_Q(Reply);
-    if (e == Reply::NoError || error != Reply::NoError)
+    QMutexLocker locker(&channel->lock);
+    PendingCalls *calls = channel->calls;
+    const quint64 token = channel->token;
+    if (!calls || !token)
         return;
-    error = e;
-    Q_EMIT q->errorOccurred(e);
+    if (channel->sameThread) {
+        locker.unlock();
+        fn(calls, token);
+        return;
+    }
+    // The lock keeps PendingCalls alive while we post: it clears channel->calls under the
+    // same lock before it is destroyed.
+    QMetaObject::invokeMethod(calls, [channel, fn = std::move(fn), token] {
+        PendingCalls *c;
+        {
+            QMutexLocker l(&channel->lock);
+            c = channel->calls;
+        }
+        if (c)
+            fn(c, token);
+    }, Qt::QueuedConnection);
+}
+} // namespace
+
+QEvent::Type ReplyEvent::eventType()
+{
+    static const auto type = QEvent::Type(QEvent::registerEventType());
+    return type;
 }
 
-void ReplyPrivate::finish()
+Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
 {
-    Q_Q(Reply);
-    if (finished)
-        return;
-    finished = true;
-    token = 0;
-    Q_EMIT q->finished();
-    if (autoDelete) {
-        if (router)
-            router->deleteLater(q);   // one posted event for all Replies of a batch
-        else
-            q->deleteLater();
-    }
+    auto *reply = new Reply;
+    auto *d = get(reply);
+    d->udata = udata;
+    d->timeout = timeout;
+    d->channel = std::make_shared<ReplyChannel>();
+    d->channel->reply = reply;
+    d->channel->sameThread = sameThread;
+    if (!sameThread && !QAbstractEventDispatcher::instance() && firstTime(g_warnedNoEventLoop))
+        qCWarning(lcIpc, "A Plexus::Reply was made in a thread without an event loop: its "
+                         "signals arrive only while that thread waits in "
+                         "Reply::waitForFinished() (or runs an event loop). Use the "
+                         "onReply/onDone callbacks there.");
+    return reply;
 }
 
 Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) { }
@@ -34,9 +72,26 @@ Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) {
 Reply::~Reply()
 {
     Q_D(Reply);
-    // A Reply deleted by its owner before finishing stops waiting: late replies are dropped.
-    if (!d->finished && d->token && d->router)
-        d->router->abortCall(d->token);
+    if (!d->channel)
+        return;
+    bool abortCall = false;
+    {
+        QMutexLocker locker(&d->channel->lock);
+        d->channel->reply = nullptr;
+        abortCall = !d->finished && d->channel->calls;
+    }
+    // A Reply deleted by its owner before finishing stops waiting: later replies are dropped.
+    if (abortCall)
+        toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+}
+
+bool Reply::event(QEvent *event)
+{
+    if (event->type() == ReplyEvent::eventType()) {
+        d_func()->apply(std::move(static_cast<ReplyEvent *>(event)->update));
+        return true;
+    }
+    return QObject::event(event);
 }
 
 bool Reply::isFinished() const
@@ -57,6 +112,9 @@ QString Reply::errorString() const
         return tr("Invalid call: a call needs a function or an op-code, cluster traffic an op-code");
     case MessageTooLongError: return tr("The payload is longer than the maximum message length");
     case NotRunningError: return tr("Plexus is not running in this process");
+    case TooManyPiecesError:
+        return tr("The payload has more than %1 pieces").arg(Payload::MaxPieces);
+    case NotInClusterError: return tr("This node has not joined a cluster");
     case TargetLostError: return tr("A target process went away before it finished");
     case UnknownOpcodeError: return tr("A target has no handler for this op-code");
     case RemoteError: return tr("A target reported an error");
@@ -92,19 +150,26 @@ void Reply::abort()
     Q_D(Reply);
     if (d->finished)
         return;
-    const quint64 token = d->token;
-    d->setError(OperationCanceledError);
-    if (token && d->router)
-        d->router->abortCall(token);
-    d->finish();
+    if (d->channel)
+        toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+    ReplyUpdate failed;
+    failed.kind = ReplyUpdate::Failed;
+    failed.error = OperationCanceledError;
+    d->apply(std::move(failed));
+    ReplyUpdate done;
+    done.kind = ReplyUpdate::Finished;
+    d->apply(std::move(done));
 }
 
 void Reply::setTimeout(int msec)
 {
     Q_D(Reply);
     d->timeout = msec;
-    if (!d->finished && d->token && d->router)
-        d->router->setCallTimeout(d->token, msec);
+    if (!d->finished && d->channel) {
+        toCalls(d->channel, [msec](PendingCalls *calls, quint64 token) {
+            calls->setTimeout(token, msec);
+        });
+    }
 }
 
 int Reply::timeout() const
@@ -120,6 +185,30 @@ bool Reply::autoDelete() const
 void Reply::setAutoDelete(bool autoDelete)
 {
     d_func()->autoDelete = autoDelete;
+}
+
+bool Reply::waitForFinished(int timeoutMs)
+{
+    Q_D(Reply);
+    if (d->finished)
+        return true;
+    QEventLoop loop;
+    connect(this, &Reply::finished, &loop, &QEventLoop::quit);
+    QTimer timer;
+    if (timeoutMs >= 0) {
+        timer.setSingleShot(true);
+        connect(&timer, &QTimer::timeout, &loop, &QEventLoop::quit);
+        timer.start(timeoutMs);
+    }
+    ++d->waiting;
+    loop.exec();
+    --d->waiting;
+    const bool done = d->finished;
+    if (d->deletePending && d->waiting == 0) {
+        d->deletePending = false;
+        deleteLater();   // at the caller's level, not inside the loop above
+    }
+    return done;
 }
 
 } // namespace Plexus

@@ -1,13 +1,53 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <plexus/message.h>
 #include <plexus/reply.h>
 
+#include <QtCore/qcoreevent.h>
+#include <QtCore/qmutex.h>
 #include <QtCore/qpointer.h>
+
+#include <memory>
 
 namespace Plexus {
 
-class Router;
+class PendingCalls;
+
+/*
+    The link between a Reply and its call in the Node's PendingCalls. Shared by both; the
+    lock guards the two pointers, which each side clears when it goes away, so the Node's
+    thread can post to a Reply in another thread without racing with its destruction.
+*/
+class ReplyChannel
+{
+public:
+    QMutex lock;
+    Reply *reply = nullptr;           // null once the Reply is destroyed
+    PendingCalls *calls = nullptr;    // null once the call ended or the Node went away
+    quint64 token = 0;
+    bool sameThread = true;           // the Reply lives in the Node's thread
+};
+
+// One change to a Reply, applied in the Reply's thread (directly, or through ReplyEvent).
+struct ReplyUpdate
+{
+    enum Kind : quint8 { Progress, Received, Failed, Finished };
+    Kind kind = Progress;
+    Reply::Error error = Reply::NoError;
+    int expected = -1;           // -1: unchanged
+    int received = -1;
+    int finishedTargets = -1;
+    Message message;             // Received
+};
+
+class ReplyEvent : public QEvent
+{
+public:
+    static QEvent::Type eventType();
+    explicit ReplyEvent(ReplyUpdate &&update) : QEvent(eventType()), update(std::move(update)) { }
+    ReplyUpdate update;
+};
 
 class ReplyPrivate
 {
@@ -15,23 +55,27 @@ class ReplyPrivate
 public:
     explicit ReplyPrivate(Reply *q) : q_ptr(q) { }
     static ReplyPrivate *get(Reply *r) { return r->d_func(); }
+    // A Reply for a call made in the current thread; \a sameThread: the Node's thread.
+    static Reply *create(void *udata, int timeout, bool sameThread);
 
-    // Sets the first error and emits errorOccurred() for it.
-    void setError(Reply::Error e);
-    // Emits finished() once, then schedules deletion if autoDelete.
-    void finish();
+    // Applies \a update and emits the signals it implies (pendingcalls.cpp: the one place
+    // that changes a Reply's state).
+    void apply(ReplyUpdate &&update);
 
     Reply *q_ptr;
-    QPointer<Router> router;
-    quint64 token = 0;
+    std::shared_ptr<ReplyChannel> channel;
     Reply::Error error = Reply::NoError;
     bool finished = false;
     bool autoDelete = true;
+    int waiting = 0;              // waitForFinished() nesting: deletion waits for it
+    bool deletePending = false;
     int expected = 0;
     int received = 0;
     int finishedTargets = 0;
     int timeout = 0;
     void *udata = nullptr;
+    // A Reply in the Node's thread is deleted with the others of its event-loop pass.
+    QPointer<PendingCalls> batchDelete;
 };
 
 } // namespace Plexus

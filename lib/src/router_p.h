@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "frame_p.h"
+#include "dispatcher_p.h"
+#include "link_p.h"
 #include "message_p.h"
+#include "pendingcalls_p.h"
 
 #include <plexus/callargs.h>
 #include <plexus/reply.h>
@@ -13,66 +15,113 @@
 #include <QtCore/qpointer.h>
 #include <QtCore/qvarlengtharray.h>
 
-#include <map>
-#include <unordered_map>
-
 QT_BEGIN_NAMESPACE
 class QTimer;
 QT_END_NAMESPACE
 
 namespace Plexus {
 
-class Link;
-class Node;
-class NodePrivate;
+class Stats;
 
 /*
-    The router of one process: authors and routes outgoing messages, dispatches incoming
-    ones, and tracks the calls that wait for replies.
-
-    Every public verb (calls.cpp) may run on any thread: it authors the message there (the
-    payload is copied synchronously) and hands it to submit(), which runs route() at once
-    on the Node's thread or queues it there. Everything below submit() runs on the Node's
-    thread only.
-
-    How a call travels is described in docs/ARCHITECTURE.md.
+    A process this one can send to: itself (loopback), its master (on a worker), one worker
+    slot (on a master). An endpoint exists before its process has connected: traffic for a
+    worker that is starting is held and written once it connects, so that onStart on any
+    process can talk to every process. Its Route tells received messages whether they can
+    still be answered.
 */
-class Router : public QObject
+struct Endpoint
+{
+    enum class Kind : quint8 { Loopback, Master, Worker };
+    enum class State : quint8 { Starting, Connected };
+
+    quint32 id = 0;
+    Kind kind = Kind::Worker;
+    State state = State::Starting;
+    bool isExec = false;      // an exec'd program: op-codes only
+    bool stalled = false;     // did not connect within the start timeout: nothing is held
+    int slot = -1;
+    qint64 pid = 0;
+    qint64 startedAt = 0;     // monotonic ms
+    Link *link = nullptr;     // while Connected
+    RouteRef route;
+    QList<QExplicitlySharedDataPointer<MessagePrivate>> held;
+    qsizetype heldBytes = 0;
+};
+
+// What the router needs of the Node it serves.
+class RouterHost
+{
+public:
+    virtual ~RouterHost() = default;
+    // A Hello arrived on \a link: the endpoint it becomes (0 to refuse, with *error).
+    virtual quint32 admit(Link *link, const PeerIdentity &peer, FrameError *error) = 0;
+    virtual void endpointConnected(Endpoint *endpoint) = 0;
+    // The link of \a endpoint closed; the router has failed what waited on it and forgets
+    // the endpoint when this returns.
+    virtual void endpointLost(Endpoint *endpoint, const PeerIdentity &peer) = 0;
+    // A link closed before it was admitted (handshake failed, refused, timed out).
+    virtual void unadmittedLinkClosed(Link *link) = 0;
+    virtual void controlReceived(Endpoint *endpoint, MessagePrivate *message) = 0;
+    virtual void securityEvent(Link *link, FrameError reason) = 0;
+    virtual WorkerInfo workerAt(quint32 endpoint) const = 0;
+    virtual bool dispatchReserved(const Message &request) = 0;
+    virtual bool inCluster() const = 0;
+};
+
+/*
+    The router of one process: routing only. It moves messages between threads (the verbs
+    may run on any thread), chooses targets, relays a worker's fan-out, holds traffic for
+    endpoints that are starting, corks writes into one record per link per batch, and
+    applies backpressure. Calls waiting for replies are PendingCalls'; running handlers is
+    the Dispatcher's. How a call travels is described in docs/ARCHITECTURE.md.
+*/
+class Router : public QObject, public LinkHandler, public CallRelay, public DispatchContext
 {
     Q_OBJECT
 public:
-    static constexpr quint64 LoopbackLinkId = 1;
+    static constexpr quint32 LoopbackEndpoint = 1;
+    // Past the high-water mark a send from the Node's thread waits until the queue is down
+    // to half of it; past HardLimitFactor times it, or from a nested send, it fails.
+    static constexpr qsizetype DefaultHighWater = qsizetype(4) << 20;
+    static constexpr int HardLimitFactor = 8;
+    static constexpr int BackpressureTimeoutMs = 30000;
+    static constexpr int DefaultStartTimeoutMs = 10000;
 
-    Router(Node *node, NodePrivate *nodePrivate);
+    Router(RouterHost *host, Stats *stats, bool isWorker, QObject *parent = nullptr);
     ~Router() override;
 
-    // The router of this process, or nullptr (thread-safe).
-    static Router *current() noexcept;
+    PendingCalls &calls() noexcept { return m_calls; }
+    Dispatcher &dispatcher() noexcept { return m_dispatcher; }
 
     // ---- any thread -------------------------------------------------------------------
-    // Authors a request. On failure returns nullptr and sets *error.
-    static MessagePrivate *author(const CallArgs &args, quint16 routingFlags, Reply::Error *error);
+    // Routes an authored request; returns its Reply when one was asked for.
     Reply *submit(MessagePrivate *message, const Sender *only = nullptr);
     bool submitReply(const Message &request, const ReplyArgs &args);
-    bool submitTyped(quint64 linkId, qint64 pid, quint32 type, const Payload &payload);
-    static void sendAutomaticFinalReply(MessagePrivate &request);
-    // A Reply already failed before routing (never finishes synchronously).
-    static Reply *failedReply(Reply::Error error, const CallArgs &args);
+    void submitAutomaticReply(MessagePrivate &request);
+    // A Melon typed message to the endpoint of worker \a pid, or to the master (pid 0).
+    bool submitTyped(qint64 pid, quint32 type, const Payload &payload);
+    // A Reply (or onDone message) that failed before routing; never finishes synchronously.
+    static Reply *failedReply(Router *router, Reply::Error error, const CallArgs &args);
 
     // ---- Node thread ------------------------------------------------------------------
+    Endpoint *createEndpoint(Endpoint::Kind kind, int slot, bool isExec);
+    Endpoint *endpoint(quint32 id) const { return m_endpoints.value(id); }
+    Endpoint *endpointForPid(qint64 pid) const;
+    Endpoint *masterEndpoint() const { return m_master; }
+    // Forgets \a endpoint: calls waiting on it and its held traffic fail with \a error.
+    void removeEndpoint(quint32 id, Reply::Error error);
+    // Takes a new link (its handler is this router); it joins an endpoint when admitted.
     void addLink(Link *link);
-    void frameReceived(Link *link, QByteArray &&sealed);
-    void linkRejected(Link *link, FrameError error);
-    void linkClosed(Link *link);
-    void linkDrained(Link *link);
-    // A link was added, established or closed: the cached target lists are stale.
-    void linksChanged() noexcept { m_targetsValid = false; }
-    // A link queued bytes: flush it now, or when the current batch ends (cork).
-    void linkWritten(Link *link);
+    QList<Link *> links() const { return m_links; }
+    void sendControl(Endpoint *endpoint, quint32 code, QByteArrayView payload);
+    void setStartTimeout(int ms) { m_startTimeoutMs = ms; }
+    void setHighWaterMark(qsizetype bytes) { m_highWater = bytes; }
+    qsizetype highWaterMark() const noexcept { return m_highWater; }
 
     // While a Cork lives, writes are only queued; the last one to go flushes every link
     // written meanwhile. A write outside any cork goes out at once and corks the rest of
-    // that event-loop pass, so a loop of sends becomes one write per link.
+    // that event-loop pass, so a loop of sends becomes one record per link.
     class Cork
     {
     public:
@@ -83,120 +132,95 @@ public:
     private:
         Router *m_router;
     };
-    Link *masterLink() const noexcept { return m_masterLink; }
-    Link *linkForPid(qint64 pid) const;
-    QList<Link *> links() const;
-    void sendControl(Link *link, quint32 code, const QByteArray &data);
 
-    void abortCall(quint64 token);
-    // Deletes \a reply from the event loop, like QObject::deleteLater(), but with one
-    // posted event for every Reply that finished in the same pass instead of one each.
-    void deleteLater(Reply *reply);
-    void setCallTimeout(quint64 token, int msec);
+    // LinkHandler
+    FrameError linkHello(Link *link, const PeerIdentity &peer) override;
+    void linkEstablished(Link *link) override;
+    void linkFrame(Link *link, MessagePrivate *frame) override;
+    void linkRejected(Link *link, FrameError reason) override;
+    void linkClosed(Link *link) override;
+    void linkWritten(Link *link) override;
+    void linkReading(Link *link, bool begin) override;
 
-    const CryptoKey &key() const noexcept { return m_key; }
-    void setKey(const CryptoKey &key) { m_key = key; }
-    qsizetype highWaterMark() const noexcept { return m_highWater; }
-    // Past the high-water mark a send from the Node's thread waits until the queue is down
-    // to half of it; past HardLimitFactor times it, or from a nested send, it fails.
-    static constexpr qsizetype DefaultHighWater = qsizetype(4) << 20;
-    static constexpr int HardLimitFactor = 8;
-    static constexpr int BackpressureTimeoutMs = 30000;
+    // CallRelay
+    void relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply) override;
+    void relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
+                    Reply::Error error, int count) override;
+
+    // DispatchContext
+    bool isWorker() const override { return m_isWorker; }
+    WorkerInfo workerAt(quint32 endpoint) const override { return m_host->workerAt(endpoint); }
+    void replyError(MessagePrivate *request, Reply::Error error) override;
+    bool dispatchReserved(const Message &request) override { return m_host->dispatchReserved(request); }
 
 private:
-    struct Target {
-        quint64 linkId;
-        qint32 expected;    // final replies awaited from this link (fan-out via master: N)
-        qint32 done : 31;
-        bool expectedKnown : 1;
-    };
-    struct PendingCall {
-        Handler onReply = nullptr;
-        Handler onDone = nullptr;
-        void *udata = nullptr;
-        quint64 target = 0;
-        quint16 requestFlags = 0;
-        QPointer<Reply> reply;
-        QVarLengthArray<Target, 1> targets;   // most calls have one target
-        int received = 0;
-        Reply::Error error = Reply::NoError;
-        // Forwarding entry: the master relays replies of a worker's fan-out to it.
-        quint64 originLinkId = 0;
-        quint64 originToken = 0;
-        qint64 deadline = 0;
-    };
     struct Job {
         QExplicitlySharedDataPointer<MessagePrivate> message;
-        QPointer<Reply> reply;
-        quint64 linkId = 0;       // for replies / typed sends
-        qint64 pid = 0;           // sendTo
+        std::shared_ptr<ReplyChannel> reply;
+        quint32 endpoint = 0;     // replies and typed messages
+        qint64 pid = 0;           // sendTo / typed to a worker
         bool hasOnly = false;
     };
+    enum class Sent { Ok, Held, Backpressure, Lost };
 
     void enqueue(Job &&job);
     void drainJobs();
     void runJob(Job &job);
-    void route(MessagePrivate *m, Reply *reply, const Sender *only);
-    void routeReply(MessagePrivate *reply, quint64 linkId);
-    bool sendFrameTo(Link *link, Frame &frame);
-    void failTargetsLater(quint64 token, const QVarLengthArray<quint64, 4> &linkIds,
-                          Reply::Error error);
+    void route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply, const Sender *only);
+    void routeReply(MessagePrivate *reply, quint32 endpoint);
+    Sent sendToEndpoint(Endpoint *e, MessagePrivate *m);
+    bool writeToLink(Link *link, MessagePrivate *m);
     void deliverLocally(MessagePrivate *m);
     void drainLoopback();
-    void dispatchRequest(MessagePrivate *m, Link *link);
-    void handleReply(MessagePrivate *m, Link *link);
-    void handleControl(MessagePrivate *m, Link *link);
-    void fanOutForWorker(MessagePrivate *m, Link *origin);
-    void failTargets(quint64 linkId);
-    void targetFinished(std::unordered_map<quint64, PendingCall>::iterator it, quint64 linkId,
-                        MessagePrivate *finalReply);
-    void finishCall(std::unordered_map<quint64, PendingCall>::iterator it, MessagePrivate *last);
-    void replyError(MessagePrivate *request, Reply::Error error);
-    void forwardError(const PendingCall &call, Reply::Error error, int count);
-    void securityEvent(Link *link, FrameError error);
-    void armTimer();
-    void onTimer();
-    Link *linkById(quint64 id) const;
-    QList<Link *> localTargets(bool functionPointer, quint64 excludeLinkId);
-    bool m_targetsValid = false;
-    QList<Link *> m_targetCache[2];   // established worker links: [0] all, [1] forked only
-    static MessagePrivate *makeErrorMessage(const PendingCall &call, Reply::Error error);
+    void deliverRequest(MessagePrivate *m, Endpoint *from);
+    void relay(MessagePrivate *m, Endpoint *origin);
+    void drainDeferred();
+    void uncork();
+    void endpointsChanged() noexcept { m_targetsValid = false; }
+    const QList<Endpoint *> &workerTargets(bool functionPointer);
+    void checkStartDeadlines();
+    void failHeld(Endpoint *e, Reply::Error error);
+    bool mayReadWhileWaiting() const noexcept { return m_deferredBytes < m_highWater; }
 
-    Node *m_node;
-    NodePrivate *m_nodePrivate;
-    CryptoKey m_key;
-    qsizetype m_highWater;
-    QHash<quint64, Link *> m_links;
-    Link *m_masterLink = nullptr;
-    std::unordered_map<quint64, PendingCall> m_pending;
-    quint64 m_nextToken = 1;
-    std::multimap<qint64, quint64> m_deadlines;
-    QTimer *m_timer = nullptr;
+    RouterHost *m_host;
+    Stats *m_stats;
+    const bool m_isWorker;
+    PendingCalls m_calls;
+    Dispatcher m_dispatcher;
+    qsizetype m_highWater = DefaultHighWater;
+    int m_startTimeoutMs = DefaultStartTimeoutMs;
+
+    QHash<quint32, Endpoint *> m_endpoints;
+    Endpoint m_loopback;
+    Endpoint *m_master = nullptr;
+    quint32 m_nextEndpoint = 16;
+    bool m_targetsValid = false;
+    QList<Endpoint *> m_targetCache[2];   // worker endpoints: [0] all, [1] forked only
+    QList<Link *> m_links;
+    QTimer *m_startTimer = nullptr;
 
     QMutex m_jobLock;
     QList<Job> m_jobs;
     bool m_jobsPosted = false;
 
-    QList<QExplicitlySharedDataPointer<MessagePrivate>> m_loopback;
+    QList<QExplicitlySharedDataPointer<MessagePrivate>> m_loopbackQueue;
     bool m_loopbackPosted = false;
 
-    void uncork();
-    void deleteFinishedReplies();
-    QList<QPointer<Reply>> m_finishedReplies;
     int m_cork = 0;
     QList<QPointer<Link>> m_dirty;
 
     // While a send waits for a link to drain, replies are handled as they arrive but
     // requests wait here, so no handler runs inside the caller's send.
     int m_waitingForDrain = 0;
-    QList<QExplicitlySharedDataPointer<MessagePrivate>> m_deferred;
+    struct Deferred {
+        QExplicitlySharedDataPointer<MessagePrivate> message;
+        quint32 endpoint;
+    };
+    QList<Deferred> m_deferred;
     qsizetype m_deferredBytes = 0;
-    void drainDeferred();
-
-public:
-    // Whether a link that waits for its queue to drain may read more: not while the
-    // requests deferred meanwhile already hold a high-water mark's worth of bytes.
-    bool mayReadWhileWaiting() const noexcept { return m_deferredBytes < m_highWater; }
 };
+
+// Sends the empty final reply a request owes its caller (MessagePrivate's destructor).
+void sendAutomaticFinalReply(MessagePrivate &request);
 
 } // namespace Plexus

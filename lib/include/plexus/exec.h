@@ -22,9 +22,14 @@ class Node;
 */
 struct ExecOptions
 {
+    /*! The largest number of workers a master starts (after "per core" is worked out). */
+    static constexpr int MaxWorkers = 1024;
+
     /*! Worker processes; negative = that many per CPU core; 0 = master only.
-        PLEXUS_WORKERS overrides it, and "--workers N" / "-w N" / "--workers=N" on the
-        command line override both (and are removed from argv). */
+        PLEXUS_WORKERS overrides it, and "--workers N", "--workers=N", "-w N" or "-wN" on
+        the command line override both (and are removed from argv; a "--" ends the options
+        Plexus reads). A value that is not a number, or more than MaxWorkers workers, is an
+        error: exec() prints it and returns 2 without starting anything. */
     int workers = 0;
     /*! IPC URL; empty = random (see Node::setIpcUrl()). */
     QString ipcUrl = {};
@@ -35,6 +40,11 @@ struct ExecOptions
     int restartWindowMs = 10000;
     /*! Bound on a graceful shutdown after SIGTERM/SIGINT. */
     int shutdownTimeoutMs = 5000;
+    /*! See Node::setHandshakeTimeout(), Node::setMaxPendingConnections() and
+        Node::setWorkerStartTimeout(). */
+    int handshakeTimeoutMs = 5000;
+    int maxPendingConnections = 64;
+    int workerStartTimeoutMs = 10000;
     /*! Makes each process's application object; default: a QCoreApplication. */
     std::function<std::unique_ptr<QCoreApplication>(int &argc, char **argv)> createApplication = {};
 };

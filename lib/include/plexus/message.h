@@ -2,6 +2,7 @@
 #pragma once
 
 #include <plexus/plexusglobal.h>
+#include <plexus/reply.h>
 
 #include <QtCore/qbytearrayview.h>
 #include <QtCore/qmetatype.h>
@@ -20,27 +21,44 @@ class MessagePrivate;
 
 /*!
     \class Plexus::Sender
-    Which process a message came from: its pid, its worker slot (-1 for a master or an
-    exec'd worker started without a slot), and whether it is this process.
+    Which process a message came from: the machine (a random id drawn by each master when
+    it starts, shared by its workers), its pid and its worker slot (-1 for a master). A
+    machine id of 0 means "this machine".
+
+    \code
+    if (message.sender().isLocalMachine())
+        qDebug() << "from worker" << message.sender().slot();
+    \endcode
 */
 class PLEXUS_EXPORT Sender
 {
     Q_GADGET
+    Q_PROPERTY(quint64 machineId READ machineId)
     Q_PROPERTY(qint64 pid READ pid)
     Q_PROPERTY(int slot READ slot)
     Q_PROPERTY(bool isLocalProcess READ isLocalProcess)
 public:
     Sender() noexcept = default;
     Sender(qint64 pid, int slot) noexcept : m_pid(pid), m_slot(slot) { }
+    Sender(quint64 machineId, qint64 pid, int slot) noexcept
+        : m_machine(machineId), m_pid(pid), m_slot(slot) { }
+    quint64 machineId() const noexcept { return m_machine; }
     qint64 pid() const noexcept { return m_pid; }
     int slot() const noexcept { return m_slot; }
     bool isMaster() const noexcept { return m_slot < 0; }
+    /*! True if the message came from this process. */
     bool isLocalProcess() const noexcept;
+    /*! True if the message came from a process of this machine. */
+    bool isLocalMachine() const noexcept;
 
     friend bool operator==(const Sender &a, const Sender &b) noexcept
-    { return a.m_pid == b.m_pid && a.m_slot == b.m_slot; }
+    {
+        return a.m_pid == b.m_pid && a.m_slot == b.m_slot
+                && (a.m_machine == b.m_machine || !a.m_machine || !b.m_machine);
+    }
 
 private:
+    quint64 m_machine = 0;
     qint64 m_pid = 0;
     int m_slot = -1;
 };
@@ -112,6 +130,9 @@ public:
     bool isDone() const noexcept;
     /*! True if the reply reports an error (target gone, unknown op-code, ...). */
     bool isError() const noexcept;
+    /*! The error an error reply reports (Reply::TargetLostError, UnknownOpcodeError, ...),
+        so that onDone can tell failures apart; Reply::NoError for other messages. */
+    Reply::Error error() const noexcept;
     /*! True if the caller asked for replies to this request. */
     bool wantsReply() const noexcept;
     /*! The process that authored this message. */

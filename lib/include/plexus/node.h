@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 namespace Plexus {
 
@@ -38,19 +39,26 @@ class PLEXUS_EXPORT Node : public QObject
     Q_OBJECT
     Q_PROPERTY(Role role READ role CONSTANT)
     Q_PROPERTY(qint64 pid READ pid CONSTANT)
+    Q_PROPERTY(quint64 machineId READ machineId CONSTANT)
     Q_PROPERTY(QString ipcUrl READ ipcUrl)
 public:
     enum Role { Master, Worker, Peer };
     Q_ENUM(Role)
 
+    /*! Why an operation of the Node failed, grouped by hundreds per layer. */
     enum Error {
         NoError = 0,
-        AlreadyStartedError,
-        AddressError,         //!< the IPC URL is invalid or cannot be listened on
-        ConnectionError,      //!< a worker could not connect to its master
-        HandshakeError,       //!< the master refused us (version or key)
-        NotMasterError,       //!< the operation needs the master
-        SpawnError,
+        // Starting (1xx)
+        AlreadyStartedError = 101,
+        AddressError = 102,           //!< the IPC URL is invalid or cannot be listened on
+        AddressInUseError = 103,      //!< a live process already serves the IPC URL
+        CryptoError = 104,            //!< libsodium cannot be initialised
+        NotMasterError = 105,         //!< the operation needs the master
+        // Connecting (2xx)
+        ConnectionError = 201,        //!< a worker could not connect to its master
+        HandshakeError = 202,         //!< the handshake with the master failed (version, key)
+        // Workers (3xx)
+        SpawnError = 301,             //!< an exec'd worker could not be started
     };
     Q_ENUM(Error)
 
@@ -62,9 +70,11 @@ public:
         quint64 bytesOut = 0;
         quint64 rejectedFrames = 0;      //!< all security rejections
         quint64 lateReplies = 0;         //!< replies for calls already finished
+        quint64 droppedReplies = 0;      //!< replies not sent: their caller was gone
         quint64 unknownOpcodes = 0;
         quint64 backpressureErrors = 0;
         quint64 restarts = 0;
+        quint64 heldMessages = 0;        //!< messages held for a worker that was starting
     };
 
     /*! A master with no forked workers, for use in an existing application. */
@@ -78,17 +88,32 @@ public:
     bool isMaster() const { return role() == Master; }
     bool isWorker() const { return role() == Worker; }
     qint64 pid() const;
+    /*! A random id drawn when the master starts, the same in all its workers. */
+    quint64 machineId() const;
     /*! This worker's slot, -1 on a master. */
     int workerSlot() const;
 
     /*! The IPC URL, "unix:///path/to/socket". */
     QString ipcUrl() const;
     /*!
-        Sets the IPC URL (fio_ipc_url_set). Master only, before start(). A path ending in
-        "XXX" or "..." gets that suffix replaced with random characters; an empty URL picks a
-        random one in a private directory. Returns false (and sets error()) otherwise.
+        Sets the IPC URL (fio_ipc_url_set). Master only, before start(). The last run of
+        three or more 'X' in the file name ("unix:///tmp/app-XXXXXX.sock"), or a "..."
+        suffix (12 characters), is replaced with random characters; an empty URL picks a
+        random socket in a new private directory. Returns false (and sets error()) if the
+        URL is refused.
     */
     bool setIpcUrl(const QString &url);
+
+    /*!
+        How long a new connection may take to finish its handshake before it is closed
+        (default 5000 ms), and how many may be unfinished at once before the oldest is
+        dropped (default 64). Before start().
+    */
+    void setHandshakeTimeout(int msec);
+    void setMaxPendingConnections(int count);
+    /*! How long traffic for a worker that is starting waits for it to connect before it
+        fails with Reply::TargetLostError (default 10000 ms). */
+    void setWorkerStartTimeout(int msec);
 
     /*! Starts listening (master) or connects (worker). Called by Plexus::exec(). */
     bool start();
@@ -107,8 +132,8 @@ public:
 
     /*!
         Starts \a program as an exec'd worker that joins this master over the IPC URL. The
-        secret reaches it through an inherited pipe, never its command line or environment.
-        Returns the new slot, or -1.
+        link key reaches it through an inherited pipe, never its command line or
+        environment. Returns the new slot, or -1.
     */
     int spawn(const QString &program, const QStringList &arguments,
               WorkerInfo::RestartPolicy policy);
@@ -117,10 +142,19 @@ public:
         Dispatches op-code \a opcode to \a functor on this Node's thread while \a context
         lives. Takes precedence over a registerOpcode() handler for the same op-code in this
         process. \a functor is called with a const Plexus::Message &.
+
+        \code
+        node.handle(OpPing, this, [](const Plexus::Message &m) {
+            Plexus::reply(m, {.data = "pong", .done = true});
+        });
+        \endcode
     */
     template <typename Functor>
     void handle(quint32 opcode, const QObject *context, Functor &&functor)
     {
+        static_assert(std::is_invocable_v<Functor &, const Message &>,
+                      "Node::handle(): the functor must be callable as "
+                      "void(const Plexus::Message &)");
         addOpcodeHandler(opcode, context,
                          std::function<void(const Message &)>(std::forward<Functor>(functor)));
     }
@@ -139,17 +173,19 @@ public:
     void shutdown(int timeoutMs = 5000);
 
 Q_SIGNALS:
-    void workerStarted(const Plexus::WorkerInfo &worker);
-    void workerExited(const Plexus::WorkerInfo &worker, Plexus::WorkerInfo::ExitReason reason);
-    void securityEvent(Plexus::FrameError reason, const QString &peer);
+    void workerStarted(const Plexus::WorkerInfo &worker, QPrivateSignal);
+    void workerExited(const Plexus::WorkerInfo &worker, Plexus::WorkerInfo::ExitReason reason,
+                      QPrivateSignal);
+    void securityEvent(Plexus::FrameError reason, const QString &peer, QPrivateSignal);
     /*! Every worker forked at start has connected (at once on a master without workers). */
-    void workersReady();
+    void workersReady(QPrivateSignal);
     /*! This worker lost its master; the process is about to quit. */
-    void masterLost();
+    void masterLost(QPrivateSignal);
+    /*! An operation of the Node failed; error() and errorString() say why. */
+    void errorOccurred(Plexus::Node::Error error, QPrivateSignal);
 
 private:
     friend class NodePrivate;
-    friend class Router;
     void addOpcodeHandler(quint32 opcode, const QObject *context,
                           std::function<void(const Message &)> functor);
     Q_DECLARE_PRIVATE(Node)

@@ -19,12 +19,13 @@ enum class FrameError {
     NoError = 0,
     OversizedFrame,        //!< announced length above maxMessageLength()
     MalformedHeader,       //!< unknown flag bits or inconsistent fields
-    AuthenticationFailed,  //!< tag mismatch: tampered, truncated inside, or another key
+    AuthenticationFailed,  //!< MAC or tag mismatch: tampered, replayed, reordered, another key
     VersionMismatch,       //!< handshake announced another protocol version
-    BadHandshake,          //!< the first bytes were not a Plexus handshake
-    ReplayedFrame,         //!< a nonce already seen, or a timestamp outside the window
-    TruncatedFrame,        //!< the stream ended inside a frame
-    UnexpectedFrame,       //!< a valid frame that makes no sense on this link
+    BadHandshake,          //!< not a Plexus handshake, or a Hello the receiver does not admit
+    ReplayedFrame,         //!< a single message already seen, or outside the time window
+    TruncatedFrame,        //!< the stream ended inside a handshake, record or frame
+    UnexpectedFrame,       //!< an authenticated frame that makes no sense on this link
+    HandshakeTimeout,      //!< the handshake did not finish in time (or the link was shed)
 };
 Q_ENUM_NS(FrameError)
 

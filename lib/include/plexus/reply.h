@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <plexus/message.h>
+#include <plexus/plexusglobal.h>
 
 #include <QtCore/qobject.h>
 
 #include <memory>
 
+Q_MOC_INCLUDE(<plexus/message.h>)
+
 namespace Plexus {
 
+class Message;
 class ReplyPrivate;
-class Router;
 
 /*!
     \class Plexus::Reply
@@ -24,7 +26,12 @@ class Router;
 
     Ownership: the Reply belongs to Plexus and deletes itself (deleteLater()) after
     finished(), unless setAutoDelete(false) was called, in which case the caller deletes it.
-    It lives in the thread of the Node, whatever thread made the call.
+
+    Threads: the Reply lives in the thread that made the call and emits its signals there,
+    as a QNetworkReply does; it is safe to connect to until that thread's event loop runs
+    again. A thread that runs no event loop (a QThreadPool task, a std::thread) receives
+    the signals only while it waits in waitForFinished(); Plexus warns once when a Reply is
+    made in such a thread. Prefer the onReply/onDone callbacks there.
 
     \code
     auto *reply = Plexus::call({.call = onMaster, .data = {"work"}, .reply = true});
@@ -47,6 +54,8 @@ public:
         InvalidArgumentsError = 101,   //!< no call nor op-code, cluster without op-code, ...
         MessageTooLongError = 102,     //!< payload above maxMessageLength()
         NotRunningError = 103,         //!< no Node, or its IPC is not connected
+        TooManyPiecesError = 104,      //!< a Payload of more than Payload::MaxPieces ranges
+        NotInClusterError = 105,       //!< cluster()/broadcast() before the Node joined a cluster
         // Errors of a target (2xx)
         TargetLostError = 201,         //!< the target process or its link went away
         UnknownOpcodeError = 202,      //!< the target has no handler for the op-code
@@ -84,13 +93,23 @@ public:
     bool autoDelete() const;
     void setAutoDelete(bool autoDelete);
 
+    /*!
+        Blocks until the Reply finished or \a timeoutMs passed (-1: no limit), delivering
+        its signals meanwhile; true if it finished. Meant for threads without an event
+        loop; in the Node's own thread it runs a nested event loop. An auto-deleting Reply
+        stays valid until the thread's event loop runs again (or the thread ends).
+    */
+    bool waitForFinished(int timeoutMs = -1);
+
 Q_SIGNALS:
-    void replyReceived(const Plexus::Message &message);
-    void errorOccurred(Plexus::Reply::Error error);
-    void finished();
+    void replyReceived(const Plexus::Message &message, QPrivateSignal);
+    void errorOccurred(Plexus::Reply::Error error, QPrivateSignal);
+    void finished(QPrivateSignal);
+
+protected:
+    bool event(QEvent *event) override;
 
 private:
-    friend class Router;
     friend class ReplyPrivate;
     explicit Reply(QObject *parent = nullptr);
     Q_DECLARE_PRIVATE(Reply)

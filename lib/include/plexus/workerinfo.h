@@ -27,6 +27,7 @@ class PLEXUS_EXPORT WorkerInfo
     Q_PROPERTY(RestartPolicy restartPolicy MEMBER restartPolicy)
     Q_PROPERTY(bool isExec MEMBER isExec)
     Q_PROPERTY(int restarts MEMBER restarts)
+    Q_PROPERTY(quint64 machineId MEMBER machineId)
 public:
     enum State {
         Starting,  //!< forked or started, not yet connected
@@ -60,10 +61,11 @@ public:
     int restarts = 0;         //!< how often this slot was restarted
     int exitCode = 0;         //!< last exit status, or the signal number if it crashed
     qint64 startedAt = 0;     //!< ms since the epoch
+    quint64 machineId = 0;    //!< the machine of its master
 
     bool isValid() const noexcept { return slot >= 0; }
     /*! This worker as a message destination, for Plexus::sendTo(). */
-    Sender sender() const noexcept { return Sender(pid, slot); }
+    Sender sender() const noexcept { return Sender(machineId, pid, slot); }
 };
 
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const WorkerInfo &info);

@@ -1365,11 +1365,14 @@ constexpr int PerThread = 2000;
 std::atomic<int> s_tasksDone{0};
 std::atomic<int> s_fastDone{0};
 std::atomic<int> s_fastBad{0};
-int s_replyFinished = 0;
-int s_replyMessages = 0;
-int s_replyBad = 0;
+std::atomic<int> s_replyFinished{0};
+std::atomic<int> s_replyMessages{0};
+std::atomic<int> s_replyBad{0};
 std::atomic<int> s_wrongThread{0};
-QList<Message> s_held;                   // master
+constexpr int PoolWaits = 50;
+std::atomic<int> s_waited{0};
+std::atomic<int> s_waitBad{0};
+QList<QThread *> s_threads;
 std::atomic<int> s_masterWrongThread{0};
 std::atomic<int> s_poolAccepted{0};
 std::atomic<int> s_poolOnMain{0};
@@ -1413,21 +1416,6 @@ void threadFastDone(const Message &m)
     if (m.isError() || indexOf(m) != quint32(quintptr(m.udata())) || !onMainThread())
         ++s_fastBad;
     ++s_fastDone;
-}
-
-void threadHoldHandler(const Message &m)
-{
-    s_masterWrongThread += !onMainThread();
-    s_held.append(m);
-}
-
-void threadReleaseHandler(const Message &m)
-{
-    for (const Message &held : std::as_const(s_held))
-        Plexus::reply(held, {.data = held.data(), .done = true});
-    const qint64 n = s_held.size();
-    s_held.clear();
-    Plexus::reply(m, {.data = num(n), .done = true});
 }
 
 // The master hands the request to a pool thread, which replies.
@@ -1484,36 +1472,77 @@ void threadsWorker()
             });
         },
         [] {
-            // Reply objects made on pool threads live in the Node's thread. The master
-            // holds every request until all are sent, so no reply can beat the connects.
-            inThreads([](quint32 i) {
-                Reply *r = Plexus::call({.call = threadHoldHandler,
-                                         .udata = reinterpret_cast<void *>(quintptr(i)),
-                                         .data = Plexus::bytes(&i, 4), .reply = true});
-                if (!r) {
-                    ++s_wrongThread;
-                    return;
-                }
-                s_wrongThread += r->thread() != g_node->thread();
-                QObject::connect(r, &Reply::replyReceived, g_node, [i](const Message &m) {
-                    ++s_replyMessages;
-                    s_replyBad += indexOf(m) != i || !onMainThread();
+            // Regression (issue 7.1): a Reply made in another thread was used after the Node
+            // thread had finished and deleted it. Each QThread (with an event loop) makes
+            // calls whose replies come back at once, and connects only after the call
+            // returned: the Reply lives in that thread and emits its signals there.
+            for (int t = 0; t < Threads; ++t) {
+                auto *thread = new QThread(g_node);
+                s_threads.append(thread);
+                auto *context = new QObject;
+                context->moveToThread(thread);
+                QObject::connect(thread, &QThread::finished, context, &QObject::deleteLater);
+                thread->start();
+                QMetaObject::invokeMethod(context, [t, context, thread] {
+                    for (int k = 0; k < PerThread; ++k) {
+                        const quint32 i = quint32(t * PerThread + k);
+                        Reply *r = Plexus::call({.call = threadEchoHandler,
+                                                 .udata = reinterpret_cast<void *>(quintptr(i)),
+                                                 .data = Plexus::bytes(&i, 4), .reply = true});
+                        s_wrongThread += !r || r->thread() != thread;
+                        if (!r)
+                            continue;
+                        QObject::connect(r, &Reply::replyReceived, context,
+                                         [i, thread](const Message &m) {
+                            ++s_replyMessages;
+                            s_replyBad += indexOf(m) != i;
+                            s_wrongThread += QThread::currentThread() != thread;
+                        });
+                        QObject::connect(r, &Reply::finished, context, [r, i, thread] {
+                            s_replyBad += r->error() != Reply::NoError
+                                    || r->udata() != reinterpret_cast<void *>(quintptr(i));
+                            s_wrongThread += QThread::currentThread() != thread;
+                            if (++s_replyFinished == Threads * PerThread)
+                                QMetaObject::invokeMethod(g_node, next, Qt::QueuedConnection);
+                        });
+                    }
                 });
-                QObject::connect(r, &Reply::finished, g_node, [r, i] {
-                    ++s_replyFinished;
-                    s_replyBad += r->error() != Reply::NoError
-                            || r->udata() != reinterpret_cast<void *>(quintptr(i));
+            }
+        },
+        [] {
+            value("threads.reply.finished", s_replyFinished.load());
+            value("threads.reply.messages", s_replyMessages.load());
+            value("threads.reply.bad", s_replyBad.load());
+            value("threads.reply.wrongThread", s_wrongThread.load());
+            for (QThread *thread : std::as_const(s_threads)) {
+                thread->quit();
+                thread->wait();
+            }
+            // Pool tasks have no event loop: they wait in waitForFinished(), which delivers
+            // the Reply's signals in the task's thread.
+            s_tasksDone = 0;
+            for (int t = 0; t < Threads; ++t) {
+                testPool()->start([] {
+                    for (int k = 0; k < PoolWaits; ++k) {
+                        const quint32 i = quint32(k);
+                        Reply *r = Plexus::call({.call = threadEchoHandler,
+                                                 .data = Plexus::bytes(&i, 4), .reply = true});
+                        int received = 0;
+                        QObject::connect(r, &Reply::replyReceived, r, [&received] { ++received; });
+                        const bool done = r->waitForFinished(10000);
+                        s_waitBad += !done || received != 1 || r->error() != Reply::NoError
+                                || r->thread() != QThread::currentThread();
+                        ++s_waited;
+                    }
+                    if (++s_tasksDone == Threads)
+                        QMetaObject::invokeMethod(g_node, next, Qt::QueuedConnection);
                 });
-            }, [] {
-                Plexus::call({.call = threadReleaseHandler, .onDone = [](const Message &m) {
-                    value("threads.reply.released", m.data().toByteArray());
-                    value("threads.reply.finished", s_replyFinished);
-                    value("threads.reply.messages", s_replyMessages);
-                    value("threads.reply.bad", s_replyBad);
-                    value("threads.reply.wrongThread", s_wrongThread.load());
-                    next();
-                }});
-            });
+            }
+        },
+        [] {
+            value("threads.pool.waited", s_waited.load());
+            value("threads.pool.waitBad", s_waitBad.load());
+            next();
         },
         [] {
             // Replies sent, and automatic replies released, on the master's pool threads.

@@ -30,6 +30,8 @@
 */
 #include "crypto_p.h"
 #include "frame_p.h"
+#include "message_p.h"
+#include "record_p.h"
 
 #include <plexus/plexus.h>
 
@@ -351,19 +353,21 @@ void writeAll(int fd, const QByteArray &bytes)
     }
 }
 
-// A well-formed frame sealed under a key that is not the application's.
-QByteArray wrongKeyFrame()
+// A well-formed record holding a frame, sealed in a stream whose key is not the link's.
+QByteArray wrongKeyRecord()
 {
-    Wire::Header h;
-    h.timestamp = quint64(QDateTime::currentMSecsSinceEpoch());
-    h.id = Crypto::nextId();
-    Wire::Body b;
-    b.target = quint64(quintptr(&onMasterEcho));
-    b.originPid = quint32(::getpid());
-    b.originSlot = g_slot;
-    Frame f = Frame::create(h, b, Payload("forged"));
-    f.seal(CryptoKey::derive(Crypto::randomBytes(32), "plexusv1"));
-    return f.buffer();
+    Wire::Header h = Authoring::header(0, quint64(quintptr(&onMasterEcho)));
+    h.length = 6;
+    QByteArray plain(Wire::HeaderSize, '\0');
+    Wire::encodeHeader(h, plain.data());
+    plain += "forged";
+    RecordSealer sealer;
+    const QByteArray key = Crypto::randomBytes(Record::KeyBytes);
+    unsigned char header[Record::HeaderBytes];
+    sealer.init(reinterpret_cast<const unsigned char *>(key.constData()), header);
+    QByteArray record(Record::Overhead + plain.size(), Qt::Uninitialized);
+    sealer.sealFrom(plain.constData(), plain.size(), record.data());
+    return record;
 }
 
 void misbehaveOnce(Node &node)
@@ -381,7 +385,7 @@ void misbehaveOnce(Node &node)
     } else {
         const int count = mode == "wrongkey8" ? 8 : 1;
         for (int i = 0; i < count; ++i)
-            bytes += wrongKeyFrame();
+            bytes += wrongKeyRecord();
     }
     say("MISBEHAVE slot=%d pid=%d fd=%d mode=%s bytes=%d", g_slot, int(::getpid()), fd,
         mode.constData(), int(bytes.size()));

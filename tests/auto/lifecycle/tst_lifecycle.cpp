@@ -10,6 +10,7 @@
 */
 #include "crypto_p.h"
 #include "frame_p.h"
+#include "handshake_p.h"
 
 #include <plexus/plexus.h>
 
@@ -241,12 +242,13 @@ private:
                 pids.insert(l.pid());
             if (l.tag == u"MASTER") {
                 m_masterPid = l.pid();
-                // The fork server is forked before Qt starts: it exists by now. It may not
-                // have renamed itself yet, but it runs the master's image and command line
-                // (an exec'd worker has another command line).
+                // The fork server is forked before Qt starts: it exists by now. It has
+                // retitled itself "<program>: forkserver", or is about to and still runs
+                // the master's command line (an exec'd worker has another one).
                 const QByteArray cmdline = cmdlineOf(l.pid());
                 for (qint64 child : childrenOf(l.pid())) {
-                    if (cmdlineOf(child) == cmdline) {
+                    const QByteArray c = cmdlineOf(child);
+                    if (c == cmdline || c.contains(": forkserver")) {
                         forkServer = child;
                         pids.insert(child);
                     }
@@ -324,31 +326,19 @@ QByteArray preambleWithVersion(quint16 version)
     return p;
 }
 
-QByteArray rawHeader(quint32 length, quint16 privateFlags)
+QByteArray preambleWithRole(quint8 role)
 {
-    QByteArray h(Wire::HeaderSize, '\0');
-    qToLittleEndian<quint32>(length, h.data());
-    qToLittleEndian<quint16>(privateFlags, h.data() + 6);
-    return h;
+    QByteArray p = Wire::preamble(quint8(2));
+    p[8] = char(role);
+    return p;
 }
 
-// A well-formed hello from "worker 0", sealed under a key that is not the application's.
-QByteArray helloUnderWrongKey()
+// A well-formed first handshake message from a "worker" that holds another key.
+QByteArray handshakeUnderWrongKey()
 {
-    Wire::Header h;
-    h.privateFlags = Wire::Control;
-    h.timestamp = quint64(QDateTime::currentMSecsSinceEpoch());
-    h.id = Crypto::nextId();
-    Wire::Body b;
-    b.target = Wire::ControlHello;
-    b.originPid = quint32(::getpid());
-    b.originSlot = 0;
-    QByteArray hello(16, '\0');
-    qToLittleEndian<quint32>(quint32(::getpid()), hello.data());
-    hello[8] = char(2);   // worker
-    Frame f = Frame::create(h, b, Payload(hello));
-    f.seal(CryptoKey::derive(Crypto::randomBytes(32), "plexusv1"));
-    return f.buffer();
+    Handshake hs(Handshake::Side::Connector, PeerRole::Worker,
+                 CryptoKey::derive(Crypto::randomBytes(32), "plexusv2"));
+    return hs.start();
 }
 
 QString socketPathOf(const QString &url)
@@ -382,6 +372,8 @@ private Q_SLOTS:
     void execWorker();
     void workerCount_data();
     void workerCount();
+    void workerCountInvalid_data();
+    void workerCountInvalid();
     void ipcUrlDefault_data();
     void ipcUrlDefault();
     void ipcUrlRandomSuffix_data();
@@ -535,7 +527,9 @@ void tst_Lifecycle::gracefulShutdown()
     const qint64 master = h->masterPid();
     CHECK(h, h->forkServer > 0);
     CHECK(h, procStat(h->forkServer).ppid == master);
-    CHECK(h, procStat(h->forkServer).comm == "plexus-forksrv");
+    // Titles say what each process is (ps shows the command line, top the name).
+    WAIT_FOR(h, cmdlineOf(h->forkServer).startsWith("lifecycle_helper: forkserver"), 5000);
+    CHECK(h, procStat(h->forkServer).comm == "life:forkserver");
     const QList<Line> workers = h->find(u"WORKER"_s);
     QCOMPARE(workers.size(), 4);
     QSet<qint64> pids;
@@ -543,6 +537,9 @@ void tst_Lifecycle::gracefulShutdown()
         pids.insert(w.pid());
         CHECK(h, procStat(w.pid()).ppid == h->forkServer);
         CHECK(h, exeOf(w.pid()) == exeOf(master));
+        const QByteArray slot = w[u"slot"_s].toLatin1();
+        CHECK(h, cmdlineOf(w.pid()).startsWith(QByteArray("lifecycle_helper: worker ").append(slot)));
+        CHECK(h, procStat(w.pid()).comm == QByteArray("lifecycle_he:w").append(slot));
     }
     QCOMPARE(pids.size(), 4);
     const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
@@ -793,9 +790,9 @@ void tst_Lifecycle::execWorker()
             continue;
         const QByteArray name = kv.left(kv.indexOf('='));
         const QByteArray value = kv.mid(kv.indexOf('=') + 1);
-        QVERIFY2(name == "PLEXUS_IPC_URL" || name == "PLEXUS_SLOT" || name == "PLEXUS_SECRET_FD",
+        QVERIFY2(name == "PLEXUS_IPC_URL" || name == "PLEXUS_SLOT" || name == "PLEXUS_KEY_FD",
                  kv.constData());
-        if (name == "PLEXUS_SECRET_FD") {   // a descriptor number, not key material
+        if (name == "PLEXUS_KEY_FD") {   // a descriptor number, not key material
             bool ok = false;
             value.toInt(&ok);
             QVERIFY2(ok && value.size() <= 3, kv.constData());
@@ -855,9 +852,43 @@ void tst_Lifecycle::workerCount_data()
     QTest::newRow("mixed with other arguments")
             << QStringList{u"alpha"_s, u"-w"_s, u"2"_s, u"beta"_s, u"--workers=1"_s, u"gamma"_s}
             << QStringList() << 1 << QStringList{u"alpha"_s, u"beta"_s, u"gamma"_s} << QString();
-    QTest::newRow("invalid value") << QStringList{u"--workers"_s, u"many"_s, u"delta"_s}
-                                   << QStringList{u"LIFE_WORKERS=1"_s} << 1
-                                   << QStringList{u"delta"_s} << u"invalid worker count"_s;
+    QTest::newRow("-wN") << QStringList{u"-w2"_s} << QStringList() << 2 << QStringList()
+                         << QString();
+    // "--" ends the options Plexus reads; it and what follows stay for the application.
+    QTest::newRow("-- ends options")
+            << QStringList{u"-w"_s, u"1"_s, u"--"_s, u"-w"_s, u"3"_s} << QStringList() << 1
+            << QStringList{u"--"_s, u"-w"_s, u"3"_s} << QString();
+}
+
+void tst_Lifecycle::workerCountInvalid_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QString>("stderrText");
+    // Regression (issue 7): these ran with the default count and exited 0.
+    QTest::newRow("--workers abc") << QStringList{u"--workers"_s, u"abc"_s} << QStringList()
+                                   << u"invalid worker count 'abc'"_s;
+    QTest::newRow("-w 10000") << QStringList{u"-w"_s, u"10000"_s} << QStringList()
+                              << u"at most 1024 workers"_s;
+    QTest::newRow("PLEXUS_WORKERS=abc") << QStringList() << QStringList{u"PLEXUS_WORKERS=abc"_s}
+                                        << u"invalid worker count in PLEXUS_WORKERS 'abc'"_s;
+    QTest::newRow("--workers with no value") << QStringList{u"--workers"_s} << QStringList()
+                                             << u"--workers needs a worker count"_s;
+    QTest::newRow("-1000 per core") << QStringList{u"--workers=-1000"_s} << QStringList()
+                                    << u"at most 1024"_s;
+}
+
+void tst_Lifecycle::workerCountInvalid()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, env);
+    QFETCH(QString, stderrText);
+    Helper *h = startHelper(QStringList{u"count"_s} + args, env);
+    WAIT_FOR(h, h->finished(), 10000);
+    h->err += h->process.readAllStandardError();
+    CHECK(h, h->process.exitStatus() == QProcess::NormalExit && h->process.exitCode() == 2);
+    CHECK(h, h->err.contains(stderrText.toLocal8Bit()));
+    CHECK(h, !h->has(u"MASTER"_s));   // nothing started
 }
 
 void tst_Lifecycle::workerCount()
@@ -1045,16 +1076,15 @@ void tst_Lifecycle::badInput_data()
     QTest::addColumn<QByteArray>("bytes");
     QTest::addColumn<bool>("halfClose");
     QTest::addColumn<QString>("reason");
-    const QByteArray pre = Wire::preamble(quint8(2));
+    // Judged on the first 16 bytes, before the whole key message is there.
     QTest::newRow("garbage") << QByteArray(64, 'G') << false << u"BadHandshake"_s;
     QTest::newRow("wrong version") << preambleWithVersion(Wire::ProtocolVersion + 1) << false
                                    << u"VersionMismatch"_s;
-    QTest::newRow("oversized length") << pre + rawHeader(0xFFFFFFF0u, 0) << false
-                                      << u"OversizedFrame"_s;
-    QTest::newRow("unknown header flags") << pre + rawHeader(16, 0xF800) << false
-                                          << u"MalformedHeader"_s;
-    QTest::newRow("wrong key") << pre + helloUnderWrongKey() << false << u"AuthenticationFailed"_s;
-    QTest::newRow("truncated") << pre + helloUnderWrongKey().left(60) << true
+    QTest::newRow("unknown role") << preambleWithRole(9) + QByteArray(64, '\0') << false
+                                  << u"BadHandshake"_s;
+    // A real handshake under another secret: its MAC fails.
+    QTest::newRow("wrong key") << handshakeUnderWrongKey() << false << u"AuthenticationFailed"_s;
+    QTest::newRow("truncated") << handshakeUnderWrongKey().left(60) << true
                                << u"TruncatedFrame"_s;
 }
 
@@ -1103,7 +1133,7 @@ void tst_Lifecycle::badInputRepeated()
     for (int i = 0; i < Connections; ++i) {
         clients.push_back(std::make_unique<RawClient>());
         QVERIFY(clients.back()->connectTo(socket));
-        QVERIFY(clients.back()->send(i % 2 ? QByteArray(32, char(i)) : Wire::preamble(2) + rawHeader(0xFFFFFFFFu, 0)));
+        QVERIFY(clients.back()->send(i % 2 ? QByteArray(32, char(i)) : preambleWithVersion(99)));
     }
     for (auto &c : clients)
         WAIT_FOR(h, c->closedByPeer(), 5000);
@@ -1121,10 +1151,10 @@ void tst_Lifecycle::workerSendsBadBytes_data()
     QTest::addColumn<bool>("closed");
     // Garbage in the middle of an established stream cannot be resynchronised: closed.
     QTest::newRow("garbage") << u"garbage"_s << 1 << true;
-    // One forged frame on an established link is dropped; the link survives ...
-    QTest::newRow("one frame under a wrong key") << u"wrongkey1"_s << 1 << false;
-    // ... but not eight.
-    QTest::newRow("eight frames under a wrong key") << u"wrongkey8"_s << 8 << true;
+    // Regression (issue 7.9): a link survived 7 records that failed authentication. On an
+    // ordered stream one failure means tampering: the first closes the link.
+    QTest::newRow("one record under a wrong key") << u"wrongkey1"_s << 1 << true;
+    QTest::newRow("eight records under a wrong key") << u"wrongkey8"_s << 1 << true;
 }
 
 void tst_Lifecycle::workerSendsBadBytes()

@@ -28,15 +28,12 @@ Message makeMessage(quint16 privateFlags = 0, const Payload &payload = "payload"
     h.privateFlags = privateFlags;
     h.timestamp = 1700000000456ull;
     h.id = 0xabcdef0123456789ull;
-    Wire::Body b;
-    b.target = target;
-    b.originSlot = 3;
-    b.originPid = quint32(::getpid());
+    h.target = target;
+    h.originSlot = 3;
+    h.originPid = quint32(::getpid());
+    h.originMachine = 0;   // this machine
 
-    auto *d = new MessagePrivate;
-    d->frame = Frame::create(h, b, payload);
-    d->header = d->frame.header();
-    d->body = d->frame.body();
+    MessagePrivate *d = MessagePrivate::create(h, payload);
     d->udata = udata;
     return MessagePrivate::wrap(d);
 }
@@ -52,6 +49,7 @@ private Q_SLOTS:
     void accessors_data();
     void accessors();
     void sender();
+    void errorCode();
     void copySharesData();
     void assignAndMove();
     void onLastReleaseRunsOnce();
@@ -152,6 +150,31 @@ void tst_Message::sender()
     QVERIFY(!(s == Sender(::getpid(), -1)));
     QVERIFY(!Sender(::getpid() + 1, 3).isLocalProcess());
     QVERIFY(Sender(1, -1).isMaster());
+    // Machine-addressed: the same pid on another machine is another process.
+    QCOMPARE(s.machineId(), quint64(0));
+    QVERIFY(s.isLocalMachine());
+    const Sender remote(0x99, ::getpid(), 3);
+    QCOMPARE(remote.machineId(), quint64(0x99));
+    QVERIFY(!remote.isLocalMachine());
+    QVERIFY(!remote.isLocalProcess());
+    QVERIFY(!(remote == Sender(0x98, ::getpid(), 3)));
+    QVERIFY(remote == Sender(0x99, ::getpid(), 3));
+}
+
+void tst_Message::errorCode()
+{
+    // Regression (issue 7): the function-pointer path could not tell errors apart.
+    QCOMPARE(makeMessage(Wire::Reply | Wire::Done).error(), Reply::NoError);
+    Message lost = makeMessage(Wire::Reply | Wire::Done | Wire::Error, "");
+    MessagePrivate::get(lost)->header.status = quint32(Reply::TargetLostError);
+    QVERIFY(lost.isError());
+    QCOMPARE(lost.error(), Reply::TargetLostError);
+    Message unknown = makeMessage(Wire::Reply | Wire::Done | Wire::Error, "");
+    MessagePrivate::get(unknown)->header.status = quint32(Reply::UnknownOpcodeError);
+    QCOMPARE(unknown.error(), Reply::UnknownOpcodeError);
+    // An error reply that names no error is a remote error.
+    QCOMPARE(makeMessage(Wire::Reply | Wire::Done | Wire::Error, "").error(), Reply::RemoteError);
+    QCOMPARE(Message().error(), Reply::NoError);
 }
 
 void tst_Message::copySharesData()
@@ -282,11 +305,11 @@ void tst_Message::detach()
 {
     Message m = makeMessage(Wire::WantReply);
     MessagePrivate *d = MessagePrivate::get(m);
-    d->linkId = 42;   // as if it arrived on a link
+    d->route = RouteRef(new Route(42));   // as if it arrived from endpoint 42
     const Message copy = m;
     m.detach();
-    QCOMPARE(d->linkId, quint64(0));
-    QCOMPARE(MessagePrivate::get(copy)->linkId, quint64(0));   // shared: every copy is detached
+    QVERIFY(!d->route);
+    QVERIFY(!MessagePrivate::get(copy)->route);   // shared: every copy is detached
     // Detaching drops the link only; the content stays.
     QCOMPARE(copy.data().toByteArray(), QByteArray("payload"));
     QVERIFY(copy.wantsReply());

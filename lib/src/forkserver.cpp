@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "supervisor_p.h"
+#include "forkserver_p.h"
+#include "processtitle_p.h"
+#include "crypto_p.h"
 #include "logging_p.h"
 
 #include <QtCore/qdeadlinetimer.h>
@@ -26,7 +28,9 @@ namespace {
 
 constexpr int GraceMs = 1500;
 
-bool writePacket(int fd, const ForkServer::Packet &p)
+using Packet = ForkServer::Packet;
+
+bool writePacket(int fd, const Packet &p)
 {
     for (;;) {
         const ssize_t n = ::send(fd, &p, sizeof p, MSG_NOSIGNAL);
@@ -43,7 +47,7 @@ bool writePacket(int fd, const ForkServer::Packet &p)
                         const std::string &socketPath, const std::string &privateDir,
                         int closeInWorkers)
 {
-    ::prctl(PR_SET_NAME, "plexus-forksrv");
+    ProcessTitle::set("forkserver");
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -77,7 +81,7 @@ bool writePacket(int fd, const ForkServer::Packet &p)
             if (it != children.end())
                 children.erase(it);
             if (fd >= 0)
-                writePacket(fd, ForkServer::Packet{ForkServer::Reaped, slot, pid, status, 0});
+                writePacket(fd, Packet{ForkServer::Reaped, slot, pid, status, 0});
         }
     };
     auto beginStop = [&] {
@@ -111,7 +115,7 @@ bool writePacket(int fd, const ForkServer::Packet &p)
             reap();
         }
         if (fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ForkServer::Packet p;
+            Packet p;
             const ssize_t n = ::recv(fd, &p, sizeof p, 0);
             if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
                 // The master is gone: no orphans, no socket file left behind.
@@ -136,11 +140,13 @@ bool writePacket(int fd, const ForkServer::Packet &p)
                     ::close(sfd);
                     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
                     ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
-                    ::_exit(workerMain(p.slot));
+                    const int rc = workerMain(p.slot);
+                    Crypto::wipeAllKeys();   // _exit runs no destructor
+                    ::_exit(rc);
                 }
                 if (pid > 0)
                     children[pid] = p.slot;
-                writePacket(fd, ForkServer::Packet{ForkServer::Forked, p.slot, pid, pid > 0 ? 0 : errno, 0});
+                writePacket(fd, Packet{ForkServer::Forked, p.slot, pid, pid > 0 ? 0 : errno, 0});
                 break;
             }
             case ForkServer::Signal:
@@ -155,12 +161,13 @@ bool writePacket(int fd, const ForkServer::Packet &p)
             }
         }
     }
+    Crypto::wipeAllKeys();
     ::_exit(0);
 }
 
 } // namespace
 
-int ForkServer::start(std::function<int(int)> workerMain, const std::string &socketPath,
+int ForkServer::launch(std::function<int(int)> workerMain, const std::string &socketPath,
                       const std::string &privateDir, int closeInWorkers, qint64 *serverPid)
 {
     int sv[2];
@@ -183,43 +190,43 @@ int ForkServer::start(std::function<int(int)> workerMain, const std::string &soc
 
 // ---------------------------------------------------------------------------------------
 
-SupervisorClient::SupervisorClient(int fd, qint64 serverPid, QObject *parent)
+ForkServer::ForkServer(int fd, qint64 serverPid, QObject *parent)
     : QObject(parent), m_fd(fd), m_serverPid(serverPid)
 {
     m_notifier = new QSocketNotifier(qintptr(fd), QSocketNotifier::Read, this);
-    connect(m_notifier, &QSocketNotifier::activated, this, &SupervisorClient::onReadable);
+    connect(m_notifier, &QSocketNotifier::activated, this, &ForkServer::onReadable);
 }
 
-SupervisorClient::~SupervisorClient()
+ForkServer::~ForkServer()
 {
     shutdown(GraceMs + 1000);
 }
 
-bool SupervisorClient::send(const ForkServer::Packet &packet)
+bool ForkServer::send(const Packet &packet)
 {
     return m_fd >= 0 && writePacket(m_fd, packet);
 }
 
-void SupervisorClient::spawn(int slot)
+void ForkServer::spawn(int slot)
 {
-    if (!send(ForkServer::Packet{ForkServer::Spawn, slot, 0, 0, 0}))
+    if (!send(Packet{ForkServer::Spawn, slot, 0, 0, 0}))
         qCWarning(lcWorker) << "fork server unreachable: cannot start slot" << slot;
 }
 
-void SupervisorClient::signal(qint64 pid, int signo)
+void ForkServer::signal(qint64 pid, int signo)
 {
-    send(ForkServer::Packet{ForkServer::Signal, -1, pid, signo, 0});
+    send(Packet{ForkServer::Signal, -1, pid, signo, 0});
 }
 
-void SupervisorClient::stopAll()
+void ForkServer::stopAll()
 {
-    send(ForkServer::Packet{ForkServer::StopAll, -1, 0, 0, 0});
+    send(Packet{ForkServer::StopAll, -1, 0, 0, 0});
 }
 
-void SupervisorClient::onReadable()
+void ForkServer::onReadable()
 {
     for (;;) {
-        ForkServer::Packet p;
+        Packet p;
         const ssize_t n = ::recv(m_fd, &p, sizeof p, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
@@ -238,7 +245,7 @@ void SupervisorClient::onReadable()
     }
 }
 
-void SupervisorClient::shutdown(int timeoutMs)
+void ForkServer::shutdown(int timeoutMs)
 {
     if (m_fd < 0)
         return;

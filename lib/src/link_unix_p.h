@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "link_p.h"
+
+#include <QtCore/qlist.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qstring.h>
+
+QT_BEGIN_NAMESPACE
+class QSocketNotifier;
+class QTimer;
+QT_END_NAMESPACE
+
+namespace Plexus {
+
+/*
+    A Link over a connected AF_UNIX stream socket, driven by QSocketNotifiers on the raw
+    descriptor. The peer's pid and uid come from SO_PEERCRED, so a connection is named by
+    its process before it has said anything.
+*/
+class UnixLink final : public Link
+{
+    Q_OBJECT
+public:
+    // Takes ownership of \a fd (connected, any blocking mode).
+    UnixLink(LinkHandler *handler, const LinkSetup &setup, int fd, QObject *parent = nullptr);
+    ~UnixLink() override;
+
+    QString description() const override;
+    qint64 peerPid() const noexcept { return m_peerPid; }
+
+protected:
+    qint64 transportRead(char *data, qint64 max) override;
+    qint64 transportWrite(const char *data, qint64 size) override;
+    void transportClose() override;
+    void setWriteNotification(bool enabled) override;
+    bool transportWait(bool forRead, int timeoutMs, bool *readable) override;
+
+private:
+    int m_fd;
+    qint64 m_peerPid = 0;
+    QSocketNotifier *m_readNotifier = nullptr;
+    QSocketNotifier *m_writeNotifier = nullptr;
+};
+
+/*
+    The master's listening socket. Accepts connections as UnixLinks and keeps them honest:
+    at most maxPending links may be unauthenticated at a time (the oldest is shed to make
+    room), and when the process runs out of file descriptors it sheds one too, or backs off
+    instead of spinning on a notifier that fires again at once.
+*/
+class UnixServer : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr int DefaultMaxPending = 64;
+
+    // Takes ownership of the listening \a fd.
+    UnixServer(int fd, LinkHandler *handler, const LinkSetup &setup, QObject *parent = nullptr);
+    ~UnixServer() override;
+
+    void setMaxPending(int count) { m_maxPending = qMax(1, count); }
+    int pendingCount();
+    // Connections shed (too many unauthenticated, or out of descriptors), for the tests.
+    quint64 shedCount() const noexcept { return m_shed; }
+
+Q_SIGNALS:
+    void linkAccepted(Plexus::UnixLink *link);
+
+private:
+    void onAccept();
+    bool shedOldestPending();
+    void prunePending();
+
+    int m_fd;
+    LinkHandler *m_handler;
+    LinkSetup m_setup;
+    QSocketNotifier *m_notifier = nullptr;
+    QTimer *m_backoff = nullptr;
+    int m_backoffMs = 0;
+    int m_maxPending = DefaultMaxPending;
+    quint64 m_shed = 0;
+    QList<QPointer<UnixLink>> m_pending;   // accepted, not yet established, oldest first
+};
+
+/*
+    IPC URLs and sockets (fio_ipc_url): usable before Qt starts, since Plexus::exec()
+    creates the listening socket before it forks.
+*/
+namespace IpcSocket {
+// Characters that replace the template of a URL (the last run of 3 or more 'X', or "...").
+inline constexpr int DotsRandomLength = 12;
+
+// The path of a unix:// URL (or a plain path); empty for another scheme.
+QString pathFromUrl(const QString &url);
+// Resolves the random parts of \a url: an empty URL becomes a socket in a new private
+// directory (*privateDir); the last run of three or more 'X' in the file name, or a "..."
+// suffix, becomes random characters. False with *error set if the URL is refused.
+bool resolve(const QString &url, QString *path, QString *privateDir, QString *error);
+// Binds and listens (socket mode 0600). A socket file left by a process that died is
+// replaced; a live one (something accepts on it) is never taken over.
+int listen(const QString &path, QString *error, bool *inUse = nullptr);
+// Connects to \a path; -1 with *error set on failure.
+int connect(const QString &path, QString *error);
+} // namespace IpcSocket
+
+} // namespace Plexus

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "message_p.h"
+#include "reply_p.h"
+
+#include <QtCore/qobject.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qvarlengtharray.h>
+
+#include <map>
+#include <memory>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QTimer;
+QT_END_NAMESPACE
+
+namespace Plexus {
+
+class Stats;
+
+// What a master relaying a worker's fan-out sends back to that worker.
+class CallRelay
+{
+public:
+    virtual ~CallRelay() = default;
+    // Forwards \a reply from a target to the caller at \a endpoint, under the caller's
+    // \a token, with \a total the number of final replies it must expect.
+    virtual void relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply) = 0;
+    // Tells that caller that \a count targets failed with \a error.
+    virtual void relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
+                            Reply::Error error, int count) = 0;
+};
+
+/*
+    The calls of this process that wait for replies (the call/target table). A call is
+    opened with its callbacks or its Reply, gets one Target per endpoint it was sent to,
+    and ends when every target has sent its final reply or failed (endpoint lost, timeout,
+    backpressure, abort). The only code that changes a Reply's state lives here
+    (ReplyPrivate::apply); a Reply in another thread gets its updates as events.
+
+    Tokens name calls on the wire: the low 32 bits are a slot index + 1, the high 32 bits
+    a generation, so a reply for a call that ended (late) never matches a newer one.
+    Node thread only; a Reply's own thread talks to it through ReplyChannel.
+*/
+class PendingCalls : public QObject
+{
+    Q_OBJECT
+public:
+    struct Spec {
+        Handler onReply = nullptr;
+        Handler onDone = nullptr;
+        void *udata = nullptr;
+        quint64 target = 0;           // for synthetic final messages
+        quint16 userFlags = 0;
+        std::shared_ptr<ReplyChannel> reply;   // optional
+        int timeout = 0;
+    };
+
+    PendingCalls(Stats *stats, CallRelay *relay, QObject *parent = nullptr);
+    ~PendingCalls() override;
+
+    // A call made by this process; returns its token (never 0).
+    quint64 open(const Spec &spec);
+    // A master relaying a worker's fan-out: replies go back to \a originEndpoint.
+    quint64 openRelay(quint32 originEndpoint, quint64 originToken, quint16 userFlags);
+    // \a expected final replies will come from \a endpoint; \a known = false while a
+    // master has not yet said how many targets its fan-out has.
+    void addTarget(quint64 token, quint32 endpoint, int expected = 1, bool known = true);
+    // The total of final replies expected, as known so far.
+    int expectedTotal(quint64 token) const;
+
+    // A reply arrived from \a endpoint. Runs onReply/onDone or updates the Reply; counts
+    // a reply that matches no call (or no target of it) as late.
+    void handleReply(MessagePrivate *reply, quint32 endpoint);
+    // The targets at \a endpoints of call \a token failed; finishes the call if it was the
+    // last. Never call it from inside the call that opened \a token: use failLater().
+    void fail(quint64 token, const QVarLengthArray<quint32, 4> &endpoints, Reply::Error error);
+    void failLater(quint64 token, const QVarLengthArray<quint32, 4> &endpoints, Reply::Error error);
+    // Every call waiting on \a endpoint loses that target; relay entries for a caller at
+    // \a endpoint are dropped.
+    void failEndpoint(quint32 endpoint, Reply::Error error);
+    // Finishes \a token from the event loop (no targets, or a routing error).
+    void finishLater(quint64 token, Reply::Error error);
+    void abort(quint64 token);
+    void setTimeout(quint64 token, int msec);
+
+    // Deletes \a reply from the event loop, like QObject::deleteLater(), but with one posted
+    // event for every Reply that finished in the same pass instead of one each.
+    void deleteReplyLater(Reply *reply);
+
+    bool contains(quint64 token) const { return find(token) != nullptr; }
+    int count() const noexcept { return m_live; }
+
+private:
+    struct Target {
+        quint32 endpoint;
+        qint32 expected;
+        qint32 done;
+        bool known;
+    };
+    struct Call {
+        Handler onReply = nullptr;
+        Handler onDone = nullptr;
+        void *udata = nullptr;
+        quint64 target = 0;
+        std::shared_ptr<ReplyChannel> reply;
+        QVarLengthArray<Target, 1> targets;
+        int received = 0;
+        Reply::Error error = Reply::NoError;
+        quint16 userFlags = 0;
+        quint32 originEndpoint = 0;   // relay entries only
+        quint64 originToken = 0;
+        qint64 deadline = 0;          // monotonic ms, 0 = none
+    };
+    struct Slot {
+        Call call;
+        quint32 generation = 1;
+        bool used = false;
+    };
+
+    Call *find(quint64 token);
+    const Call *find(quint64 token) const;
+    quint64 allocate(Call **call);
+    void release(quint64 token);
+    static int total(const Call &c);
+    static bool complete(const Call &c);
+    void targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply);
+    void finish(quint64 token, MessagePrivate *last);
+    void update(Call &c, ReplyUpdate &&u);
+    void deleteFinished();
+    void dropDeadline(quint64 token, qint64 deadline);
+    void armTimer();
+    void onTimer();
+
+    Stats *m_stats;
+    CallRelay *m_relay;
+    std::vector<Slot> m_slots;
+    std::vector<quint32> m_free;
+    int m_live = 0;
+    std::multimap<qint64, quint64> m_deadlines;
+    QTimer *m_timer = nullptr;
+    QList<QPointer<Reply>> m_finishedReplies;
+};
+
+} // namespace Plexus

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/node.h>
+
+#include <QtCore/qhash.h>
+#include <QtCore/qmutex.h>
+#include <QtCore/qstring.h>
+
+#include <array>
+#include <atomic>
+
+namespace Plexus {
+
+// Traffic of one link, counted on the Node's thread by the link itself.
+struct LinkCounters
+{
+    quint64 framesIn = 0;
+    quint64 framesOut = 0;
+    quint64 bytesIn = 0;       // on the wire, records and handshake included
+    quint64 bytesOut = 0;
+    quint64 recordsIn = 0;
+    quint64 recordsOut = 0;
+};
+
+// Rejections of one peer, by reason (index = FrameError).
+using RejectionCounts = std::array<quint64, 16>;
+
+// Messages and payload bytes of one op-code in each direction.
+struct OpcodeCounters
+{
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+};
+
+/*
+    Every counter of a process in one place: traffic, replies, rejected frames by reason and
+    by peer, per op-code counts. Node::counters() and Node::rejectedFrames() read it from any
+    thread; per-link counters live in each Link (LinkCounters) and are summed here as they
+    happen. The monitor's snapshot reads the same (issue "Cluster monitor").
+*/
+class Stats
+{
+public:
+    static constexpr int MaxPeers = 1024;   // rejected-by-peer entries kept
+
+    struct Process {
+        std::atomic<quint64> messagesIn{0}, messagesOut{0}, bytesIn{0}, bytesOut{0},
+                rejectedFrames{0}, lateReplies{0}, droppedReplies{0}, unknownOpcodes{0},
+                backpressureErrors{0}, restarts{0}, heldMessages{0};
+        std::array<std::atomic<quint64>, 16> rejectedByReason{};
+    };
+
+    void countIn(qsizetype bytes) noexcept
+    {
+        process.messagesIn.fetch_add(1, std::memory_order_relaxed);
+        process.bytesIn.fetch_add(quint64(bytes), std::memory_order_relaxed);
+    }
+    void countOut(qsizetype bytes) noexcept
+    {
+        process.messagesOut.fetch_add(1, std::memory_order_relaxed);
+        process.bytesOut.fetch_add(quint64(bytes), std::memory_order_relaxed);
+    }
+    static void bump(std::atomic<quint64> &counter) noexcept
+    {
+        counter.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // A frame or connection from \a peer was rejected for \a reason (not logged here).
+    void rejected(const QString &peer, FrameError reason);
+    // Per op-code traffic (Node thread).
+    void opcodeIn(quint32 opcode, qsizetype bytes);
+    void opcodeOut(quint32 opcode, qsizetype bytes);
+
+    Node::Counters counters() const;
+    quint64 rejectedFrames(FrameError reason) const;
+    QHash<QString, RejectionCounts> rejectionsByPeer() const;
+    QHash<quint32, OpcodeCounters> opcodes() const;
+
+    Process process;
+
+private:
+    mutable QMutex m_lock;                  // the two tables below
+    QHash<QString, RejectionCounts> m_byPeer;
+    QHash<quint32, OpcodeCounters> m_opcodes;
+};
+
+} // namespace Plexus

@@ -49,25 +49,71 @@ struct Handshake::Secrets
     unsigned char preambleC[Wire::PreambleSize];
     unsigned char preambleS[Wire::PreambleSize];
     unsigned char openKey[Record::KeyBytes];
+    unsigned char seed[32];
     ~Secrets() { sodium_memzero(this, sizeof *this); }
 
     const unsigned char *keyC(bool connector) const { return connector ? publicKey : peerKey; }
     const unsigned char *keyS(bool connector) const { return connector ? peerKey : publicKey; }
 };
 
-Handshake::Handshake(Side side, PeerRole localRole, const CryptoKey &psk)
+Handshake::Handshake(Side side, PeerRole localRole, const CryptoKey &psk,
+                     const unsigned char *ephemeralSeed)
     : m_side(side), m_localRole(localRole), m_psk(psk), m_secrets(std::make_unique<Secrets>())
 {
     if (!Crypto::initialize() || !m_psk.isValid()) {
         fail(FrameError::AuthenticationFailed);
         return;
     }
-    // Two independent keys from the pre-shared key: one authenticates the key exchange,
-    // one is mixed into the session keys.
-    blake2b(m_secrets->macKey, m_psk.bytes(), {{"plexus-mac", 10}});
-    blake2b(m_secrets->mixKey, m_psk.bytes(), {{"plexus-mix", 10}});
+    preSharedKeys(m_psk, m_secrets->macKey, m_secrets->mixKey);
+    if (ephemeralSeed) {
+        std::memcpy(m_secrets->seed, ephemeralSeed, sizeof m_secrets->seed);
+        m_seeded = true;
+    }
     if (m_side == Side::Acceptor)
         m_state = State::AwaitingPeer;
+}
+
+void Handshake::preSharedKeys(const CryptoKey &psk, unsigned char *macKey, unsigned char *mixKey)
+{
+    // Two independent keys from the pre-shared key: one authenticates the key exchange,
+    // one is mixed into the session keys.
+    blake2b(macKey, psk.bytes(), {{"plexus-mac", 10}});
+    blake2b(mixKey, psk.bytes(), {{"plexus-mix", 10}});
+}
+
+void Handshake::newEphemeral()
+{
+    Secrets &s = *m_secrets;
+    if (m_seeded)
+        crypto_kx_seed_keypair(s.publicKey, s.secretKey, s.seed);
+    else
+        crypto_kx_keypair(s.publicKey, s.secretKey);
+}
+
+bool Handshake::sessionKeys(bool connector, const unsigned char *publicKey,
+                            const unsigned char *secretKey, const unsigned char *peerKey,
+                            const unsigned char *preambleC, const unsigned char *preambleS,
+                            const unsigned char *mixKey, unsigned char *c2s, unsigned char *s2c)
+{
+    unsigned char rx[KeySize], tx[KeySize];
+    const int rc = connector
+            ? crypto_kx_client_session_keys(rx, tx, publicKey, secretKey, peerKey)
+            : crypto_kx_server_session_keys(rx, tx, publicKey, secretKey, peerKey);
+    if (rc != 0) {   // the peer's public key is a low-order point
+        sodium_memzero(rx, sizeof rx);
+        sodium_memzero(tx, sizeof tx);
+        return false;
+    }
+    const unsigned char *keyC = connector ? publicKey : peerKey;
+    const unsigned char *keyS = connector ? peerKey : publicKey;
+    unsigned char transcript[32];
+    blake2b(transcript, nullptr, {{preambleC, Wire::PreambleSize}, {keyC, KeySize},
+                                  {preambleS, Wire::PreambleSize}, {keyS, KeySize}});
+    blake2b(c2s, mixKey, {{"c2s", 3}, {connector ? tx : rx, KeySize}, {transcript, 32}});
+    blake2b(s2c, mixKey, {{"s2c", 3}, {connector ? rx : tx, KeySize}, {transcript, 32}});
+    sodium_memzero(rx, sizeof rx);
+    sodium_memzero(tx, sizeof tx);
+    return true;
 }
 
 Handshake::~Handshake() = default;
@@ -97,7 +143,7 @@ QByteArray Handshake::start()
     if (m_side != Side::Connector || m_state != State::Start)
         return {};
     Secrets &s = *m_secrets;
-    crypto_kx_keypair(s.publicKey, s.secretKey);
+    newEphemeral();
     const QByteArray pre = Wire::preamble(quint8(m_localRole));
     std::memcpy(s.preambleC, pre.constData(), Wire::PreambleSize);
     QByteArray out(ConnectorMessageSize, Qt::Uninitialized);
@@ -115,32 +161,20 @@ QByteArray Handshake::start()
 void Handshake::deriveKeys(bool connector)
 {
     Secrets &s = *m_secrets;
-    unsigned char rx[KeySize], tx[KeySize];
-    const int rc = connector
-            ? crypto_kx_client_session_keys(rx, tx, s.publicKey, s.secretKey, s.peerKey)
-            : crypto_kx_server_session_keys(rx, tx, s.publicKey, s.secretKey, s.peerKey);
+    unsigned char c2s[32], s2c[32];
+    const bool ok = sessionKeys(connector, s.publicKey, s.secretKey, s.peerKey, s.preambleC,
+                                s.preambleS, s.mixKey, c2s, s2c);
     sodium_memzero(s.secretKey, sizeof s.secretKey);   // forward secrecy starts here
-    if (rc != 0) {   // the peer's public key is a low-order point
-        sodium_memzero(rx, sizeof rx);
-        sodium_memzero(tx, sizeof tx);
+    if (!ok) {
         fail(FrameError::BadHandshake);
         return;
     }
-    unsigned char transcript[32];
-    blake2b(transcript, nullptr,
-            {{s.preambleC, Wire::PreambleSize}, {s.keyC(connector), KeySize},
-             {s.preambleS, Wire::PreambleSize}, {s.keyS(connector), KeySize}});
-    unsigned char c2s[32], s2c[32];
-    blake2b(c2s, s.mixKey, {{"c2s", 3}, {connector ? tx : rx, KeySize}, {transcript, 32}});
-    blake2b(s2c, s.mixKey, {{"s2c", 3}, {connector ? rx : tx, KeySize}, {transcript, 32}});
-    sodium_memzero(rx, sizeof rx);
-    sodium_memzero(tx, sizeof tx);
     std::memcpy(s.openKey, connector ? s2c : c2s, sizeof s.openKey);
     unsigned char header[Record::HeaderBytes];
-    const bool ok = m_sealer.init(connector ? c2s : s2c, header);
+    const bool sealerOk = m_sealer.init(connector ? c2s : s2c, header);
     sodium_memzero(c2s, sizeof c2s);
     sodium_memzero(s2c, sizeof s2c);
-    if (!ok)
+    if (!sealerOk)
         fail(FrameError::BadHandshake);
     else
         std::memcpy(s.peerKey, header, sizeof header);   // peerKey is spent: hold the header
@@ -192,7 +226,7 @@ Handshake::State Handshake::consume(const char *data, QByteArray *out)
                 {{"plexus-c", 8}, {s.preambleC, Wire::PreambleSize}, {s.peerKey, KeySize}});
         if (crypto_verify_32(expected, mac) != 0)
             return fail(FrameError::AuthenticationFailed);
-        crypto_kx_keypair(s.publicKey, s.secretKey);
+        newEphemeral();
         const QByteArray preS = Wire::preamble(quint8(m_localRole));
         std::memcpy(s.preambleS, preS.constData(), Wire::PreambleSize);
         const qsizetype at = out->size();

@@ -60,7 +60,10 @@ public:
     static constexpr qsizetype AcceptorMessageSize = ConnectorMessageSize + Record::HeaderBytes;
     static constexpr qsizetype ConnectorFinishSize = Record::HeaderBytes;
 
-    Handshake(Side side, PeerRole localRole, const CryptoKey &psk);
+    // \a ephemeralSeed (32 bytes) makes this side's ephemeral key deterministic: for test
+    // vectors only.
+    Handshake(Side side, PeerRole localRole, const CryptoKey &psk,
+              const unsigned char *ephemeralSeed = nullptr);
     ~Handshake();
     Handshake(const Handshake &) = delete;
     Handshake &operator=(const Handshake &) = delete;
@@ -100,9 +103,19 @@ public:
     static FrameError admit(Scope scope, PeerRole localRole, quint64 localMachine, Side side,
                             const PeerIdentity &peer);
 
+    // The key schedule, on its own for test vectors: K_mac and K_mix from the pre-shared
+    // key, and the two session keys from one side's ephemeral pair, the peer's public key
+    // and both preambles. False if the peer's key is a low-order point.
+    static void preSharedKeys(const CryptoKey &psk, unsigned char *macKey, unsigned char *mixKey);
+    static bool sessionKeys(bool connector, const unsigned char *publicKey,
+                            const unsigned char *secretKey, const unsigned char *peerKey,
+                            const unsigned char *preambleC, const unsigned char *preambleS,
+                            const unsigned char *mixKey, unsigned char *c2s, unsigned char *s2c);
+
 private:
     State fail(FrameError error);
     void deriveKeys(bool connector);
+    void newEphemeral();
 
     Side m_side;
     PeerRole m_localRole;
@@ -112,6 +125,7 @@ private:
     CryptoKey m_psk;
     struct Secrets;
     std::unique_ptr<Secrets> m_secrets;   // ephemeral keys and transcript, wiped when done
+    bool m_seeded = false;
     RecordSealer m_sealer;
     RecordOpener m_opener;
 };

@@ -177,6 +177,12 @@ QByteArray Crypto::randomBytes(qsizetype size)
     return out;
 }
 
+void Crypto::randomFill(void *data, qsizetype size) noexcept
+{
+    initialize();
+    randombytes_buf(data, size_t(size));
+}
+
 quint64 Crypto::nextId() noexcept
 {
     initialize();

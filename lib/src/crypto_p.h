@@ -63,6 +63,8 @@ bool initialize() noexcept;
 void nextNonce(unsigned char *nonce) noexcept;
 /*! \a size random bytes from the system CSPRNG. */
 QByteArray randomBytes(qsizetype size);
+/*! Fills \a data with \a size random bytes (for secrets: no heap copy is left behind). */
+void randomFill(void *data, qsizetype size) noexcept;
 /*! A fast non-cryptographic 64-bit id (message ids); never 0. Thread-safe, fork-aware. */
 quint64 nextId() noexcept;
 /*! Overwrites \a data with zeros in a way the compiler cannot drop. */

@@ -240,8 +240,7 @@ int exec(int &argc, char **argv, const ExecOptions &options,
     {
         // The secret of this run exists only long enough to derive the link key.
         unsigned char secret[32];
-        const QByteArray random = Crypto::randomBytes(sizeof secret);
-        std::memcpy(secret, random.constData(), sizeof secret);
+        Crypto::randomFill(secret, sizeof secret);
         setup.psk = CryptoKey::derive(QByteArrayView(reinterpret_cast<char *>(secret), sizeof secret),
                                       NodePrivate::LinkKeyContext);
         Crypto::wipe(secret, sizeof secret);

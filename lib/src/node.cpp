@@ -236,8 +236,7 @@ Node::Node(QObject *parent) : QObject(parent), d_ptr(new NodePrivate(this))
         // A standalone master: a secret of its own, used once for the key, then gone.
         unsigned char secret[32];
         Crypto::initialize();
-        const QByteArray random = Crypto::randomBytes(sizeof secret);
-        std::memcpy(secret, random.constData(), sizeof secret);
+        Crypto::randomFill(secret, sizeof secret);
         d->setup.psk = CryptoKey::derive(QByteArrayView(reinterpret_cast<char *>(secret), sizeof secret),
                                          NodePrivate::LinkKeyContext);
         Crypto::wipe(secret, sizeof secret);

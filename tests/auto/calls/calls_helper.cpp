@@ -1694,6 +1694,119 @@ void timeoutMaster()
 
 // ---------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------
+// startup: regression (issue 7.2). Messages sent from onStart, before the workers have
+// connected, reached only the master (or the processes already connected). Traffic for a
+// worker that is starting is held and delivered once it connects.
+
+QList<int> s_startupMasterSlots;
+QList<int> s_startupWorkerSlots;
+bool s_startupMasterDone = false;
+bool s_startupWorkerDone = false;
+
+void startupHit(const Message &m)
+{
+    Plexus::reply(m, {.data = num(g_node->workerSlot()), .done = true});
+}
+
+void startupMaybeFinish()
+{
+    if (s_startupMasterDone && s_startupWorkerDone)
+        finish();
+}
+
+QByteArray sortedSlots(QList<int> slots)
+{
+    std::sort(slots.begin(), slots.end());
+    QByteArrayList parts;
+    for (int s : slots)
+        parts << num(s);
+    return parts.join(',');
+}
+
+void startupCollect(const Message &m)
+{
+    s_startupWorkerSlots.append(m.data().toInt());
+}
+
+void startupWorkerDone(const Message &m)
+{
+    if (!m.isError())
+        startupCollect(m);
+    value("startup.worker0", "slots=" + sortedSlots(s_startupWorkerSlots)
+                                     + " error=" + num(int(m.error())));
+    workerDone("startup");
+}
+
+// The master, from onStart: every process, the workers not connected yet.
+void startupFromMasterOnStart()
+{
+    Reply *r = Plexus::local({.call = startupHit, .reply = true});
+    value("startup.master.expectedOnReturn", r->expectedReplies());
+    QObject::connect(r, &Reply::replyReceived, [](const Message &m) {
+        s_startupMasterSlots.append(m.data().toInt());
+    });
+    QObject::connect(r, &Reply::finished, [r] {
+        value("startup.master", "slots=" + sortedSlots(s_startupMasterSlots) + " error="
+                                        + num(int(r->error())));
+        s_startupMasterDone = true;
+        startupMaybeFinish();
+    });
+    g_onWorkerDone = [](const QByteArray &) {
+        s_startupWorkerDone = true;
+        startupMaybeFinish();
+    };
+}
+
+// Worker 0, from its onStart: before its own link has finished its handshake.
+void startupFromWorkerOnStart()
+{
+    if (g_node->workerSlot() != 0)
+        return;
+    Plexus::local({.call = startupHit, .onReply = startupCollect, .onDone = startupWorkerDone});
+}
+
+// ---------------------------------------------------------------------------------------
+// deadcaller: regression (issue 7.3). reply() to a caller that had died returned true and
+// nothing counted it. Worker 0 calls and exits with the call in flight; the master, which
+// held the request, replies once the worker is gone.
+
+Message s_deadRequest;
+bool s_deadReplied = false;
+
+void deadHold(const Message &m)
+{
+    s_deadRequest = m;
+}
+
+void deadcallerMaster()
+{
+    QObject::connect(g_node, &Node::workerExited, g_node,
+                     [](const WorkerInfo &w, WorkerInfo::ExitReason) {
+        if (w.slot != 0 || s_deadReplied || s_deadRequest.isNull())
+            return;
+        s_deadReplied = true;
+        const quint64 droppedBefore = g_node->counters().droppedReplies;
+        const bool streamed = Plexus::reply(s_deadRequest, {.data = "too late"});
+        const bool final = Plexus::reply(s_deadRequest, {.data = "too late", .done = true});
+        value("deadcaller.replyAccepted", num(streamed) + "," + num(final));
+        value("deadcaller.droppedReplies", qint64(g_node->counters().droppedReplies - droppedBefore));
+        s_deadRequest = Message();
+        finish();
+    });
+}
+
+void deadcallerWorker()
+{
+    if (g_node->workerSlot() != 0)
+        return;
+    Plexus::call({.call = deadHold, .onDone = [](const Message &) {}});
+    // Once the master has the request (it answers the ping after it), this worker leaves.
+    Plexus::call({.call = pingHandler, .onDone = [](const Message &) {
+        QCoreApplication::exit(0);
+    }});
+}
+
 struct Scenario
 {
     const char *name;
@@ -1703,6 +1816,8 @@ struct Scenario
 };
 
 const Scenario s_scenarios[] = {
+    {"startup", nullptr, nullptr, 0},
+    {"deadcaller", deadcallerMaster, deadcallerWorker, 0},
     {"stream", streamMaster, streamWorker, 0},
     {"self", selfMaster, nullptr, 0},
     {"local", localMaster, nullptr, 0},
@@ -1757,15 +1872,21 @@ int main(int argc, char **argv)
         if (node.isWorker()) {
             // A worker handler set after start (mln_fork_worker_ipc_handler_set).
             Plexus::setWorkerHandler(TypeLateW, workerLate, &g_workerData);
+            if (g_scenario == "startup")
+                startupFromWorkerOnStart();
             return;
         }
         printLine("IPC " + node.ipcUrl().toUtf8());
+        if (g_scenario == "startup")
+            startupFromMasterOnStart();
         // Helpers end by themselves; the test only waits.
         QTimer::singleShot(60000, &node, [] {
             printLine("TIMEOUT");
             QCoreApplication::exit(3);
         });
         QObject::connect(&node, &Node::workersReady, &node, [] {
+            if (!s_current->master)
+                return;
             s_current->master();
             if (s_current->worker)
                 Plexus::local({.call = workerStart, .others = true});

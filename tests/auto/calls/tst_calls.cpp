@@ -121,6 +121,19 @@ void tst_Calls::scenario_data()
     const QByteArray emptyFinal = "len=0 reply=1 done=1 error=0";
     const QByteArray errorFinal = "len=0 reply=1 done=1 error=1";
 
+    // 0. Regression (issue 7.2): traffic sent from onStart reaches every process, the
+    // workers that are still starting included.
+    QTest::newRow("startup") << u"startup"_s << 3 << QByteArrayList{
+        "startup.master.expectedOnReturn 4",
+        "startup.master slots=-1,0,1,2 error=0",
+        "startup.worker0 slots=-1,0,1,2 error=0",
+    };
+    // Regression (issue 7.3): reply() to a caller that died returns false and is counted.
+    QTest::newRow("deadcaller") << u"deadcaller"_s << 1 << QByteArrayList{
+        "deadcaller.replyAccepted 0,0",
+        "deadcaller.droppedReplies 2",
+    };
+
     // 1. worker -> master, streaming replies, fast path and Reply.
     QTest::newRow("stream") << u"stream"_s << 1 << QByteArrayList{
         "stream.fast.chunks chunk_1,chunk_2,chunk_3,chunk_4",

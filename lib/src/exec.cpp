@@ -23,6 +23,8 @@
 
 namespace Plexus {
 
+void (*Testing::secretDrawn)(const unsigned char *, qsizetype) = nullptr;
+
 namespace {
 
 int g_signalPipe[2] = {-1, -1};
@@ -241,6 +243,8 @@ int exec(int &argc, char **argv, const ExecOptions &options,
         // The secret of this run exists only long enough to derive the link key.
         unsigned char secret[32];
         Crypto::randomFill(secret, sizeof secret);
+        if (Testing::secretDrawn)
+            Testing::secretDrawn(secret, sizeof secret);
         setup.psk = CryptoKey::derive(QByteArrayView(reinterpret_cast<char *>(secret), sizeof secret),
                                       NodePrivate::LinkKeyContext);
         Crypto::wipe(secret, sizeof secret);

@@ -257,6 +257,8 @@ bool Link::waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead)
         flush();
         if (m_state == State::Closed || queuedBytes() <= lowWater)
             break;
+        if (!mayRead && !m_handshake->canSend() && m_out.pending() == 0)
+            break;   // only what waits for the handshake is left: waiting cannot move it
         const qint64 remaining = deadline.remainingTime();
         if (remaining == 0)
             return false;

@@ -164,15 +164,20 @@ UnixServer::UnixServer(int fd, LinkHandler *handler, const LinkSetup &setup, QOb
     m_backoff = new QTimer(this);
     m_backoff->setSingleShot(true);
     connect(m_backoff, &QTimer::timeout, this, [this] {
+        if (m_reserveFd < 0)
+            m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         m_notifier->setEnabled(true);
         onAccept();
     });
+    m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 UnixServer::~UnixServer()
 {
     if (m_fd >= 0)
         ::close(m_fd);
+    if (m_reserveFd >= 0)
+        ::close(m_reserveFd);
 }
 
 void UnixServer::prunePending()
@@ -199,20 +204,36 @@ bool UnixServer::shedOldestPending()
     return true;
 }
 
+int UnixServer::acceptAtLimit()
+{
+    // Out of descriptors. accept4() says EMFILE whether or not a connection waits, so spend
+    // the reserve descriptor to find out. A connection that does wait is taken, and an
+    // older one that never authenticated makes room for the reserve again.
+    if (m_reserveFd < 0)
+        return -1;
+    ::close(m_reserveFd);
+    m_reserveFd = -1;
+    const int fd = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0 || shedOldestPending())
+        m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        errno = EAGAIN;   // nothing was waiting
+    return fd;
+}
+
 void UnixServer::onAccept()
 {
     for (;;) {
-        const int fd = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+            fd = m_reserveFd >= 0 ? acceptAtLimit() : (errno = EMFILE, -1);
         if (fd < 0) {
             const int e = errno;
             if (e == EINTR || e == ECONNABORTED)
                 continue;
             if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-                // Out of descriptors: make room by dropping a connection that has not
-                // authenticated, else stop listening for a while. The notifier would fire
+                // Nothing to spare: stop listening for a while. The notifier would fire
                 // again at once and spin.
-                if (shedOldestPending())
-                    continue;
                 if (m_backoffMs == 0)
                     qCWarning(lcIpc).noquote() << "accept failed:" << errnoString(e)
                                                << "- backing off until descriptors are free";
@@ -222,7 +243,7 @@ void UnixServer::onAccept()
             }
             return;   // EAGAIN (or a transient error: the notifier fires again)
         }
-        if (m_backoffMs) {
+        if (m_backoffMs && m_reserveFd >= 0) {
             qCInfo(lcIpc) << "accepting connections again";
             m_backoffMs = 0;
         }

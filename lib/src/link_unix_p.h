@@ -47,8 +47,10 @@ private:
 /*
     The master's listening socket. Accepts connections as UnixLinks and keeps them honest:
     at most maxPending links may be unauthenticated at a time (the oldest is shed to make
-    room), and when the process runs out of file descriptors it sheds one too, or backs off
-    instead of spinning on a notifier that fires again at once.
+    room). When the process runs out of file descriptors, a reserved one is spent to take a
+    waiting connection and the oldest unauthenticated link is shed to get it back; with
+    nothing to shed the server backs off instead of spinning on a notifier that fires again
+    at once, and says so once.
 */
 class UnixServer : public QObject
 {
@@ -70,10 +72,12 @@ Q_SIGNALS:
 
 private:
     void onAccept();
+    int acceptAtLimit();
     bool shedOldestPending();
     void prunePending();
 
     int m_fd;
+    int m_reserveFd = -1;   // spent to accept when the process is out of descriptors
     LinkHandler *m_handler;
     LinkSetup m_setup;
     QSocketNotifier *m_notifier = nullptr;

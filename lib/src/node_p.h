@@ -44,6 +44,13 @@ struct ProcessSetup
     int workerStartTimeoutMs = 10000;
 };
 
+namespace Testing {
+// Called once with the per-run secret as exec() draws it, before it is wiped, so that the
+// project's tests can check that no process keeps it afterwards. Only the tests, which link
+// the library's objects statically, can reach it; it is not exported.
+extern void (*secretDrawn)(const unsigned char *secret, qsizetype size);
+} // namespace Testing
+
 class NodePrivate : public RouterHost
 {
     Q_DECLARE_PUBLIC(Node)

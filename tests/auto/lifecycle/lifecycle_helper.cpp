@@ -25,10 +25,17 @@
                     (LIFE_BADWORKER = garbage | wrongkey1 | wrongkey8; LIFE_MARKER: file
                     that makes it happen in the first incarnation only)
         nodeapi     no exec(): a Node in a plain QCoreApplication, setIpcUrl() checks
+        standalone  no exec(): a Node with LIFE_IPC_URL in a plain QCoreApplication, running
+                    until stdin closes ("STANDALONE ok=.. err=.. url=..")
 
-    Environment: LIFE_IPC_URL (ExecOptions::ipcUrl), LIFE_TIMEOUT_MS (safety timer).
+    Environment: LIFE_IPC_URL (ExecOptions::ipcUrl), LIFE_TIMEOUT_MS (safety timer),
+    LIFE_HANDSHAKE_MS and LIFE_MAX_PENDING (connection limits), LIFE_NOFILE_SLACK (once its
+    workers are up, the master takes every descriptor under a low open-file limit, gives
+    this many back, and prints "LIMITED"), LIFE_SHOW_SECRET (the run's secret, in hex, goes to
+    $LIFE_DIR/secret.hex: the test then looks for the raw bytes in every process).
 */
 #include "crypto_p.h"
+#include "node_p.h"
 #include "frame_p.h"
 #include "message_p.h"
 #include "record_p.h"
@@ -294,6 +301,20 @@ void masterStart(Node &node)
             node.counters().rejectedFrames, qPrintable(QString(peer).replace(u' ', u'_')));
     });
     QObject::connect(&node, &Node::workersReady, &node, [&node] {
+        if (qEnvironmentVariableIsSet("LIFE_NOFILE_SLACK")) {
+            // A low limit, every descriptor under it taken, then LIFE_NOFILE_SLACK given back.
+            const int open = int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System).size());
+            rlimit lim{};
+            ::getrlimit(RLIMIT_NOFILE, &lim);
+            lim.rlim_cur = rlim_t(open + 16);
+            ::setrlimit(RLIMIT_NOFILE, &lim);
+            QList<int> filler;
+            for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+                filler.append(fd);
+            for (int i = 0; i < envInt("LIFE_NOFILE_SLACK", 0) && !filler.isEmpty(); ++i)
+                ::close(filler.takeLast());
+            say("LIMITED fds=%d filler=%d", open, int(filler.size()));
+        }
         say("READY workers=%d", int(node.workers().size()));
         if (g_scenario == "count") {
             QByteArrayList args;
@@ -472,6 +493,51 @@ void execWorkerStart(Node &node)
     QObject::connect(op, &Reply::finished, [op] { say("EXECOPCALL err=%d", int(op->error())); });
 }
 
+// ---- standalone: a Node with a fixed URL, without exec() --------------------------------
+
+int runStandalone(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    Node node;
+    node.setIpcUrl(qEnvironmentVariable("LIFE_IPC_URL"));
+    const bool ok = node.start();
+    say("STANDALONE pid=%d ok=%d err=%s url=%s", int(::getpid()), ok ? 1 : 0, key(node.error()),
+        qPrintable(node.ipcUrl()));
+    if (!ok)
+        return 1;
+    auto *in = new QSocketNotifier(qintptr(STDIN_FILENO), QSocketNotifier::Read, &app);
+    QObject::connect(in, &QSocketNotifier::activated, &app, [in] {
+        char buffer[256];
+        [[maybe_unused]] const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+        in->setEnabled(false);
+        QCoreApplication::quit();
+    });
+    QTimer::singleShot(envInt("LIFE_TIMEOUT_MS", 20000), &app, [] {
+        say("TIMEOUT");
+        QCoreApplication::exit(99);
+    });
+    return app.exec();
+}
+
+void writeSecretHex(const unsigned char *secret, qsizetype size)
+{
+    // Hex, not the bytes themselves, and from a stack buffer that is wiped afterwards: the
+    // test must find no copy of the raw secret that Plexus did not make.
+    char hex[129] = {};
+    static const char digits[] = "0123456789abcdef";
+    for (qsizetype i = 0; i < size && i < 64; ++i) {
+        hex[2 * i] = digits[secret[i] >> 4];
+        hex[2 * i + 1] = digits[secret[i] & 15];
+    }
+    const QByteArray path = qgetenv("LIFE_DIR") + "/secret.hex";
+    const int fd = ::open(path.constData(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        [[maybe_unused]] const ssize_t n = ::write(fd, hex, size_t(2 * size));
+        ::close(fd);
+    }
+    Crypto::wipe(hex, sizeof hex);
+}
+
 // ---- nodeapi: a Node without exec() ----------------------------------------------------
 
 int runNodeApi(int argc, char **argv)
@@ -532,6 +598,12 @@ int main(int argc, char **argv)
         ::alarm(unsigned(timeoutMs / 1000 + 10));
         return runNodeApi(argc, argv);
     }
+    if (g_scenario == "standalone") {
+        ::alarm(unsigned(timeoutMs / 1000 + 10));
+        return runStandalone(argc, argv);
+    }
+    if (qEnvironmentVariableIsSet("LIFE_SHOW_SECRET"))
+        Plexus::Testing::secretDrawn = &writeSecretHex;
 
     ExecOptions options;
     options.workers = envInt("LIFE_WORKERS", g_scenario == "count" ? 0 : 4);
@@ -545,6 +617,8 @@ int main(int argc, char **argv)
     }
     options.ipcUrl = qEnvironmentVariable("LIFE_IPC_URL");
     options.maxRestarts = envInt("LIFE_MAX_RESTARTS", options.maxRestarts);
+    options.handshakeTimeoutMs = envInt("LIFE_HANDSHAKE_MS", options.handshakeTimeoutMs);
+    options.maxPendingConnections = envInt("LIFE_MAX_PENDING", options.maxPendingConnections);
     options.restartWindowMs = envInt("LIFE_WINDOW_MS", options.restartWindowMs);
 
     // A hard backstop in the master only (alarms are not inherited by fork()).

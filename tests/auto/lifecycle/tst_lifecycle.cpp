@@ -341,6 +341,48 @@ QByteArray handshakeUnderWrongKey()
     return hs.start();
 }
 
+// CPU time (user + system) of \a pid, in clock ticks.
+qint64 cpuTicks(qint64 pid)
+{
+    QFile f(u"/proc/%1/stat"_s.arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray st = f.readAll();
+    const QList<QByteArray> rest = st.mid(st.lastIndexOf(')') + 2).split(' ');
+    return rest.size() > 12 ? rest.at(11).toLongLong() + rest.at(12).toLongLong() : -1;
+}
+
+int fdCount(qint64 pid)
+{
+    return int(fdTargets(pid).size());
+}
+
+// How many times \a needle occurs in the readable memory of process \a pid (as root).
+int occurrencesInMemory(qint64 pid, const QByteArray &needle)
+{
+    QFile maps(u"/proc/%1/maps"_s.arg(pid));
+    QFile mem(u"/proc/%1/mem"_s.arg(pid));
+    if (!maps.open(QIODevice::ReadOnly) || !mem.open(QIODevice::ReadOnly))
+        return -1;
+    int hits = 0;
+    const QList<QByteArray> lines = maps.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const QList<QByteArray> f = line.simplified().split(' ');
+        if (f.size() < 2 || !f[1].startsWith('r') || line.contains("[vvar]") || line.contains("[vsyscall]"))
+            continue;
+        const QList<QByteArray> range = f[0].split('-');
+        bool ok1 = false, ok2 = false;
+        const qulonglong from = range.value(0).toULongLong(&ok1, 16);
+        const qulonglong to = range.value(1).toULongLong(&ok2, 16);
+        if (!ok1 || !ok2 || to <= from || !mem.seek(qint64(from)))
+            continue;
+        const QByteArray data = mem.read(qint64(to - from));
+        for (qsizetype at = data.indexOf(needle); at >= 0; at = data.indexOf(needle, at + 1))
+            ++hits;
+    }
+    return hits;
+}
+
 QString socketPathOf(const QString &url)
 {
     return url.startsWith(u"unix://"_s) ? url.mid(7) : url;
@@ -378,6 +420,14 @@ private Q_SLOTS:
     void ipcUrlDefault();
     void ipcUrlRandomSuffix_data();
     void ipcUrlRandomSuffix();
+    void ipcUrlTemplateNoCollision();
+    void staleSocketReplaced();
+    void handshakeDeadline();
+    void pendingConnectionsCapped();
+    void acceptBacksOffAtFileLimit();
+    void securityLogRateLimited();
+    void secretNotInMemory_data();
+    void secretNotInMemory();
     void ipcUrlInvalid_data();
     void ipcUrlInvalid();
     void nodeSetIpcUrl();
@@ -987,6 +1037,227 @@ void tst_Lifecycle::ipcUrlRandomSuffix_data()
     QTest::newRow("XXX") << u"unix://%1/lifeXXXXXX"_s << u"/life[A-Za-z0-9]{6}$"_s;
     QTest::newRow("...") << u"unix://%1/life..."_s << u"/life[A-Za-z0-9]{12}$"_s;
     QTest::newRow("no scheme, XXX") << u"%1/sockXXX"_s << u"/sock[A-Za-z0-9]{3}$"_s;
+    // Regression (issue 7.4): only a trailing XXX was replaced, so "x-XXXXXX.sock" was
+    // used literally. The last run of three or more X in the name is (mkstemps' rule).
+    QTest::newRow("XXXXXX before a suffix") << u"unix://%1/x-XXXXXX.sock"_s
+                                           << u"/x-[A-Za-z0-9]{6}\\.sock$"_s;
+    QTest::newRow("last run of X") << u"unix://%1/XXXXmid-XXX.sock"_s
+                                   << u"/XXXXmid-[A-Za-z0-9]{3}\\.sock$"_s;
+}
+
+void tst_Lifecycle::ipcUrlTemplateNoCollision()
+{
+    // Two masters with the same template at the same time get two sockets.
+    const QString configured = u"unix://%1/x-XXXXXX.sock"_s.arg(m_dir->path());
+    Helper *a = startHelper({u"idle"_s}, {u"LIFE_WORKERS=1"_s, u"LIFE_IPC_URL="_s + configured});
+    Helper *b = startHelper({u"idle"_s}, {u"LIFE_WORKERS=1"_s, u"LIFE_IPC_URL="_s + configured});
+    WAIT_FOR(a, a->has(u"READY"_s) && a->has(u"PONG"_s, {{u"err"_s, u"0"_s}}), 10000);
+    WAIT_FOR(b, b->has(u"READY"_s) && b->has(u"PONG"_s, {{u"err"_s, u"0"_s}}), 10000);
+    const QString pa = socketPathOf(a->first(u"MASTER"_s)[u"url"_s]);
+    const QString pb = socketPathOf(b->first(u"MASTER"_s)[u"url"_s]);
+    QVERIFY2(pa != pb, qPrintable(pa));
+    QVERIFY(!pa.contains(u"XXXXXX"_s));
+    stopAndVerifyClean(a);
+    stopAndVerifyClean(b);
+}
+
+void tst_Lifecycle::staleSocketReplaced()
+{
+    // Regression (issue 7.5): a standalone Node with a fixed URL, killed with SIGKILL (no
+    // fork server to clean up), could not start again: "Address already in use".
+    const QString url = u"unix://%1/fixed.sock"_s.arg(m_dir->path());
+    const QString path = socketPathOf(url);
+    Helper *first = startHelper({u"standalone"_s}, {u"LIFE_IPC_URL="_s + url});
+    WAIT_FOR(first, first->has(u"STANDALONE"_s), 10000);
+    CHECK(first, first->first(u"STANDALONE"_s)[u"ok"_s] == u"1");
+    ::kill(pid_t(first->masterPid()), SIGKILL);
+    WAIT_FOR(first, first->finished(), 5000);
+    QVERIFY(QFileInfo::exists(path));   // left behind
+
+    Helper *second = startHelper({u"standalone"_s}, {u"LIFE_IPC_URL="_s + url});
+    WAIT_FOR(second, second->has(u"STANDALONE"_s), 10000);
+    CHECK(second, second->first(u"STANDALONE"_s)[u"ok"_s] == u"1");
+
+    // A live socket is never taken over.
+    Helper *third = startHelper({u"standalone"_s}, {u"LIFE_IPC_URL="_s + url});
+    WAIT_FOR(third, third->finished(), 10000);
+    CHECK(third, third->first(u"STANDALONE"_s)[u"ok"_s] == u"0");
+    CHECK(third, third->first(u"STANDALONE"_s)[u"err"_s] == u"AddressInUseError");
+    CHECK(third, third->process.exitCode() != 0);
+    RawClient probe;
+    QVERIFY(probe.connectTo(path));   // the second one still serves it
+    second->process.closeWriteChannel();
+    WAIT_FOR(second, second->finished(), 5000);
+    WAIT_FOR(second, !QFileInfo::exists(path), 5000);
+}
+
+void tst_Lifecycle::handshakeDeadline()
+{
+    // Regression (issue 7.6): connections that never finished the handshake stayed open
+    // (1000 idle ones took 1000 descriptors), and a peer dripping a byte every 100 ms kept
+    // its link. Both are closed at the handshake deadline.
+    Helper *h = startHelper({u"serve"_s}, {u"LIFE_HANDSHAKE_MS=600"_s});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->has(u"ALIVE"_s), 10000);
+    const qint64 master = h->masterPid();
+    const int fdsBefore = fdCount(master);
+    const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
+    constexpr int Idle = 40;
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < Idle; ++i) {
+        idle.push_back(std::make_unique<RawClient>());
+        QVERIFY(idle.back()->connectTo(socket));
+    }
+    RawClient drip;
+    QVERIFY(drip.connectTo(socket));
+    const QByteArray first = Wire::preamble(2);   // a valid start, one byte at a time
+    QElapsedTimer clock;
+    clock.start();
+    int sent = 0;
+    WAIT_FOR(h, [&] {
+        if (sent < first.size() && clock.elapsed() >= sent * 100)
+            drip.send(first.mid(sent++, 1));
+        return drip.closedByPeer();
+    }(), 5000);
+    CHECK(h, clock.elapsed() < 2000);
+    for (auto &c : idle)
+        WAIT_FOR(h, c->closedByPeer(), 5000);
+    WAIT_FOR(h, h->count(u"SECURITY"_s, {{u"reason"_s, u"HandshakeTimeout"_s}}) == Idle + 1, 5000);
+    WAIT_FOR(h, fdCount(master) <= fdsBefore, 5000);
+    const int alive = h->last(u"ALIVE"_s).num(u"n"_s);
+    WAIT_FOR(h, h->last(u"ALIVE"_s).num(u"n"_s) >= alive + 3, 5000);   // the worker is fine
+    stopAndVerifyClean(h);
+}
+
+void tst_Lifecycle::pendingConnectionsCapped()
+{
+    // At most LIFE_MAX_PENDING unauthenticated connections: the oldest is shed for each
+    // new one, so descriptors stay bounded and a respawned worker still gets in.
+    Helper *h = startHelper({u"serve"_s}, {u"LIFE_MAX_PENDING=16"_s, u"LIFE_HANDSHAKE_MS=60000"_s});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->has(u"ALIVE"_s), 10000);
+    const qint64 master = h->masterPid();
+    const int fdsBefore = fdCount(master);
+    const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 200; ++i) {
+        clients.push_back(std::make_unique<RawClient>());
+        QVERIFY(clients.back()->connectTo(socket));
+    }
+    // The master has accepted them all by the time the oldest ones are shed.
+    WAIT_FOR(h, clients[200 - 16 - 1]->closedByPeer(), 5000);
+    WAIT_FOR(h, fdCount(master) <= fdsBefore + 16, 5000);
+    QTest::qWait(0);
+    CHECK(h, fdCount(master) <= fdsBefore + 16);
+    for (int i = 200 - 16; i < 200; ++i)
+        CHECK(h, !clients[i]->closedByPeer());
+    // Kill the worker: its replacement connects past the 16 idle connections.
+    const qint64 old = h->first(u"WORKER"_s).pid();
+    ::kill(pid_t(old), SIGKILL);
+    WAIT_FOR(h, h->has(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}), 10000);
+    const QString np = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).pid());
+    WAIT_FOR(h, h->count(u"ALIVE"_s, {{u"pid"_s, np}}) >= 3, 5000);
+    stopAndVerifyClean(h);
+}
+
+void tst_Lifecycle::acceptBacksOffAtFileLimit()
+{
+    // Regression (issue 7.7): at the open-file limit accept4() fails with EMFILE and the
+    // notifier fired again at once: 94 % of a core, and a respawned worker could not join.
+    // With no descriptor to spare the master backs off and says so once.
+    Helper *h = startHelper({u"serve"_s}, {u"LIFE_NOFILE_SLACK=0"_s});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->has(u"LIMITED"_s) && h->has(u"ALIVE"_s), 10000);
+    const qint64 master = h->masterPid();
+    const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 50; ++i) {
+        clients.push_back(std::make_unique<RawClient>());
+        QVERIFY(clients.back()->connectTo(socket));   // the kernel queues them
+    }
+    WAIT_FOR(h, h->err.contains("backing off"), 5000);
+    // A second of saturation: the master is not spinning (a spin costs ~100 ticks).
+    const qint64 before = cpuTicks(master);
+    QElapsedTimer t;
+    t.start();
+    QTest::qWait(1000);
+    const qint64 used = cpuTicks(master) - before;
+    QVERIFY2(used < 30, qPrintable(u"%1 ticks in %2 ms"_s.arg(used).arg(t.elapsed())));
+    CHECK(h, h->err.count("backing off") == 1);
+    // The worker still runs; killed, its replacement joins once a descriptor frees up.
+    const int alive = h->last(u"ALIVE"_s).num(u"n"_s);
+    WAIT_FOR(h, h->last(u"ALIVE"_s).num(u"n"_s) >= alive + 3, 5000);
+    const qint64 old = h->first(u"WORKER"_s).pid();
+    ::kill(pid_t(old), SIGKILL);
+    WAIT_FOR(h, h->has(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}), 15000);
+    clients.clear();
+    stopAndVerifyClean(h);
+}
+
+void tst_Lifecycle::securityLogRateLimited()
+{
+    // Regression (issue 7.8): "... closed after invalid frames" was logged on every close
+    // (2003 lines, 1418 lines/s under a connection flood). Every plexus.security line goes
+    // through the limiter: 2000 bad connections cost a handful of lines, all counted.
+    Helper *h = startHelper({u"serve"_s});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->has(u"ALIVE"_s), 10000);
+    const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
+    constexpr int Total = 2000, Batch = 200;
+    QElapsedTimer clock;
+    clock.start();
+    for (int done = 0; done < Total; done += Batch) {
+        std::vector<std::unique_ptr<RawClient>> batch;
+        for (int i = 0; i < Batch; ++i) {
+            batch.push_back(std::make_unique<RawClient>());
+            QVERIFY(batch.back()->connectTo(socket));
+            QVERIFY(batch.back()->send(QByteArray(32, 'G')));
+        }
+        for (auto &c : batch)
+            WAIT_FOR(h, c->closedByPeer(), 10000);
+    }
+    WAIT_FOR(h, h->count(u"SECURITY"_s) == Total, 10000);
+    const qint64 seconds = clock.elapsed() / 1000 + 1;
+    const qsizetype lines = h->err.count("[plexus.security]");
+    QVERIFY2(lines >= 1 && lines <= seconds + 2,
+             qPrintable(u"%1 lines in %2 s"_s.arg(lines).arg(seconds)));
+    stopAndVerifyClean(h);
+    CHECK(h, h->last(u"COUNTERS"_s).num(u"rejected"_s) == Total);
+}
+
+void tst_Lifecycle::secretNotInMemory_data()
+{
+    QTest::addColumn<QString>("scenario");
+    QTest::newRow("forked workers") << u"idle"_s;
+    QTest::newRow("forked and exec'd workers") << u"spawn"_s;
+}
+
+void tst_Lifecycle::secretNotInMemory()
+{
+    // Regression (issue 7.10): wiping a shared QByteArray only dropped a reference, and
+    // copies of the secret survived in every worker and in exec'd workers. After start-up
+    // no process holds the raw secret: only the key derived from it.
+    QFETCH(QString, scenario);
+    Helper *h = startHelper({scenario}, {u"LIFE_SHOW_SECRET=1"_s});
+    WAIT_FOR(h, h->has(u"READY"_s), 10000);
+    if (scenario == u"spawn")
+        WAIT_FOR(h, h->has(u"EXECOPCALL"_s), 10000);
+    else
+        WAIT_FOR(h, h->count(u"PONG"_s, {{u"err"_s, u"0"_s}}) == 4, 10000);
+    QFile f(m_dir->filePath(u"secret.hex"_s));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray secret = QByteArray::fromHex(f.readAll());
+    QCOMPARE(secret.size(), qsizetype(32));
+    QSet<qint64> processes = h->pids;
+    processes.insert(h->masterPid());
+    processes.insert(h->forkServer);
+    QCOMPARE(occurrencesInMemory(h->masterPid(), QByteArray("plexus")) > 0, true);   // the scan works
+    int scanned = 0;
+    for (qint64 pid : std::as_const(processes)) {
+        if (pid <= 0 || processGone(pid))
+            continue;
+        const int hits = occurrencesInMemory(pid, secret);
+        QVERIFY2(hits == 0, qPrintable(u"pid %1 holds the secret %2 times"_s.arg(pid).arg(hits)));
+        ++scanned;
+    }
+    QVERIFY2(scanned >= (scenario == u"spawn" ? 4 : 6), qPrintable(QString::number(scanned)));
+    stopAndVerifyClean(h);
 }
 
 void tst_Lifecycle::ipcUrlRandomSuffix()

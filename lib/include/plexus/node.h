@@ -152,11 +152,12 @@ public:
     template <typename Functor>
     void handle(quint32 opcode, const QObject *context, Functor &&functor)
     {
-        static_assert(std::is_invocable_v<Functor &, const Message &>,
-                      "Node::handle(): the functor must be callable as "
-                      "void(const Plexus::Message &)");
-        addOpcodeHandler(opcode, context,
-                         std::function<void(const Message &)>(std::forward<Functor>(functor)));
+        constexpr bool callable = std::is_invocable_v<Functor &, const Message &>;
+        static_assert(callable, "Node::handle(): the functor must be callable as "
+                                "void(const Plexus::Message &)");
+        if constexpr (callable)   // nothing more to report than the line above
+            addOpcodeHandler(opcode, context,
+                             std::function<void(const Message &)>(std::forward<Functor>(functor)));
     }
     /*! Removes the handle() handler of \a opcode. */
     void unhandle(quint32 opcode);

@@ -1807,6 +1807,43 @@ void deadcallerWorker()
     }});
 }
 
+// ---------------------------------------------------------------------------------------
+// nocluster: regression (issue 7). cluster() before a cluster existed finished with NoError
+// and no targets. It, and broadcast(), fail with NotInClusterError until one is joined,
+// from the master and from a worker (whose master answers).
+
+void noclusterHandler(const Message &m)
+{
+    Plexus::reply(m, {.done = true});
+}
+
+void noclusterMaster()
+{
+    Plexus::registerOpcode({.opcode = 77, .call = noclusterHandler});
+    Reply *c = Plexus::cluster({.opcode = 77, .reply = true});
+    QObject::connect(c, &Reply::finished, [c] {
+        value("nocluster.master.cluster", int(c->error()));
+        Reply *b = Plexus::broadcast({.opcode = 77, .reply = true});
+        QObject::connect(b, &Reply::finished, [b] {
+            value("nocluster.master.broadcast", int(b->error()));
+        });
+    });
+    g_onWorkerDone = [](const QByteArray &) { finish(); };
+}
+
+void noclusterWorker()
+{
+    Plexus::registerOpcode({.opcode = 77, .call = noclusterHandler});
+    Plexus::cluster({.onDone = [](const Message &m) {
+        value("nocluster.worker.cluster", int(m.error()));
+        Reply *b = Plexus::broadcast({.opcode = 77, .reply = true});
+        QObject::connect(b, &Reply::finished, [b] {
+            value("nocluster.worker.broadcast", int(b->error()));
+            workerDone("nocluster");
+        });
+    }, .opcode = 77});
+}
+
 struct Scenario
 {
     const char *name;
@@ -1818,6 +1855,7 @@ struct Scenario
 const Scenario s_scenarios[] = {
     {"startup", nullptr, nullptr, 0},
     {"deadcaller", deadcallerMaster, deadcallerWorker, 0},
+    {"nocluster", noclusterMaster, noclusterWorker, 0},
     {"stream", streamMaster, streamWorker, 0},
     {"self", selfMaster, nullptr, 0},
     {"local", localMaster, nullptr, 0},

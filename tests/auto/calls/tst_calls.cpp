@@ -134,6 +134,14 @@ void tst_Calls::scenario_data()
         "deadcaller.droppedReplies 2",
     };
 
+    // Regression (issue 7): cluster()/broadcast() without a cluster are a clear error (105).
+    QTest::newRow("nocluster") << u"nocluster"_s << 1 << QByteArrayList{
+        "nocluster.master.cluster 105",
+        "nocluster.master.broadcast 105",
+        "nocluster.worker.cluster 105",
+        "nocluster.worker.broadcast 105",
+    };
+
     // 1. worker -> master, streaming replies, fast path and Reply.
     QTest::newRow("stream") << u"stream"_s << 1 << QByteArrayList{
         "stream.fast.chunks chunk_1,chunk_2,chunk_3,chunk_4",

@@ -545,6 +545,8 @@ int runNodeApi(int argc, char **argv)
     QCoreApplication app(argc, argv);
     const QString dir = qEnvironmentVariable("LIFE_DIR");
     Node node;
+    int errorSignals = 0;
+    QObject::connect(&node, &Node::errorOccurred, &node, [&errorSignals](Node::Error) { ++errorSignals; });
     bool ok = node.setIpcUrl(QStringLiteral("tcp://127.0.0.1:4000"));
     say("API tcp ok=%d err=%s", ok ? 1 : 0, key(node.error()));
     ok = node.setIpcUrl(QStringLiteral("http://example.org/x"));
@@ -561,6 +563,7 @@ int runNodeApi(int argc, char **argv)
     say("API after ok=%d err=%s url=%s", ok ? 1 : 0, key(node.error()), qPrintable(node.ipcUrl()));
     ok = node.start();
     say("API restart ok=%d err=%s", ok ? 1 : 0, key(node.error()));
+    say("API signals n=%d", errorSignals);
 
     auto *in = new QSocketNotifier(qintptr(STDIN_FILENO), QSocketNotifier::Read, &app);
     QObject::connect(in, &QSocketNotifier::activated, &app, [in] {

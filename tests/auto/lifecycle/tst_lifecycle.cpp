@@ -1323,6 +1323,13 @@ void tst_Lifecycle::nodeSetIpcUrl()
     CHECK(h, api("xxx")[u"ok"_s] == u"1");
     const Line started = api("start");
     CHECK(h, started[u"ok"_s] == u"1");
+    // Regression (issue 7): a failure before a successful start() left error() stale.
+    CHECK(h, started[u"err"_s] == u"NoError");
+    // Every failure was signalled once (errorOccurred), and only failures.
+    int failures = 0;
+    for (const Line &l : h->find(u"API"_s))
+        failures += l[u"ok"_s] == u"0";
+    CHECK(h, api("signals")[u"n"_s].toInt() == failures);
     const QString path = socketPathOf(started[u"url"_s]);
     QVERIFY2(QRegularExpression(u"^"_s + QRegularExpression::escape(m_dir->path())
                                 + u"/api[A-Za-z0-9]{6}$"_s).match(path).hasMatch(), qPrintable(path));

@@ -225,8 +225,12 @@ void Link::flush()
 
 void Link::writeOut()
 {
-    while (m_out.pending() > 0 && m_state != State::Closed) {
-        const qint64 n = transportWrite(m_out.begin(), m_out.pending());
+    // Only sealed bytes leave: a record being filled stays until it is sealed.
+    auto sealedPending = [this] {
+        return (m_openRecord >= 0 ? m_openRecord : m_out.size()) - m_out.head();
+    };
+    while (sealedPending() > 0 && m_state != State::Closed) {
+        const qint64 n = transportWrite(m_out.begin(), sealedPending());
         if (n < 0) {
             transportLost();
             return;
@@ -236,7 +240,7 @@ void Link::writeOut()
         m_counters.bytesOut += quint64(n);
         m_out.consume(n);
     }
-    const bool pending = m_out.pending() > 0;
+    const bool pending = sealedPending() > 0;
     if (pending != m_writeArmed) {
         m_writeArmed = pending;
         setWriteNotification(pending);
@@ -247,7 +251,9 @@ void Link::writeOut()
 
 void Link::readyWrite()
 {
-    writeOut();
+    // The transport can take more. A record being filled may be sealed now: frames may
+    // span records, and waiting for the end of the batch would leave the socket idle.
+    flush();
 }
 
 bool Link::waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead)
@@ -272,6 +278,27 @@ bool Link::waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead)
             readyRead();
     }
     return m_state != State::Closed;
+}
+
+bool Link::waitForEstablished(int timeoutMs)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    while (m_state == State::Handshaking || m_state == State::AwaitingHello) {
+        flush();
+        const qint64 remaining = deadline.remainingTime();
+        if (remaining == 0)
+            return false;
+        bool readable = false;
+        const int slice = int(remaining < 0 ? 100 : qMin<qint64>(remaining, 100));
+        if (!transportWait(true, slice, &readable)) {
+            transportLost();
+            break;
+        }
+        if (readable)
+            readyRead();
+    }
+    deliver();   // announces the establishment if the last read did not
+    return m_state == State::Established;
 }
 
 void Link::closeGracefully(int timeoutMs)
@@ -382,6 +409,10 @@ void Link::process()
 
 void Link::deliver()
 {
+    if (m_announceEstablished && m_state == State::Established) {
+        m_announceEstablished = false;
+        m_handler->linkEstablished(this);
+    }
     // Nested calls (a handler that waits for this link, which reads it again) continue
     // with the next frame of the same queue, so frames are handed over in order.
     while (m_readyHead < m_ready.size() && m_state == State::Established) {
@@ -517,7 +548,9 @@ void Link::helloReceived(MessagePrivate *frame)
     if (m_deadline)
         m_deadline->stop();
     m_frames.setLimit(m_setup.maxMessageLength);
-    m_handler->linkEstablished(this);
+    // Told from deliver(), once this record is consumed: the handler may write (held
+    // traffic) and wait on this link, which reads it again.
+    m_announceEstablished = true;
 }
 
 } // namespace Plexus

@@ -137,6 +137,9 @@ public:
     // closed or \a timeoutMs passed.
     bool waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead);
     bool flushBlocking(int timeoutMs) { return waitForDrain(0, timeoutMs, false); }
+    // Blocks (reading and writing) until the handshake and the Hello are through. False if
+    // the link closed or \a timeoutMs passed.
+    bool waitForEstablished(int timeoutMs);
     // Ends the stream with a final record, flushes (bounded) and closes.
     void closeGracefully(int timeoutMs);
     // Closes at once; what is queued is dropped. The handler hears linkClosed() later.
@@ -198,6 +201,7 @@ private:
     qsizetype m_readyHead = 0;
     QTimer *m_deadline = nullptr;
     bool m_finalSent = false;
+    bool m_announceEstablished = false;
     bool m_writeArmed = false;
     bool m_closeNotified = false;
 };

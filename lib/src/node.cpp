@@ -124,8 +124,9 @@ bool NodePrivate::connectToMaster()
                  QStringLiteral("cannot connect to the master at %1: %2").arg(setup.ipcUrl, err));
         return false;
     }
-    router->createEndpoint(Endpoint::Kind::Master, -1, false);
+    Endpoint *master = router->createEndpoint(Endpoint::Kind::Master, -1, false);
     auto *link = new UnixLink(router, linkSetup(Handshake::Side::Connector), fd);
+    master->connecting = link;
     masterLink = link;
     router->addLink(link);
     link->start();

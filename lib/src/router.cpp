@@ -427,8 +427,19 @@ Router::Sent Router::sendToEndpoint(Endpoint *e, MessagePrivate *m)
     }
     if (e->stalled)
         return Sent::Lost;
-    // Starting: hold it until the process connects, within the same bounds as a link.
     const qsizetype size = Wire::HeaderSize + m->header.length;
+    // Our own link to it is still in its handshake (a worker that sends from onStart): a
+    // send past the high-water mark waits for the handshake, as it would for a drain.
+    if (e->connecting && e->heldBytes + size > m_highWater && m_waitingForDrain == 0
+        && QThread::currentThread() == thread()) {
+        ++m_waitingForDrain;
+        e->connecting->waitForEstablished(BackpressureTimeoutMs);
+        --m_waitingForDrain;
+        if (!m_deferred.isEmpty())
+            QMetaObject::invokeMethod(this, &Router::drainDeferred, Qt::QueuedConnection);
+        return e->state == Endpoint::State::Connected ? sendToEndpoint(e, m) : Sent::Lost;
+    }
+    // Starting: hold it until the process connects, within the same bounds as a link.
     if (e->heldBytes + size > HardLimitFactor * m_highWater) {
         Stats::bump(m_stats->process.backpressureErrors);
         qCWarning(lcIpc) << "worker slot" << e->slot << "is starting and already has"
@@ -549,6 +560,7 @@ void Router::linkEstablished(Link *link)
         return;
     }
     e->link = link;
+    e->connecting.clear();
     e->state = Endpoint::State::Connected;
     e->stalled = false;
     e->pid = link->peer().pid;

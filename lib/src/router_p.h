@@ -44,6 +44,7 @@ struct Endpoint
     qint64 pid = 0;
     qint64 startedAt = 0;     // monotonic ms
     Link *link = nullptr;     // while Connected
+    QPointer<Link> connecting;   // a link of ours that is still in its handshake (worker)
     RouteRef route;
     QList<QExplicitlySharedDataPointer<MessagePrivate>> held;
     qsizetype heldBytes = 0;

@@ -1844,6 +1844,45 @@ void noclusterWorker()
     }, .opcode = 77});
 }
 
+// ---------------------------------------------------------------------------------------
+// startburst: regression. 300k calls from a worker's onStart, before its handshake: they
+// are more than may be held (the send waits for the handshake, as for a drain), and the
+// held ones flushed at once must not re-read the link while its Hello is being parsed
+// (that corrupted the stream: "authentication failed").
+
+constexpr int BurstCalls = 300000;
+int s_burstDone = 0;
+int s_burstErrors = 0;
+
+void burstEcho(const Message &m)
+{
+    Plexus::reply(m, {.data = m.data(), .done = true});
+}
+
+void burstDone(const Message &m)
+{
+    s_burstErrors += m.isError();
+    if (++s_burstDone == BurstCalls) {
+        value("startburst.done", s_burstDone);
+        value("startburst.errors", s_burstErrors);
+        workerDone("startburst");
+    }
+}
+
+void startburstFromWorkerOnStart()
+{
+    if (g_node->workerSlot() != 0)
+        return;
+    const QByteArray payload(64, 'b');
+    for (int i = 0; i < BurstCalls; ++i)
+        Plexus::call({.call = burstEcho, .onDone = burstDone, .data = payload});
+}
+
+void startburstMaster()
+{
+    g_onWorkerDone = [](const QByteArray &) { finish(); };
+}
+
 struct Scenario
 {
     const char *name;
@@ -1856,6 +1895,7 @@ const Scenario s_scenarios[] = {
     {"startup", nullptr, nullptr, 0},
     {"deadcaller", deadcallerMaster, deadcallerWorker, 0},
     {"nocluster", noclusterMaster, noclusterWorker, 0},
+    {"startburst", startburstMaster, nullptr, 0},
     {"stream", streamMaster, streamWorker, 0},
     {"self", selfMaster, nullptr, 0},
     {"local", localMaster, nullptr, 0},
@@ -1912,6 +1952,8 @@ int main(int argc, char **argv)
             Plexus::setWorkerHandler(TypeLateW, workerLate, &g_workerData);
             if (g_scenario == "startup")
                 startupFromWorkerOnStart();
+            if (g_scenario == "startburst")
+                startburstFromWorkerOnStart();
             return;
         }
         printLine("IPC " + node.ipcUrl().toUtf8());

@@ -134,6 +134,7 @@ private Q_SLOTS:
     void gracefulCloseSendsFinal();
     void writesBeforeHandshakeWait();
     void backpressureDrains();
+    void writeNotifierWaitsForSealing();
 
 private:
     CryptoKey m_key;
@@ -369,6 +370,27 @@ void tst_Link::backpressureDrains()
     QMetaObject::invokeMethod(&context, [&] { delete peer; }, Qt::BlockingQueuedConnection);
     thread.quit();
     thread.wait();
+}
+
+void tst_Link::writeNotifierWaitsForSealing()
+{
+    // Regression: with the socket full, the write notifier fired between a write and the
+    // end of its batch and sent the record being filled, unsealed: the peer rejected the
+    // stream (a 150k-call burst failed with "authentication failed").
+    Pair p(m_key, m_key);
+    QTRY_VERIFY(p.master->isEstablished() && p.worker->isEstablished());
+    p.workerSide.flushOnWrite = false;   // as inside the router's cork
+    for (int i = 0; i < 32; ++i)
+        p.worker->write(*message(11, 256 * 1024));
+    p.worker->flush();
+    QVERIFY(p.worker->queuedBytes() > 0);   // the socket is full: the notifier is armed
+    p.worker->write(*message(12, 100));     // a batch in progress, not flushed yet
+    // The event loop runs: the peer reads, the socket drains, the notifier fires.
+    QTRY_VERIFY_WITH_TIMEOUT(p.masterSide.frames.size() >= 32, 10000);
+    p.worker->flush();
+    QTRY_COMPARE(p.masterSide.frames.size(), 33);
+    QCOMPARE(p.masterSide.rejected.size(), 0);
+    QCOMPARE(p.masterSide.frames.last()->header.target, quint64(12));
 }
 
 QTEST_GUILESS_MAIN(tst_Link)

@@ -48,7 +48,7 @@ else
 fi
 
 # Only the fuzz targets: the rest of the tree is tested by scripts/test.sh with g++.
-targets=(fuzz_frame_reader make_frame_corpus)
+targets=(fuzz_frame_reader fuzz_record_reader fuzz_handshake make_frame_corpus)
 log "fuzz: build ${targets[*]}"
 cmake --build "$build" --target "${targets[@]}"
 
@@ -56,8 +56,9 @@ log "fuzz: run ${seconds}s per fuzzer"
 status=0
 ctest --test-dir "$build" -L fuzz --output-on-failure || status=$?
 
-# libFuzzer's final statistics (executions, speed, coverage) from the log of the run.
-grep -E '^(stat::|Done [0-9]+ runs)' "$build/Testing/Temporary/LastTest.log" || true
+# libFuzzer's final statistics (executions, speed, coverage) of each fuzzer, from the log.
+grep -E '^([0-9]+/[0-9]+ Test: fuzz_|stat::|Done [0-9]+ runs)' \
+    "$build/Testing/Temporary/LastTest.log" | grep -v '_seeds$' || true
 if [ "$status" -ne 0 ]; then
     echo "error: fuzzing failed; inputs in $build/tests/fuzz/artifacts/:" >&2
     ls -l "$build/tests/fuzz/artifacts/" >&2 || true

@@ -109,6 +109,8 @@ FrameError Wire::parsePreamble(QByteArrayView bytes, quint8 *role)
 QByteArray Wire::sealMessage(const Header &header, QByteArrayView payload, const CryptoKey &key)
 {
     constexpr qsizetype Aad = HeaderSize + CryptoKey::NonceSize;
+    if (!key.isValid() || payload.size() > maxMessageLength())
+        return {};   // nothing to seal with, or more than any receiver accepts
     QByteArray out(SealedOverhead + payload.size(), Qt::Uninitialized);
     auto *p = reinterpret_cast<unsigned char *>(out.data());
     Header h = header;

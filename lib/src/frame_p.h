@@ -94,6 +94,7 @@ FrameError parsePreamble(QByteArrayView bytes, quint8 *role);
 
 // Single-message seal: header (64, AAD) | nonce (24, AAD) | payload (encrypted) | tag (16).
 inline constexpr qsizetype SealedOverhead = HeaderSize + CryptoKey::NonceSize + CryptoKey::TagSize;
+// Empty if the key is invalid or the payload longer than maxMessageLength().
 QByteArray sealMessage(const Header &header, QByteArrayView payload, const CryptoKey &key);
 // Authenticates and decrypts a sealed message; on success sets *header and *payload.
 FrameError openMessage(QByteArrayView sealed, const CryptoKey &key, qsizetype maxLength,

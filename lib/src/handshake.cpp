@@ -51,9 +51,6 @@ struct Handshake::Secrets
     unsigned char openKey[Record::KeyBytes];
     unsigned char seed[32];
     ~Secrets() { sodium_memzero(this, sizeof *this); }
-
-    const unsigned char *keyC(bool connector) const { return connector ? publicKey : peerKey; }
-    const unsigned char *keyS(bool connector) const { return connector ? peerKey : publicKey; }
 };
 
 Handshake::Handshake(Side side, PeerRole localRole, const CryptoKey &psk,

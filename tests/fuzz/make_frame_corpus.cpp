@@ -1,37 +1,51 @@
 // SPDX-License-Identifier: MIT
 /*
-    Writes the seed corpus of fuzz_frame_reader into the directory given as argument:
-    valid streams sealed under the fuzzer's key (so that mutations start from frames that
-    pass every check but the tag), in each input mode, plus a few broken ones.
+    Writes the seed corpus of one fuzzer into a directory:
+
+        make_frame_corpus frame_reader|record_reader|handshake <directory>
+
+    The seeds are valid inputs under the fuzzers' fixed keys (fuzz_common.h), so that
+    mutations start from inputs that pass every check but the MAC, plus a few broken ones.
 */
-#include "frame_p.h"
+#include "fuzz_common.h"
+#include "handshake_p.h"
 
 #include <QtCore/qdir.h>
 #include <QtCore/qfile.h>
 
-#include <cstdio>
+#include <sodium.h>
+
+#include <cstring>
 
 using namespace Plexus;
 
 namespace {
 
-QByteArray frame(quint16 privateFlags, quint64 id, const Payload &payload)
+constexpr quint64 OtherMachine = 0x6f746865726d6163ull;
+
+Wire::Header header(quint16 privateFlags, quint64 id)
 {
-    static const CryptoKey key = CryptoKey::derive("plexus fuzz secret", "plexfuzz");
-    Wire::Header h;
-    h.flags = 0x0101;
-    h.privateFlags = privateFlags;
-    h.timestamp = 1700000000000ull + id;
-    h.id = id;
-    Wire::Body b;
-    b.target = 42;
-    b.token = id ? id * 3 : 0;
-    b.targets = 1;
-    b.originSlot = int(id % 3) - 1;
-    b.originPid = 1000 + quint32(id);
-    Frame f = Frame::create(h, b, payload);
-    f.seal(key);
-    return f.buffer();
+    return {.flags = 0x0101, .privateFlags = privateFlags, .timestamp = 1700000000000ull + id,
+            .id = id, .target = 42, .token = id * 3, .targets = 1, .status = 0,
+            .originMachine = PlexusFuzz::LocalMachine, .originPid = 1000 + quint32(id),
+            .originSlot = int(id % 3) - 1};
+}
+
+// A plaintext frame: header, then payload.
+QByteArray frame(Wire::Header h, QByteArrayView payload)
+{
+    h.length = quint32(payload.size());
+    QByteArray out(Wire::HeaderSize, Qt::Uninitialized);
+    Wire::encodeHeader(h, out.data());
+    return out + payload.toByteArray();
+}
+
+QByteArray helloFrame(PeerRole role, quint64 machine, quint32 pid, qint32 slot)
+{
+    const Wire::Header h{.privateFlags = Wire::Control, .timestamp = 1700000000000ull, .id = 1,
+                         .target = Wire::ControlHello, .originMachine = machine,
+                         .originPid = pid, .originSlot = slot};
+    return frame(h, Handshake::helloPayload(role, false));
 }
 
 QByteArray fill(qsizetype size)
@@ -47,58 +61,170 @@ QByteArray mode(quint8 m)
     return QByteArray(1, char(m));
 }
 
+QList<QByteArray> frameReaderSeeds()
+{
+    const QByteArray hello = helloFrame(PeerRole::Worker, PlexusFuzz::LocalMachine, 4242, 0);
+    const QByteArray small = frame(header(Wire::Opcode, 2), "hello");
+    const QByteArray empty = frame(header(Wire::Reply | Wire::Done, 3), {});
+    const QByteArray medium = frame(header(Wire::WantReply | Wire::Workers, 4), fill(300));
+    const QByteArray large = frame(header(Wire::Typed, 5), fill(5000));
+    QByteArray badFlags = frame(header(0, 6), "flags");
+    badFlags[7] = char(0x80);   // unknown private flag
+    QByteArray oversized = frame(header(0, 7), "big");
+    oversized[3] = char(0x7f);  // announces ~2 GiB
+    const auto sealed = [](quint16 flags, quint64 id, QByteArrayView payload) {
+        return Wire::sealMessage(header(flags, id), payload, PlexusFuzz::frameKey());
+    };
+    QByteArray sealedBadFlags = sealed(Wire::Opcode, 8, "x");
+    sealedBadFlags[7] = char(0x10);
+    QByteArray fields;   // round-trip mode: the header fields, then the payload
+    for (int i = 0; i < 60; ++i)
+        fields += char(i == 2 ? Wire::Opcode : i * 5);
+
+    return {
+        // Stream mode: plaintext frames.
+        mode(0x00) + small,
+        mode(0x00) + hello + small + empty + medium,
+        mode(0x10) + small + empty + empty + large,
+        mode(0x22) + medium + large + small,         // direct
+        mode(0x04) + hello + large + medium,         // capped until the Hello
+        mode(0x04) + large,                          // too big before the Hello
+        mode(0x36) + hello + large.first(3000),      // direct, capped, truncated
+        mode(0x00) + small + badFlags + small,
+        mode(0x00) + oversized,
+        mode(0xf2) + medium + medium.first(100),
+        // Stream mode: single sealed messages for openMessage.
+        mode(0x00) + sealed(Wire::Opcode, 9, "sealed message"),
+        mode(0x00) + sealed(Wire::Reply | Wire::Done, 10, {}),
+        mode(0x00) + sealed(Wire::Typed | Wire::Cluster, 11, fill(700)),
+        mode(0x00) + sealedBadFlags,
+        mode(0x00) + Wire::preamble(2) + small,
+        // Round-trip mode.
+        mode(0x01) + fields + "payload",
+        mode(0x03) + fields + fill(900),
+        mode(0x05) + fields + fill(5000),
+        mode(0x17) + QByteArray(60, '\0'),
+        mode(0x41) + QByteArray("\x01\x00\x83\x00", 4) + fill(56) + fill(40),
+    };
+}
+
+QList<QByteArray> recordReaderSeeds()
+{
+    // One stream: the header, then each piece of plaintext as one record.
+    const auto stream = [](const QList<QByteArray> &records, Record::Tag lastTag = Record::Tag::Message) {
+        RecordSealer sealer;
+        QByteArray out(Record::HeaderBytes, Qt::Uninitialized);
+        sealer.init(PlexusFuzz::recordKey(), reinterpret_cast<unsigned char *>(out.data()));
+        for (qsizetype i = 0; i < records.size(); ++i) {
+            const QByteArray &plain = records.at(i);
+            QByteArray record(Record::Overhead + plain.size(), Qt::Uninitialized);
+            sealer.sealFrom(plain.constData(), plain.size(), record.data(),
+                            i + 1 == records.size() ? lastTag : Record::Tag::Message);
+            out += record;
+        }
+        return out;
+    };
+    const QByteArray hello = helloFrame(PeerRole::Worker, PlexusFuzz::LocalMachine, 4242, 0);
+    const QByteArray small = frame(header(Wire::Opcode, 2), "hello");
+    const QByteArray medium = frame(header(Wire::WantReply | Wire::Workers, 3), fill(300));
+    const QByteArray big = frame(header(Wire::Opcode, 4), fill(20000));   // over the cap
+    QByteArray badFlags = frame(header(0, 5), "flags");
+    badFlags[6] = char(Wire::Done);   // Done without Reply
+    QList<QByteArray> pieces{hello};   // the big frame in records of every size
+    for (qsizetype at = 0, n = 1; at < big.size(); at += n, n = n * 3 + 1)
+        pieces.append(big.sliced(at, qMin(n, big.size() - at)));
+
+    QByteArray shortLength = stream({hello});
+    shortLength += QByteArray("\x05\x00\x00\x00", 4) + QByteArray(5, 'x');   // clen < 17
+    QByteArray hugeLength = stream({hello});
+    hugeLength += QByteArray("\xff\xff\xff\x7f", 4);
+    return {
+        stream({hello}),
+        stream({hello + small + medium}),
+        stream({hello, small, medium, small}),
+        stream({hello + medium.first(10), medium.sliced(10, 100), medium.sliced(110) + small}),
+        stream(pieces),
+        stream({hello + big}),
+        stream({hello, small}, Record::Tag::Final),
+        stream({hello, small, small}, Record::Tag::Rekey),
+        stream({hello, badFlags}),
+        stream({small, hello}),          // no Hello first: closed
+        stream({hello, small + hello}),  // a second Hello: closed
+        stream({hello, medium}).chopped(7),
+        stream({}),
+        shortLength,
+        hugeLength,
+    };
+}
+
+QList<QByteArray> handshakeSeeds()
+{
+    const CryptoKey &psk = PlexusFuzz::handshakePsk();
+    const auto connector = [&psk](PeerRole role) {
+        Handshake hs(Handshake::Side::Connector, role, psk);
+        return hs.start();
+    };
+    // A connector message with the MAC computed by hand, for chosen key bytes.
+    const auto withMac = [&psk](PeerRole role, QByteArray key) {
+        unsigned char macKey[32], mac[32];
+        crypto_generichash(macKey, sizeof macKey, reinterpret_cast<const unsigned char *>("plexus-mac"), 10,
+                           psk.bytes(), CryptoKey::KeySize);
+        QByteArray m = Wire::preamble(quint8(role)) + key;
+        crypto_generichash_state s;
+        crypto_generichash_init(&s, macKey, sizeof macKey, sizeof mac);
+        crypto_generichash_update(&s, reinterpret_cast<const unsigned char *>("plexus-c"), 8);
+        crypto_generichash_update(&s, reinterpret_cast<const unsigned char *>(m.constData()), size_t(m.size()));
+        crypto_generichash_final(&s, mac, sizeof mac);
+        return m + QByteArray(reinterpret_cast<const char *>(mac), sizeof mac);
+    };
+    const QByteArray worker = connector(PeerRole::Worker);
+    const QByteArray streamHeader = fill(Record::HeaderBytes);
+    const QByteArray localHello = helloFrame(PeerRole::Worker, PlexusFuzz::LocalMachine, 4242, 0);
+    const QByteArray clusterHello = helloFrame(PeerRole::Master, OtherMachine, 777, -1);
+    QByteArray badMac = worker;
+    badMac[Handshake::ConnectorMessageSize - 1] = char(badMac.back() ^ 1);
+    QByteArray otherVersion = worker;
+    otherVersion[6] = 9;
+    return {
+        worker + streamHeader + localHello,
+        connector(PeerRole::Master) + streamHeader + clusterHello,
+        connector(PeerRole::Peer) + streamHeader + helloFrame(PeerRole::Peer, OtherMachine, 1, -1),
+        worker + streamHeader + frame(header(Wire::Opcode, 2), "not a hello"),
+        worker + streamHeader,
+        worker,
+        worker.first(40),
+        withMac(PeerRole::Worker, QByteArray(Handshake::KeySize, '\0')) + streamHeader + localHello,   // low-order key
+        withMac(PeerRole::Unknown, fill(Handshake::KeySize)) + streamHeader,                         // role 0
+        badMac + streamHeader + localHello,
+        otherVersion + streamHeader,
+        QByteArray("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        localHello,
+    };
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s <corpus directory>\n", argv[0]);
+    const QByteArray kind = argc == 3 ? QByteArray(argv[1]) : QByteArray();
+    if (kind != "frame_reader" && kind != "record_reader" && kind != "handshake") {
+        std::fprintf(stderr, "usage: %s frame_reader|record_reader|handshake <corpus directory>\n", argv[0]);
         return 2;
     }
-    const QString dir = QFile::decodeName(argv[1]);
+    if (!Crypto::initialize())
+        return 1;
+    const QString dir = QFile::decodeName(argv[2]);
     if (!QDir().mkpath(dir))
         return 1;
-
-    const QByteArray small = frame(Wire::Opcode, 1, "hello");
-    const QByteArray empty = frame(Wire::Reply | Wire::Done, 2, QByteArrayView());
-    const QByteArray medium = frame(Wire::WantReply | Wire::Workers, 3, fill(300));
-    const QByteArray large = frame(Wire::Typed, 4, fill(5000));
-    const QByteArray control = frame(Wire::Control, 5, "hello from a worker");
-    QByteArray badFlags = frame(0, 6, "flags");
-    badFlags[7] = char(0x80);   // unknown private flag
-    QByteArray oversized = frame(0, 7, "big");
-    oversized[3] = char(0x7f);  // announces ~2 GiB
-    const QByteArray preamble = Wire::preamble(1);
-    QByteArray otherVersion = preamble;
-    otherVersion[6] = 9;
-
-    const QList<QByteArray> seeds = {
-        mode(0x00) + small,
-        mode(0x00) + small + empty + medium,
-        mode(0x08) + control + large,
-        mode(0x01) + preamble + small + medium,
-        mode(0x05) + preamble + large + empty,
-        mode(0xfc) + large + small,
-        mode(0x04) + medium + medium.first(100),   // a truncated second frame
-        mode(0x00) + small + badFlags,
-        mode(0x00) + oversized,
-        mode(0x01) + otherVersion + small,
-        mode(0x01) + QByteArray("GET / HTTP/1.1\r\n\r\n"),
-        // Handshake mode: one frame per append until one authenticates.
-        mode(0x09) + preamble + control + medium + large,
-        mode(0x2c) + large,                          // too big before authentication
-        mode(0x48) + badFlags + small,
-        // Round-trip mode: header fields then payload.
-        mode(0x02) + QByteArray(48, '\0') + "payload",
-        mode(0x07) + QByteArray("\x01\x00\x04\x00", 4) + fill(60) + fill(700),
-        mode(0x1e) + QByteArray("\xff\xff\x83\x00", 4) + fill(44) + QByteArray(10, '\0'),
-    };
+    const QList<QByteArray> seeds = kind == "frame_reader" ? frameReaderSeeds()
+            : kind == "record_reader"                      ? recordReaderSeeds()
+                                                           : handshakeSeeds();
     int i = 0;
     for (const QByteArray &seed : seeds) {
         QFile file(dir + QStringLiteral("/seed-%1").arg(i++, 2, 10, QLatin1Char('0')));
         if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(seed) != seed.size())
             return 1;
     }
-    std::printf("%d seeds written to %s\n", i, argv[1]);
+    std::printf("%d %s seeds written to %s\n", i, kind.constData(), argv[2]);
     return 0;
 }

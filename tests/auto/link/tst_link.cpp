@@ -199,15 +199,24 @@ void tst_Link::manyFramesOneRecord()
     Pair p(m_key, m_key);
     QTRY_VERIFY(p.master->isEstablished() && p.worker->isEstablished());
     p.workerSide.flushOnWrite = false;   // as the router's cork does
-    const quint64 recordsBefore = p.worker->counters().recordsOut;
-    for (int i = 0; i < 1000; ++i)
+    quint64 recordsBefore = p.worker->counters().recordsOut;
+    for (int i = 0; i < 400; ++i)
         p.worker->write(*message(quint32(i + 1), 64));
+    // 400 frames of 128 bytes: one record, sealed only when the batch is flushed.
+    QCOMPARE(p.worker->counters().recordsOut - recordsBefore, quint64(0));
     p.worker->flush();
-    // 1000 frames of 128 bytes fit in one record.
     QCOMPARE(p.worker->counters().recordsOut - recordsBefore, quint64(1));
-    QTRY_COMPARE(p.masterSide.frames.size(), 1000);
-    for (int i = 0; i < 1000; ++i)
+    QTRY_COMPARE(p.masterSide.frames.size(), 400);
+    for (int i = 0; i < 400; ++i)
         QCOMPARE(p.masterSide.frames[i]->header.target, quint64(i + 1));
+    // A longer batch goes out in 64 KiB records while it is written, so the peer can start.
+    recordsBefore = p.worker->counters().recordsOut;
+    for (int i = 0; i < 1200; ++i)
+        p.worker->write(*message(quint32(i + 1), 64));
+    QCOMPARE(p.worker->counters().recordsOut - recordsBefore, quint64(2));
+    p.worker->flush();
+    QCOMPARE(p.worker->counters().recordsOut - recordsBefore, quint64(3));
+    QTRY_COMPARE(p.masterSide.frames.size(), 1600);
 }
 
 void tst_Link::refusedHelloCloses()

@@ -213,6 +213,7 @@ int exec(int &argc, char **argv, const ExecOptions &options,
     setup.handshakeTimeoutMs = options.handshakeTimeoutMs;
     setup.maxPendingConnections = options.maxPendingConnections;
     setup.workerStartTimeoutMs = options.workerStartTimeoutMs;
+    setup.busyPollUs = qBound(0, options.busyPollUs, 1000);
 
     // An exec'd worker started by Node::spawn(): join the master named in the environment.
     const QByteArray keyFd = qgetenv("PLEXUS_KEY_FD");

@@ -380,6 +380,43 @@ void Link::transportLost()
 
 // ---- reading ---------------------------------------------------------------------------
 
+void Link::inputReady()
+{
+    readyRead();
+    // A request/response peer answers within microseconds, but going back to the event
+    // loop and blocking costs a wake-up that this VM class charges tens of microseconds for,
+    // on both sides. So look for the answer a little longer first. When that keeps finding
+    // nothing (idle, or slow peers), stop for a while: the cost stays bounded.
+    const int budgetUs = m_setup.busyPollUs;
+    if (budgetUs <= 0 || m_state == State::Closed)
+        return;
+    if (m_spinPause > 0) {
+        --m_spinPause;
+        return;
+    }
+    QDeadlineTimer until(std::chrono::microseconds(budgetUs), Qt::PreciseTimer);
+    bool found = false;
+    while (m_state != State::Closed) {
+        bool readable = false;
+        if (!transportWait(true, 0, &readable))
+            return;
+        if (readable) {
+            found = true;
+            readyRead();
+            until = QDeadlineTimer(std::chrono::microseconds(budgetUs), Qt::PreciseTimer);
+            continue;
+        }
+        if (until.hasExpired())
+            break;
+    }
+    if (found) {
+        m_spinMisses = 0;
+    } else if (++m_spinMisses >= 8) {
+        m_spinMisses = 0;
+        m_spinPause = 64;
+    }
+}
+
 void Link::readyRead()
 {
     struct Batch {

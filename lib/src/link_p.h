@@ -56,6 +56,8 @@ struct LinkSetup
     CryptoKey psk;
     qsizetype maxMessageLength = 0;
     int handshakeTimeoutMs = 5000;
+    // After handling input, keep looking for more this long before blocking (µs; 0: never).
+    int busyPollUs = 20;
 };
 
 // A growable byte buffer with a consumed head (input and output queues of a link).
@@ -164,6 +166,8 @@ protected:
     // \a forRead); sets *readable. False on a transport error.
     virtual bool transportWait(bool forRead, int timeoutMs, bool *readable) = 0;
 
+    // What a backend calls when input is there: readyRead(), then an adaptive busy poll.
+    void inputReady();
     void readyRead();
     void readyWrite();
     void transportLost();
@@ -202,6 +206,9 @@ private:
     QTimer *m_deadline = nullptr;
     bool m_finalSent = false;
     bool m_announceEstablished = false;
+    // Busy poll: consecutive spins that found nothing, and reads left before trying again.
+    int m_spinMisses = 0;
+    int m_spinPause = 0;
     bool m_writeArmed = false;
     bool m_closeNotified = false;
 };

@@ -70,7 +70,7 @@ UnixLink::UnixLink(LinkHandler *handler, const LinkSetup &setup, int fd, QObject
         m_peerPid = cred.pid;
 
     m_readNotifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Read, this);
-    connect(m_readNotifier, &QSocketNotifier::activated, this, &UnixLink::readyRead);
+    connect(m_readNotifier, &QSocketNotifier::activated, this, &UnixLink::inputReady);
     m_writeNotifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Write, this);
     m_writeNotifier->setEnabled(false);
     connect(m_writeNotifier, &QSocketNotifier::activated, this, &UnixLink::readyWrite);

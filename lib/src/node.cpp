@@ -81,6 +81,7 @@ LinkSetup NodePrivate::linkSetup(Handshake::Side side) const
     s.psk = setup.psk;
     s.maxMessageLength = maxMessageLength();
     s.handshakeTimeoutMs = setup.handshakeTimeoutMs;
+    s.busyPollUs = setup.busyPollUs;
     return s;
 }
 
@@ -332,6 +333,11 @@ void Node::setMaxPendingConnections(int count)
     d->setup.maxPendingConnections = qMax(1, count);
     if (d->server)
         d->server->setMaxPending(count);
+}
+
+void Node::setBusyPoll(int usec)
+{
+    d_func()->setup.busyPollUs = qBound(0, usec, 1000);
 }
 
 void Node::setWorkerStartTimeout(int msec)

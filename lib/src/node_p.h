@@ -42,6 +42,7 @@ struct ProcessSetup
     int handshakeTimeoutMs = 5000;
     int maxPendingConnections = 64;
     int workerStartTimeoutMs = 10000;
+    int busyPollUs = 20;
 };
 
 namespace Testing {

@@ -45,6 +45,8 @@ struct ExecOptions
     int handshakeTimeoutMs = 5000;
     int maxPendingConnections = 64;
     int workerStartTimeoutMs = 10000;
+    /*! See Node::setBusyPoll(). */
+    int busyPollUs = 20;
     /*! Makes each process's application object; default: a QCoreApplication. */
     std::function<std::unique_ptr<QCoreApplication>(int &argc, char **argv)> createApplication = {};
 };

@@ -280,12 +280,13 @@ bool Link::waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead)
         if (remaining == 0)
             return false;
         bool readable = false;
+        const bool readNow = mayRead && m_handler->linkMayReadWhileWaiting(this);
         const int slice = int(remaining < 0 ? 100 : qMin<qint64>(remaining, 100));
-        if (!transportWait(mayRead, slice, &readable)) {
+        if (!transportWait(readNow, slice, &readable)) {
             transportLost();
             break;
         }
-        if (readable && mayRead)
+        if (readable && readNow)
             readyRead();
     }
     return m_state != State::Closed;

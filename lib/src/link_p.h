@@ -41,6 +41,8 @@ public:
     // The link starts (\a begin) or ends handling what it read: replies written meanwhile
     // can leave together when it ends.
     virtual void linkReading(Link *link, bool begin) { Q_UNUSED(link); Q_UNUSED(begin); }
+    // Asked on every turn of waitForDrain(): may the waiting link read more now?
+    virtual bool linkMayReadWhileWaiting(Link *link) { Q_UNUSED(link); return true; }
 };
 
 struct LinkSetup
@@ -135,8 +137,9 @@ public:
     // Bytes written and not yet accepted by the transport.
     qsizetype queuedBytes() const noexcept;
     // Backpressure: flushes until at most \a lowWater bytes are queued, reading meanwhile
-    // when \a mayRead (so two peers that both wait cannot deadlock). False if the link
-    // closed or \a timeoutMs passed.
+    // when \a mayRead and the handler agrees at that turn (so two peers that both wait
+    // cannot deadlock, and what is read meanwhile stays bounded). False if the link closed
+    // or \a timeoutMs passed.
     bool waitForDrain(qsizetype lowWater, int timeoutMs, bool mayRead);
     bool flushBlocking(int timeoutMs) { return waitForDrain(0, timeoutMs, false); }
     // Blocks (reading and writing) until the handshake and the Hello are through. False if

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <deque>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
@@ -136,7 +137,7 @@ private:
 
     Stats *m_stats;
     CallRelay *m_relay;
-    std::vector<Slot> m_slots;
+    std::deque<Slot> m_slots;   // chunked: grows without copying or doubling
     std::vector<quint32> m_free;
     int m_live = 0;
     std::multimap<qint64, quint64> m_deadlines;

@@ -460,8 +460,7 @@ bool Router::writeToLink(Link *link, MessagePrivate *m)
         // Backpressure: wait (reading meanwhile) rather than buffer without bound.
         if (m_waitingForDrain == 0 && QThread::currentThread() == thread()) {
             ++m_waitingForDrain;
-            const bool drained = link->waitForDrain(m_highWater / 2, BackpressureTimeoutMs,
-                                                    mayReadWhileWaiting());
+            const bool drained = link->waitForDrain(m_highWater / 2, BackpressureTimeoutMs, true);
             --m_waitingForDrain;
             if (!m_deferred.isEmpty())
                 QMetaObject::invokeMethod(this, &Router::drainDeferred, Qt::QueuedConnection);
@@ -591,10 +590,14 @@ void Router::linkFrame(Link *link, MessagePrivate *frame)
         m_host->controlReceived(e, m.data());
     } else if (pf & Wire::Reply) {
         m_calls.handleReply(m.data(), e->id);
-    } else if (m_waitingForDrain || !m_deferred.isEmpty()) {
+    } else if (m_waitingForDrain) {
         m_deferredBytes += Wire::HeaderSize + m->header.length;
         m_deferred.append({m, e->id});
     } else {
+        // Requests deferred by a wait that has ended go first, in order. (Deferring more
+        // until the posted drain ran had no bound: a busy reader deferred a whole burst.)
+        if (!m_deferred.isEmpty())
+            drainDeferred();
         deliverRequest(m.data(), e);
     }
 }
@@ -751,6 +754,12 @@ void Router::linkWritten(Link *link)
     link->flush();
     ++m_cork;
     QMetaObject::invokeMethod(this, &Router::uncork, Qt::QueuedConnection);
+}
+
+bool Router::linkMayReadWhileWaiting(Link *)
+{
+    // Not while the requests deferred meanwhile already hold a high-water mark's worth.
+    return m_deferredBytes < m_highWater;
 }
 
 void Router::linkReading(Link *, bool begin)

@@ -142,6 +142,7 @@ public:
     void linkClosed(Link *link) override;
     void linkWritten(Link *link) override;
     void linkReading(Link *link, bool begin) override;
+    bool linkMayReadWhileWaiting(Link *link) override;
 
     // CallRelay
     void relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply) override;
@@ -181,7 +182,6 @@ private:
     const QList<Endpoint *> &workerTargets(bool functionPointer);
     void checkStartDeadlines();
     void failHeld(Endpoint *e, Reply::Error error);
-    bool mayReadWhileWaiting() const noexcept { return m_deferredBytes < m_highWater; }
 
     RouterHost *m_host;
     Stats *m_stats;

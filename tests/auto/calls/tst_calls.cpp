@@ -140,6 +140,11 @@ void tst_Calls::scenario_data()
         "startburst.done 300000",
         "startburst.errors 0",
     };
+    // Regression: memory stays bounded through a 500k-call burst (both peaks under 96 MiB).
+    QTest::newRow("burstmemory") << u"burstmemory"_s << 1 << QByteArrayList{
+        "burstmemory.master ok",
+        "burstmemory.worker ok",
+    };
     // Regression (issue 7): cluster()/broadcast() without a cluster are a clear error (105).
     QTest::newRow("nocluster") << u"nocluster"_s << 1 << QByteArrayList{
         "nocluster.master.cluster 105",

@@ -17,6 +17,7 @@ void Dispatcher::setHandler(quint32 opcode, const QObject *context,
 {
     auto f = std::make_shared<Functor>();
     f->context = context;
+    f->tied = context != nullptr;
     f->call = std::move(functor);
     QMutexLocker locker(&m_lock);
     m_functors.insert(opcode, std::move(f));
@@ -58,7 +59,7 @@ Dispatcher::Result Dispatcher::dispatch(MessagePrivate *m, quint32 endpoint, boo
         if (opcode >= ReservedOpcodeBase) {
             if (m_context->dispatchReserved(message))
                 return Result::Handled;
-        } else if (const auto f = functorFor(opcode); f && f->context) {
+        } else if (const auto f = functorFor(opcode); f && f->alive()) {
             runUserCode("op-code handler", [&] { f->call(message); });
             return Result::Handled;
         } else if (const auto spec = OpcodeRegistry::instance().find(opcode)) {

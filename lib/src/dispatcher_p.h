@@ -58,7 +58,9 @@ public:
 private:
     struct Functor {
         QPointer<const QObject> context;
+        bool tied = false;   // runs only while context lives (false: no context given)
         std::function<void(const Message &)> call;
+        bool alive() const { return !tied || context; }
     };
     std::shared_ptr<const Functor> functorFor(quint32 opcode) const;
 

@@ -468,6 +468,8 @@ void Node::addOpcodeHandler(quint32 opcode, const QObject *context,
         qCWarning(lcIpc, "handle(): op-code %#x is reserved", opcode);
         return;
     }
+    // A null context ties the handler to nothing: it runs until unhandle() (as a connection
+    // without a context object does).
     d->router->dispatcher().setHandler(opcode, context, std::move(functor));
     if (context && context != this) {
         connect(context, &QObject::destroyed, this, [d, opcode, context] {

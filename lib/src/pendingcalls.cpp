@@ -78,11 +78,19 @@ PendingCalls::PendingCalls(Stats *stats, CallRelay *relay, QObject *parent)
 
 PendingCalls::~PendingCalls()
 {
-    // Calls still waiting end now: their targets are unreachable without a Node.
+    // Calls still waiting end now: their targets are unreachable without a Node. onDone
+    // runs once for them too, as finish() promises, with the error.
     for (quint32 i = 0; i < m_slots.size(); ++i) {
         Slot &slot = m_slots[i];
         if (!slot.used)
             continue;
+        if (slot.call.onDone && !slot.call.originEndpoint) {
+            QExplicitlySharedDataPointer<MessagePrivate> m(Authoring::syntheticFinal(
+                    slot.call.target, slot.call.userFlags, slot.call.udata, Reply::NotRunningError));
+            const Handler onDone = slot.call.onDone;
+            const Message message = MessagePrivate::wrap(m.data());
+            runUserCode("onDone", [&] { onDone(message); });
+        }
         if (slot.call.reply) {
             ReplyUpdate failed;
             failed.kind = ReplyUpdate::Failed;
@@ -199,6 +207,14 @@ int PendingCalls::expectedTotal(quint64 token) const
     return c ? total(*c) : 0;
 }
 
+int PendingCalls::finishedCount(const Call &c)
+{
+    int n = 0;
+    for (const Target &t : c.targets)
+        n += t.done;
+    return n;
+}
+
 bool PendingCalls::complete(const Call &c)
 {
     for (const Target &t : c.targets) {
@@ -236,7 +252,8 @@ void PendingCalls::handleReply(MessagePrivate *m, quint32 endpoint)
             }
         }
     }
-    if (!target) {
+    // A target that has already sent all its final replies has nothing more to say.
+    if (!target || (target->known && target->done >= target->expected)) {
         Stats::bump(m_stats->process.lateReplies);
         return;
     }
@@ -371,12 +388,15 @@ void PendingCalls::fail(quint64 token, const QVarLengthArray<quint32, 4> &endpoi
         }
         return;
     }
+    if (missing == 0)
+        return;   // those targets had already finished
     if (c->error == Reply::NoError)
         c->error = error;
     if (c->reply) {
         ReplyUpdate u;
         u.kind = ReplyUpdate::Failed;
         u.error = error;
+        u.finishedTargets = finishedCount(*c);
         update(*c, std::move(u));
         c = find(token);
         if (!c)
@@ -435,6 +455,8 @@ void PendingCalls::finishLater(quint64 token, Reply::Error error)
 
 void PendingCalls::abort(quint64 token)
 {
+    // For Reply::abort() and ~Reply, which finish (or no longer need) the Reply themselves:
+    // the call is dropped without a word to it.
     Call *c = find(token);
     if (!c)
         return;

@@ -127,6 +127,7 @@ private:
     void release(quint64 token);
     static int total(const Call &c);
     static bool complete(const Call &c);
+    static int finishedCount(const Call &c);
     void targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply);
     void finish(quint64 token, MessagePrivate *last);
     void update(Call &c, ReplyUpdate &&u);

@@ -149,8 +149,9 @@ public:
 
     /*!
         Dispatches op-code \a opcode to \a functor on this Node's thread while \a context
-        lives. Takes precedence over a registerOpcode() handler for the same op-code in this
-        process. \a functor is called with a const Plexus::Message &.
+        lives (with a null \a context, until unhandle()). Takes precedence over a
+        registerOpcode() handler for the same op-code in this process. \a functor is called
+        with a const Plexus::Message &.
 
         \code
         node.handle(OpPing, this, [](const Plexus::Message &m) {

@@ -162,6 +162,7 @@ private Q_SLOTS:
     void exceptionsContained_data();
     void exceptionsContained();
     void opcodeStatistics();
+    void nullContextRunsUntilRemoved();
 
 private:
     Dispatcher::Result dispatch(const MessageRef &m, bool fromExec = false)
@@ -591,6 +592,20 @@ void tst_Dispatcher::opcodeStatistics()
     QCOMPARE(counts.value(OpNone).bytesIn, quint64(2));
     QCOMPARE(counts.value(OpA).messagesOut, quint64(0));
     QCOMPARE(counts.value(OpA).bytesOut, quint64(0));
+}
+
+void tst_Dispatcher::nullContextRunsUntilRemoved()
+{
+    // Regression: Node::handle(op, nullptr, fn) stored a functor that never ran.
+    registerOp(OpA, registryHandlerA);
+    int runs = 0;
+    m_dispatcher->setHandler(OpA, nullptr, [&](const Message &) { ++runs; });
+    QCOMPARE(dispatch(opcodeRequest(OpA)), Dispatcher::Result::Handled);
+    QCOMPARE(dispatch(opcodeRequest(OpA)), Dispatcher::Result::Handled);
+    QCOMPARE(runs, 2);
+    m_dispatcher->removeHandler(OpA);
+    QCOMPARE(dispatch(opcodeRequest(OpA)), Dispatcher::Result::Handled);   // the registry's
+    QCOMPARE(runs, 2);
 }
 
 QTEST_GUILESS_MAIN(tst_Dispatcher)

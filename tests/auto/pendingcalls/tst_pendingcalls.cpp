@@ -193,6 +193,10 @@ private Q_SLOTS:
     void replyInThreadWithoutEventLoop();
     void destroyedWithOpenCalls_data();
     void destroyedWithOpenCalls();
+    void failOfFinishedTargetIsNoop();
+    void finishedTargetsCountFailures();
+    void duplicateFinalIsLate();
+    void destroyedRunsOnDone();
 
 private:
     // A Reply in this (the "Node's") thread and the Spec that makes a call for it.
@@ -1392,6 +1396,69 @@ void tst_PendingCalls::destroyedWithOpenCalls()
     for (const QPointer<Reply> &r : std::as_const(replies))
         QVERIFY(r.isNull());
     delete kept;
+}
+
+void tst_PendingCalls::failOfFinishedTargetIsNoop()
+{
+    // Regression: fail() for a target that had already finished set the call's error.
+    Reply *r = newReply();
+    QSignalSpy errors(r, &Reply::errorOccurred);
+    QSignalSpy finished(r, &Reply::finished);
+    const quint64 token = m_calls->open(specFor(r));
+    m_calls->addTarget(token, EpA);
+    m_calls->addTarget(token, EpB);
+    feed(token, EpA, "a");
+    m_calls->fail(token, {EpA}, Reply::BackpressureError);
+    QCOMPARE(errors.size(), 0);
+    feed(token, EpB, "b");
+    QCOMPARE(finished.size(), 1);
+    QCOMPARE(r->error(), Reply::NoError);
+}
+
+void tst_PendingCalls::finishedTargetsCountFailures()
+{
+    // Regression: a target that failed did not count in finishedTargets().
+    Reply *r = newReply();
+    r->setAutoDelete(false);
+    const quint64 token = m_calls->open(specFor(r));
+    m_calls->addTarget(token, EpA);
+    m_calls->addTarget(token, EpB);
+    feed(token, EpA, "a");
+    QCOMPARE(r->finishedTargets(), 1);
+    m_calls->fail(token, {EpB}, Reply::TargetLostError);
+    QVERIFY(r->isFinished());
+    QCOMPARE(r->finishedTargets(), 2);
+    QCOMPARE(r->expectedReplies(), 2);
+    delete r;
+}
+
+void tst_PendingCalls::duplicateFinalIsLate()
+{
+    // Regression: a target that had sent its final reply could go on sending while other
+    // targets were pending; those replies reached the caller instead of being late.
+    const quint64 token = m_calls->open(callbacks());
+    m_calls->addTarget(token, EpA);
+    m_calls->addTarget(token, EpB);
+    feed(token, EpA, "final a");
+    QCOMPARE(g_replies.size(), 1);   // the first target's final reply goes to onReply
+    feed(token, EpA, "again");
+    feed(token, EpA, "streamed", 0);
+    QCOMPARE(g_replies.size(), 1);
+    QCOMPARE(late(), 2);
+    feed(token, EpB, "final b");
+    QCOMPARE(g_dones.size(), 1);
+}
+
+void tst_PendingCalls::destroyedRunsOnDone()
+{
+    // Calls with callbacks end too when the table goes: onDone runs once with the error.
+    const quint64 token = m_calls->open(callbacks(&g_dones));
+    m_calls->addTarget(token, EpA);
+    m_calls.reset();
+    QCOMPARE(g_dones.size(), 1);
+    QVERIFY(g_dones.first().isError);
+    QCOMPARE(g_dones.first().error, Reply::NotRunningError);
+    QCOMPARE(g_dones.first().udata, static_cast<void *>(&g_dones));
 }
 
 QTEST_GUILESS_MAIN(tst_PendingCalls)

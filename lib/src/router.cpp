@@ -5,18 +5,12 @@
 #include "stats_p.h"
 
 #include <QtCore/qcoreapplication.h>
-#include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qthread.h>
 #include <QtCore/qtimer.h>
 
 namespace Plexus {
 
 namespace {
-qint64 monotonicMs()
-{
-    return QDeadlineTimer::current().deadline();
-}
-
 std::atomic<bool> g_warnedNotRequest{false};
 } // namespace
 
@@ -45,115 +39,6 @@ Router::~Router()
     }
     m_endpoints.clear();
     m_loopback.route->open.store(false, std::memory_order_release);
-}
-
-// ---------------------------------------------------------------------------------------
-// Endpoints
-
-Endpoint *Router::createEndpoint(Endpoint::Kind kind, int slot, bool isExec)
-{
-    auto *e = new Endpoint;
-    e->id = m_nextEndpoint++;
-    e->kind = kind;
-    e->slot = slot;
-    e->isExec = isExec;
-    e->startedAt = monotonicMs();
-    e->route = RouteRef(new Route(e->id));
-    m_endpoints.insert(e->id, e);
-    if (kind == Endpoint::Kind::Master)
-        m_master = e;
-    endpointsChanged();
-    return e;
-}
-
-Endpoint *Router::endpointForPid(qint64 pid) const
-{
-    if (pid <= 0)
-        return nullptr;
-    for (Endpoint *e : m_endpoints) {
-        if (e->pid == pid)
-            return e;
-    }
-    return nullptr;
-}
-
-void Router::removeEndpoint(quint32 id, Reply::Error error)
-{
-    Endpoint *e = m_endpoints.take(id);
-    if (!e)
-        return;
-    endpointsChanged();
-    e->route->open.store(false, std::memory_order_release);
-    if (e == m_master)
-        m_master = nullptr;
-    if (e->link)
-        e->link->endpoint = 0;
-    e->held.clear();
-    e->heldBytes = 0;
-    m_calls.failEndpoint(id, error);
-    delete e;
-}
-
-void Router::failHeld(Endpoint *e, Reply::Error error)
-{
-    const auto held = std::move(e->held);
-    e->held.clear();
-    e->heldBytes = 0;
-    const QVarLengthArray<quint32, 4> target{e->id};
-    for (const auto &m : held) {
-        if (m->header.token && !(m->header.privateFlags & Wire::Reply))
-            m_calls.fail(m->header.token, target, error);
-    }
-}
-
-void Router::checkStartDeadlines()
-{
-    const qint64 now = monotonicMs();
-    bool waiting = false;
-    for (Endpoint *e : std::as_const(m_endpoints)) {
-        if (e->state != Endpoint::State::Starting || e->stalled)
-            continue;
-        if (now - e->startedAt < m_startTimeoutMs) {
-            waiting = waiting || !e->held.isEmpty();
-            continue;
-        }
-        if (e->held.isEmpty())
-            continue;
-        qCWarning(lcWorker) << "worker slot" << e->slot << "did not connect within"
-                            << m_startTimeoutMs << "ms; the" << e->held.size()
-                            << "messages held for it fail";
-        e->stalled = true;
-        endpointsChanged();
-        failHeld(e, Reply::TargetLostError);
-    }
-    if (!waiting)
-        m_startTimer->stop();
-}
-
-const QList<Endpoint *> &Router::workerTargets(bool functionPointer)
-{
-    if (!m_targetsValid) {
-        m_targetCache[0].clear();
-        m_targetCache[1].clear();
-        for (Endpoint *e : std::as_const(m_endpoints)) {
-            if (e->kind != Endpoint::Kind::Worker || e->stalled)
-                continue;
-            m_targetCache[0].append(e);
-            if (!e->isExec)   // another image: a function pointer means nothing there
-                m_targetCache[1].append(e);
-        }
-        // Slot order, so that fan-outs go out in a stable order.
-        for (auto &list : m_targetCache)
-            std::sort(list.begin(), list.end(), [](Endpoint *a, Endpoint *b) { return a->slot < b->slot; });
-        m_targetsValid = true;
-    }
-    return m_targetCache[functionPointer ? 1 : 0];
-}
-
-void Router::addLink(Link *link)
-{
-    link->setParent(this);
-    m_links.append(link);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -418,42 +303,6 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
         m_calls.failLater(token, lost, Reply::TargetLostError);
 }
 
-Router::Sent Router::sendToEndpoint(Endpoint *e, MessagePrivate *m)
-{
-    if (e->state == Endpoint::State::Connected) {
-        if (!e->link || !e->link->isOpen())
-            return Sent::Lost;
-        return writeToLink(e->link, m) ? Sent::Ok : Sent::Backpressure;
-    }
-    if (e->stalled)
-        return Sent::Lost;
-    const qsizetype size = Wire::HeaderSize + m->header.length;
-    // Our own link to it is still in its handshake (a worker that sends from onStart): a
-    // send past the high-water mark waits for the handshake, as it would for a drain.
-    if (e->connecting && e->heldBytes + size > m_highWater && m_waitingForDrain == 0
-        && QThread::currentThread() == thread()) {
-        ++m_waitingForDrain;
-        e->connecting->waitForEstablished(BackpressureTimeoutMs);
-        --m_waitingForDrain;
-        if (!m_deferred.isEmpty())
-            QMetaObject::invokeMethod(this, &Router::drainDeferred, Qt::QueuedConnection);
-        return e->state == Endpoint::State::Connected ? sendToEndpoint(e, m) : Sent::Lost;
-    }
-    // Starting: hold it until the process connects, within the same bounds as a link.
-    if (e->heldBytes + size > HardLimitFactor * m_highWater) {
-        Stats::bump(m_stats->process.backpressureErrors);
-        qCWarning(lcIpc) << "worker slot" << e->slot << "is starting and already has"
-                         << e->heldBytes << "bytes held: message not sent";
-        return Sent::Backpressure;
-    }
-    e->held.append(QExplicitlySharedDataPointer<MessagePrivate>(m));
-    e->heldBytes += size;
-    Stats::bump(m_stats->process.heldMessages);
-    if (!m_startTimer->isActive())
-        m_startTimer->start();
-    return Sent::Held;
-}
-
 bool Router::writeToLink(Link *link, MessagePrivate *m)
 {
     if (link->queuedBytes() > m_highWater) {
@@ -551,33 +400,6 @@ FrameError Router::linkHello(Link *link, const PeerIdentity &peer)
     return FrameError::NoError;
 }
 
-void Router::linkEstablished(Link *link)
-{
-    Endpoint *e = m_endpoints.value(link->endpoint);
-    if (!e) {
-        link->close();
-        return;
-    }
-    e->link = link;
-    e->connecting.clear();
-    e->state = Endpoint::State::Connected;
-    e->stalled = false;
-    e->pid = link->peer().pid;
-    e->isExec = e->isExec || link->peer().isExec;
-    endpointsChanged();
-    // What was held while the process started goes out first, in order.
-    const Cork cork(this);
-    const auto held = std::move(e->held);
-    e->held.clear();
-    e->heldBytes = 0;
-    QVarLengthArray<quint32, 4> target{e->id};
-    for (const auto &m : held) {
-        if (!writeToLink(link, m.data()) && m->header.token && !(m->header.privateFlags & Wire::Reply))
-            m_calls.fail(m->header.token, target, Reply::BackpressureError);
-    }
-    m_host->endpointConnected(e);
-}
-
 void Router::linkFrame(Link *link, MessagePrivate *frame)
 {
     QExplicitlySharedDataPointer<MessagePrivate> m(frame, QAdoptSharedDataTag{});
@@ -629,117 +451,9 @@ void Router::drainDeferred()
     }
 }
 
-void Router::relay(MessagePrivate *m, Endpoint *origin)
-{
-    const quint16 pf = m->header.privateFlags;
-    const bool functionPointer = !(pf & Wire::Opcode);
-    if (functionPointer && origin->isExec) {
-        if (origin->link)
-            origin->link->reject(FrameError::UnexpectedFrame);
-        return;
-    }
-    if ((pf & Wire::Cluster) && !m_host->inCluster()) {
-        if (pf & Wire::WantReply) {
-            QExplicitlySharedDataPointer<MessagePrivate> r(Authoring::reply(
-                    *m, ReplyArgs{.done = true}, Wire::Error | Wire::Fanout,
-                    quint32(Reply::NotInClusterError)));
-            r->header.targets = 1;
-            sendToEndpoint(origin, r.data());
-        }
-        return;
-    }
-    const bool toSelf = pf & Wire::Workers;   // a worker's local/broadcast includes the master
-    QVarLengthArray<Endpoint *, 8> remote;
-    if (pf & Wire::Workers) {
-        for (Endpoint *e : workerTargets(functionPointer)) {
-            if (!(pf & Wire::Others) || e != origin)
-                remote.append(e);
-        }
-    }
-
-    quint64 token = 0;
-    if (pf & Wire::WantReply) {
-        if (!toSelf && remote.isEmpty()) {
-            // Tell the caller there is nobody to wait for.
-            QExplicitlySharedDataPointer<MessagePrivate> r(
-                    Authoring::reply(*m, ReplyArgs{}, Wire::Fanout, 0));
-            r->header.targets = 0;
-            sendToEndpoint(origin, r.data());
-            return;
-        }
-        token = m_calls.openRelay(origin->id, m->header.token, m->header.flags);
-        if (toSelf)
-            m_calls.addTarget(token, LoopbackEndpoint);
-        for (Endpoint *e : std::as_const(remote))
-            m_calls.addTarget(token, e->id);
-    }
-    m->header.token = token;
-    if (toSelf)
-        deliverLocally(remote.isEmpty() ? m : MessagePrivate::copy(*m));
-    QVarLengthArray<quint32, 4> full, lost;
-    for (Endpoint *e : std::as_const(remote)) {
-        const Sent sent = sendToEndpoint(e, m);
-        if (sent == Sent::Backpressure)
-            full.append(e->id);
-        else if (sent == Sent::Lost)
-            lost.append(e->id);
-    }
-    if (token && !full.isEmpty())
-        m_calls.fail(token, full, Reply::BackpressureError);
-    if (token && !lost.isEmpty())
-        m_calls.fail(token, lost, Reply::TargetLostError);
-}
-
-void Router::relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply)
-{
-    Endpoint *e = m_endpoints.value(endpoint);
-    if (!e || e->state != Endpoint::State::Connected) {
-        Stats::bump(m_stats->process.droppedReplies);
-        return;
-    }
-    reply->header.token = token;
-    reply->header.targets = quint32(total);
-    reply->header.privateFlags |= Wire::Fanout;
-    sendToEndpoint(e, reply);
-}
-
-void Router::relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
-                        Reply::Error error, int count)
-{
-    Endpoint *e = m_endpoints.value(endpoint);
-    if (!e || e->state != Endpoint::State::Connected)
-        return;
-    for (int i = 0; i < count; ++i) {
-        Wire::Header h = Authoring::header(Wire::Reply | Wire::Done | Wire::Error | Wire::Fanout, 0);
-        h.flags = userFlags;
-        h.token = token;
-        h.targets = quint32(total);
-        h.status = quint32(error);
-        QExplicitlySharedDataPointer<MessagePrivate> m(MessagePrivate::create(h, Payload()));
-        sendToEndpoint(e, m.data());
-    }
-}
-
 void Router::linkRejected(Link *link, FrameError reason)
 {
     m_host->securityEvent(link, reason);
-}
-
-void Router::linkClosed(Link *link)
-{
-    if (!m_links.removeOne(link))
-        return;
-    const quint32 id = link->endpoint;
-    link->endpoint = 0;
-    Endpoint *e = m_endpoints.value(id);
-    if (e && e->link == link) {
-        e->link = nullptr;
-        m_host->endpointLost(e, link->peer());
-        removeEndpoint(id, Reply::TargetLostError);
-    } else if (link->establishedAt() == 0) {
-        m_host->unadmittedLinkClosed(link);
-    }
-    link->deleteLater();
 }
 
 void Router::linkWritten(Link *link)

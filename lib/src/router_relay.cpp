@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+//
+// The master's relay of a worker's fan-out (local() and broadcast() from a worker): the
+// master runs it itself, sends it to the other workers, and relays every reply back to the
+// calling worker with the fan-out size. (Router itself: router.cpp.)
+#include "router_p.h"
+#include "stats_p.h"
+
+namespace Plexus {
+
+void Router::relay(MessagePrivate *m, Endpoint *origin)
+{
+    const quint16 pf = m->header.privateFlags;
+    const bool functionPointer = !(pf & Wire::Opcode);
+    if (functionPointer && origin->isExec) {
+        if (origin->link)
+            origin->link->reject(FrameError::UnexpectedFrame);
+        return;
+    }
+    if ((pf & Wire::Cluster) && !m_host->inCluster()) {
+        if (pf & Wire::WantReply) {
+            QExplicitlySharedDataPointer<MessagePrivate> r(Authoring::reply(
+                    *m, ReplyArgs{.done = true}, Wire::Error | Wire::Fanout,
+                    quint32(Reply::NotInClusterError)));
+            r->header.targets = 1;
+            sendToEndpoint(origin, r.data());
+        }
+        return;
+    }
+    const bool toSelf = pf & Wire::Workers;   // a worker's local/broadcast includes the master
+    QVarLengthArray<Endpoint *, 8> remote;
+    if (pf & Wire::Workers) {
+        for (Endpoint *e : workerTargets(functionPointer)) {
+            if (!(pf & Wire::Others) || e != origin)
+                remote.append(e);
+        }
+    }
+
+    quint64 token = 0;
+    if (pf & Wire::WantReply) {
+        if (!toSelf && remote.isEmpty()) {
+            // Tell the caller there is nobody to wait for.
+            QExplicitlySharedDataPointer<MessagePrivate> r(
+                    Authoring::reply(*m, ReplyArgs{}, Wire::Fanout, 0));
+            r->header.targets = 0;
+            sendToEndpoint(origin, r.data());
+            return;
+        }
+        token = m_calls.openRelay(origin->id, m->header.token, m->header.flags);
+        if (toSelf)
+            m_calls.addTarget(token, LoopbackEndpoint);
+        for (Endpoint *e : std::as_const(remote))
+            m_calls.addTarget(token, e->id);
+    }
+    m->header.token = token;
+    if (toSelf)
+        deliverLocally(remote.isEmpty() ? m : MessagePrivate::copy(*m));
+    QVarLengthArray<quint32, 4> full, lost;
+    for (Endpoint *e : std::as_const(remote)) {
+        const Sent sent = sendToEndpoint(e, m);
+        if (sent == Sent::Backpressure)
+            full.append(e->id);
+        else if (sent == Sent::Lost)
+            lost.append(e->id);
+    }
+    if (token && !full.isEmpty())
+        m_calls.fail(token, full, Reply::BackpressureError);
+    if (token && !lost.isEmpty())
+        m_calls.fail(token, lost, Reply::TargetLostError);
+}
+
+void Router::relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply)
+{
+    Endpoint *e = m_endpoints.value(endpoint);
+    if (!e || e->state != Endpoint::State::Connected) {
+        Stats::bump(m_stats->process.droppedReplies);
+        return;
+    }
+    reply->header.token = token;
+    reply->header.targets = quint32(total);
+    reply->header.privateFlags |= Wire::Fanout;
+    sendToEndpoint(e, reply);
+}
+
+void Router::relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
+                        Reply::Error error, int count)
+{
+    Endpoint *e = m_endpoints.value(endpoint);
+    if (!e || e->state != Endpoint::State::Connected)
+        return;
+    for (int i = 0; i < count; ++i) {
+        Wire::Header h = Authoring::header(Wire::Reply | Wire::Done | Wire::Error | Wire::Fanout, 0);
+        h.flags = userFlags;
+        h.token = token;
+        h.targets = quint32(total);
+        h.status = quint32(error);
+        QExplicitlySharedDataPointer<MessagePrivate> m(MessagePrivate::create(h, Payload()));
+        sendToEndpoint(e, m.data());
+    }
+}
+
+} // namespace Plexus

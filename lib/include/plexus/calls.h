@@ -14,9 +14,14 @@ class Reply;
     queued to the thread of the process's Node, where handlers run. The payload is copied
     before the function returns.
 
-    Each returns the Reply when CallArgs::reply is true, nullptr otherwise. Errors (no
-    running Node, payload too long, no target) are reported on the Reply when there is one,
-    to onDone as an error message when it is given, and in the plexus.ipc log.
+    Each returns the Reply when CallArgs::reply is true, nullptr otherwise; the Reply lives
+    in the calling thread (see Plexus::Reply). Errors (no running Node, payload too long or
+    in too many pieces, no target, no cluster) are reported on the Reply when there is one,
+    to onDone as an error message when it is given (Message::error() says which), and in
+    the plexus.ipc log.
+
+    Messages to a worker that is starting (or being respawned) are held and delivered when
+    it connects, so onStart may talk to every process.
 */
 
 /*! Runs on the master only (a worker sends it to its master; the master runs it itself). */
@@ -25,9 +30,10 @@ PLEXUS_EXPORT Reply *call(const CallArgs &args);
     master, which rebroadcasts it. */
 PLEXUS_EXPORT Reply *local(const CallArgs &args);
 /*! Runs on the master of every other machine of the cluster, never locally. Needs an
-    op-code. */
+    op-code. Fails with Reply::NotInClusterError until the Node has joined a cluster. */
 PLEXUS_EXPORT Reply *cluster(const CallArgs &args);
-/*! Runs on every process of every machine. Needs an op-code. */
+/*! Runs on every process of every machine. Needs an op-code. Fails with
+    Reply::NotInClusterError until the Node has joined a cluster. */
 PLEXUS_EXPORT Reply *broadcast(const CallArgs &args);
 
 /*! Authors a message without sending it; a null Message if the arguments are invalid. */
@@ -41,9 +47,10 @@ PLEXUS_EXPORT Reply *sendTo(const Sender &peer, const Message &message);
 
 /*!
     Replies to \a request (fio_ipc_reply). May be called many times for a streaming reply;
-    set ReplyArgs::done on the last. Returns false if the request cannot be replied to (the
-    caller asked for no reply, it was detached, a final reply was already sent, or its link
-    is gone).
+    set ReplyArgs::done on the last. Returns false if the request cannot be replied to: the
+    caller asked for no reply (logged once), it was detached, a final reply was already
+    sent, the payload is refused, or the caller is gone (counted in
+    Node::Counters::droppedReplies).
 */
 PLEXUS_EXPORT bool reply(const Message &request, const ReplyArgs &args);
 

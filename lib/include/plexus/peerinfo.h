@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/plexusglobal.h>
+
+#include <QtCore/qdatetime.h>
+#include <QtCore/qmetatype.h>
+#include <QtCore/qobjectdefs.h>
+#include <QtCore/qstring.h>
+#include <QtNetwork/qhostaddress.h>
+
+QT_BEGIN_NAMESPACE
+class QDebug;
+QT_END_NAMESPACE
+
+namespace Plexus {
+
+/*!
+    \class Plexus::PeerInfo
+    A snapshot of one machine of the cluster as this master sees it: who it is, where, and
+    the traffic and round-trip time of the link to it.
+
+    \code
+    for (const Plexus::PeerInfo &p : node.peers())
+        qInfo() << p.address << p.version << p.roundTripMs << "ms";
+    \endcode
+*/
+class PLEXUS_EXPORT PeerInfo
+{
+    Q_GADGET
+    Q_PROPERTY(quint64 machineId MEMBER machineId)
+    Q_PROPERTY(QHostAddress address MEMBER address)
+    Q_PROPERTY(quint16 port MEMBER port)
+    Q_PROPERTY(QString version MEMBER version)
+    Q_PROPERTY(bool isMonitor MEMBER isMonitor)
+    Q_PROPERTY(QDateTime connectedSince MEMBER connectedSince)
+    Q_PROPERTY(double roundTripMs MEMBER roundTripMs)
+public:
+    quint64 machineId = 0;
+    QHostAddress address;         //!< of the TCP link
+    quint16 port = 0;             //!< its cluster port (0 when it connected to us and never announced)
+    QString version;              //!< its Plexus version
+    bool isMonitor = false;       //!< a monitor (role Peer), not a master
+    QDateTime connectedSince;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;          //!< on the wire
+    quint64 bytesOut = 0;
+    double roundTripMs = -1;      //!< from the heartbeats; -1 before the first answer
+
+    bool isValid() const noexcept { return machineId != 0; }
+};
+
+PLEXUS_EXPORT QDebug operator<<(QDebug debug, const PeerInfo &peer);
+
+} // namespace Plexus
+
+Q_DECLARE_METATYPE(Plexus::PeerInfo)

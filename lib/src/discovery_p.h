@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "crypto_p.h"
+#include "frame_p.h"
+
+#include <QtCore/qhash.h>
+#include <QtCore/qlist.h>
+#include <QtCore/qobject.h>
+#include <QtNetwork/qhostaddress.h>
+
+#include <deque>
+
+QT_BEGIN_NAMESPACE
+class QTimer;
+class QUdpSocket;
+QT_END_NAMESPACE
+
+namespace Plexus {
+
+/*
+    UDP discovery of the masters of a cluster (docs/PROTOCOL.md section 9). Each master
+    announces itself periodically, by UDP broadcast and to a list of extra addresses, on the
+    cluster port number. An announcement is a single message sealed under the discovery key
+    (derived from the cluster secret): it carries the protocol version, the machine id, the
+    TCP port and the sender's role. A receiver accepts it only if it authenticates, is inside
+    the time window and was not seen before (machine id + message id); anything else is
+    dropped and counted. A flood of datagrams is read in slices so that it cannot stall the
+    event loop.
+*/
+class Discovery : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr qint64 WindowMs = 30000;     // timestamps further off are replays
+    static constexpr int SeenCapacity = 4096;     // remembered (machine, id) pairs
+    static constexpr int ReadSlice = 128;         // datagrams per event-loop pass
+    static constexpr qsizetype PayloadSize = 8;
+
+    struct Announcement
+    {
+        quint64 machine = 0;
+        quint16 version = 0;
+        quint16 port = 0;
+        quint8 role = 0;
+        QHostAddress address;
+    };
+
+    // Remembers what was seen, for replay protection (also used on its own by the fuzzer).
+    class ReplayFilter
+    {
+    public:
+        // NoError if (machine, id, timestamp) is new and inside the window around \a nowMs.
+        FrameError check(quint64 machine, quint64 id, quint64 timestampMs, qint64 nowMs);
+    private:
+        struct Entry { quint64 machine; quint64 id; qint64 expires; };
+        std::deque<Entry> m_order;
+        QHash<QPair<quint64, quint64>, qint64> m_seen;
+    };
+
+    // The datagram a master sends.
+    static QByteArray announcement(const CryptoKey &key, quint64 machine, quint16 tcpPort,
+                                   quint8 role);
+    // Opens and checks one datagram (not the replay rules).
+    static FrameError parse(QByteArrayView datagram, const CryptoKey &key, Announcement *out,
+                            Wire::Header *header);
+
+    Discovery(const CryptoKey &key, quint64 machine, quint8 role, QObject *parent = nullptr);
+    ~Discovery() override;
+
+    // Binds the UDP socket on \a port (all IPv4 addresses, shared with other processes).
+    bool bind(quint16 port, QString *error);
+    void setTcpPort(quint16 port) { m_tcpPort = port; }
+    // Besides the limited broadcast, announcements go to these (tests, routed networks).
+    void setExtraTargets(const QList<QPair<QHostAddress, quint16>> &targets);
+    void setBroadcast(bool on) { m_broadcast = on; }
+    void setInterval(int msec);
+    void start();
+    void announceNow();
+
+    quint64 accepted() const noexcept { return m_accepted; }
+
+Q_SIGNALS:
+    void announced(const Plexus::Discovery::Announcement &announcement);
+    // A datagram from \a peer was refused for \a reason.
+    void rejected(const QString &peer, Plexus::FrameError reason);
+
+private:
+    void readPending();
+
+    CryptoKey m_key;
+    quint64 m_machine;
+    quint8 m_role;
+    quint16 m_udpPort = 0;
+    quint16 m_tcpPort = 0;
+    bool m_broadcast = true;
+    QUdpSocket *m_socket = nullptr;
+    QTimer *m_timer = nullptr;
+    QList<QPair<QHostAddress, quint16>> m_extra;
+    ReplayFilter m_replay;
+    quint64 m_accepted = 0;
+    bool m_readScheduled = false;
+};
+
+} // namespace Plexus

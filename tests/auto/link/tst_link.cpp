@@ -127,6 +127,7 @@ private Q_SLOTS:
     void refusedHelloCloses();
     void wrongKeyFailsHandshake();
     void garbageBeforePreamble();
+    void garbageAfterHandshake_data();
     void garbageAfterHandshake();
     void oversizedRecordRejected();
     void handshakeDeadline();
@@ -248,9 +249,18 @@ void tst_Link::garbageBeforePreamble()
     QCOMPARE(p.masterSide.rejected, QList<FrameError>{FrameError::BadHandshake});
 }
 
+void tst_Link::garbageAfterHandshake_data()
+{
+    QTest::addColumn<bool>("secondHandshake");
+    QTest::newRow("bytes that are no record") << false;
+    QTest::newRow("a second handshake on the live link") << true;
+}
+
 void tst_Link::garbageAfterHandshake()
 {
-    // A real handshake from a raw socket, then bytes that are no record.
+    // A real handshake from a raw socket, then bytes that are no record:
+    // either filler or the opening of a second handshake.
+    QFETCH(bool, secondHandshake);
     Pair p(m_key, m_key, true);
     Handshake hs(Handshake::Side::Connector, PeerRole::Worker, m_key);
     const QByteArray first = hs.start();
@@ -262,7 +272,12 @@ void tst_Link::garbageAfterHandshake()
                 == answer.size());
     QByteArray finish;
     QCOMPARE(hs.consume(answer.constData(), &finish), Handshake::State::Done);
-    finish.append(QByteArray(64, '\x55'));   // a "record" that cannot authenticate
+    if (secondHandshake) {
+        Handshake again(Handshake::Side::Connector, PeerRole::Worker, m_key);
+        finish.append(again.start());
+    } else {
+        finish.append(QByteArray(64, '\x55'));   // a "record" that cannot authenticate
+    }
     QCOMPARE(::write(p.rawWorkerFd, finish.constData(), size_t(finish.size())), ssize_t(finish.size()));
     QTRY_COMPARE(p.masterSide.closed, 1);
     QCOMPARE(p.masterSide.rejected.size(), 1);

@@ -374,7 +374,9 @@ int occurrencesInMemory(qint64 pid, const QByteArray &needle)
         bool ok1 = false, ok2 = false;
         const qulonglong from = range.value(0).toULongLong(&ok1, 16);
         const qulonglong to = range.value(1).toULongLong(&ok2, 16);
-        if (!ok1 || !ok2 || to <= from || !mem.seek(qint64(from)))
+        // Regions over 1 GiB are address-space reservations (the sanitizer's shadow
+        // memory is terabytes of untouched pages); no heap or stack of ours is that big.
+        if (!ok1 || !ok2 || to <= from || to - from > (qulonglong(1) << 30) || !mem.seek(qint64(from)))
             continue;
         const QByteArray data = mem.read(qint64(to - from));
         for (qsizetype at = data.indexOf(needle); at >= 0; at = data.indexOf(needle, at + 1))

@@ -182,12 +182,12 @@ void tst_Message::copySharesData()
     const Message a = makeMessage(0, QByteArray(1000, 'q'));
     const Message b = a;   // fio_ipc_dup
     QCOMPARE(MessagePrivate::get(b), MessagePrivate::get(a));
-    QCOMPARE(b.data().data(), a.data().data());
+    QCOMPARE(static_cast<const void *>(b.data().data()), static_cast<const void *>(a.data().data()));
     QCOMPARE(b.length(), 1000);
 
     Message c;
     c = b;
-    QCOMPARE(c.data().data(), a.data().data());
+    QCOMPARE(static_cast<const void *>(c.data().data()), static_cast<const void *>(a.data().data()));
     QCOMPARE(MessagePrivate::get(a)->ref.loadRelaxed(), 3);
 }
 
@@ -199,7 +199,7 @@ void tst_Message::assignAndMove()
 
     Message moved = std::move(a);
     QVERIFY(a.isNull());   // NOLINT(bugprone-use-after-move): documented moved-from state
-    QCOMPARE(moved.data().data(), firstData);
+    QCOMPARE(static_cast<const void *>(moved.data().data()), static_cast<const void *>(firstData));
     QCOMPARE(MessagePrivate::get(moved)->ref.loadRelaxed(), 1);
 
     moved.swap(b);

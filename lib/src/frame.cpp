@@ -75,6 +75,8 @@ bool Wire::flagsConsistent(quint16 pf) noexcept
     const bool reply = pf & Reply;
     if (!reply && (pf & (Done | Error | Fanout)))
         return false;
+    if ((pf & Pending) && !(pf & Fanout))
+        return false;
     if ((pf & Control) && (pf & (Opcode | Typed | Workers | Cluster | Reply)))
         return false;
     if ((pf & Opcode) && (pf & Typed))

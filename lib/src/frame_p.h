@@ -57,12 +57,16 @@ enum PrivateFlag : quint16 {
     Error = 0x0100,      // the reply reports an error (status field)
     Typed = 0x0200,      // Melon typed message (target = type)
     Fanout = 0x0400,     // reply relayed by a master: "targets" is the fan-out size
-    KnownFlags = 0x07ff,
+    Pending = 0x0800,    // with Fanout: that size may still grow (machines not yet heard)
+    KnownFlags = 0x0fff,
 };
 
 enum ControlCode : quint32 {
     ControlHello = 1,     // first frame on every link, both ways: who I am
     ControlStop = 2,      // master -> worker: stop gracefully
+    ControlPing = 3,      // cluster link heartbeat: payload echoed by the Pong
+    ControlPong = 4,
+    ControlAnnounce = 5,  // UDP discovery datagram (single-message seal)
 };
 
 // Header fields, host order.

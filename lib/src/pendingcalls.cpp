@@ -215,6 +215,15 @@ int PendingCalls::finishedCount(const Call &c)
     return n;
 }
 
+bool PendingCalls::allKnown(const Call &c)
+{
+    for (const Target &t : c.targets) {
+        if (!t.known)
+            return false;
+    }
+    return true;
+}
+
 bool PendingCalls::complete(const Call &c)
 {
     for (const Target &t : c.targets) {
@@ -259,21 +268,22 @@ void PendingCalls::handleReply(MessagePrivate *m, quint32 endpoint)
     }
     const quint16 pf = m->header.privateFlags;
     if (pf & Wire::Fanout) {
-        // A master relaying a fan-out says how many final replies come through it.
+        // A master relaying a fan-out says how many final replies come through it, and
+        // whether that number is final yet.
         target->expected = qint32(m->header.targets);
-        target->known = true;
+        target->known = !(pf & Wire::Pending);
         if (c->reply) {
             ReplyUpdate u;
             u.expected = total(*c);
             update(*c, std::move(u));
         }
-        if (m->header.targets == 0) {   // nobody to wait for behind that endpoint
+        if (m->header.targets == 0 && target->known) {   // nobody to wait for there
             targetDone(token, endpoint, nullptr);
             return;
         }
     }
     if (c->originEndpoint) {
-        m_relay->relayReply(c->originEndpoint, c->originToken, total(*c), m);
+        m_relay->relayReply(c->originEndpoint, c->originToken, total(*c), allKnown(*c), m);
         if (pf & Wire::Done)
             targetDone(token, endpoint, nullptr);
         return;
@@ -380,8 +390,8 @@ void PendingCalls::fail(quint64 token, const QVarLengthArray<quint32, 4> &endpoi
     }
     if (c->originEndpoint) {
         if (missing)
-            m_relay->relayError(c->originEndpoint, c->originToken, total(*c), c->userFlags,
-                                error, missing);
+            m_relay->relayError(c->originEndpoint, c->originToken, total(*c), allKnown(*c),
+                                c->userFlags, error, missing);
         if (complete(*c)) {
             release(token);
             armTimer();

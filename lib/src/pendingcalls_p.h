@@ -27,11 +27,13 @@ class CallRelay
 public:
     virtual ~CallRelay() = default;
     // Forwards \a reply from a target to the caller at \a endpoint, under the caller's
-    // \a token, with \a total the number of final replies it must expect.
-    virtual void relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply) = 0;
+    // \a token, with \a total the number of final replies it must expect; \a final is
+    // false while that total may still grow (machines that have not said their fan-out).
+    virtual void relayReply(quint32 endpoint, quint64 token, int total, bool final,
+                            MessagePrivate *reply) = 0;
     // Tells that caller that \a count targets failed with \a error.
-    virtual void relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
-                            Reply::Error error, int count) = 0;
+    virtual void relayError(quint32 endpoint, quint64 token, int total, bool final,
+                            quint16 userFlags, Reply::Error error, int count) = 0;
 };
 
 /*
@@ -127,6 +129,7 @@ private:
     void release(quint64 token);
     static int total(const Call &c);
     static bool complete(const Call &c);
+    static bool allKnown(const Call &c);
     static int finishedCount(const Call &c);
     void targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply);
     void finish(quint64 token, MessagePrivate *last);

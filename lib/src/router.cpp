@@ -250,7 +250,10 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
         } else if (!(pf & Wire::Cluster)) {
             toSelf = !others;
         }
-        // Cluster endpoints join here with the cluster.
+        if (pf & Wire::Cluster) {
+            for (Endpoint *e : machineTargets())
+                remote.append(e);
+        }
     }
 
     quint64 token = 0;
@@ -266,8 +269,13 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
         token = m_calls.open(spec);
         if (toSelf)
             m_calls.addTarget(token, LoopbackEndpoint);
-        for (Endpoint *e : std::as_const(remote))
-            m_calls.addTarget(token, e->id, 1, !viaMaster);
+        // A worker's master, or another machine's master relaying to its workers, says
+        // later how many final replies come through it.
+        const bool machineRelays = pf & Wire::Workers;
+        for (Endpoint *e : std::as_const(remote)) {
+            const bool known = e->kind == Endpoint::Kind::Machine ? !machineRelays : !viaMaster;
+            m_calls.addTarget(token, e->id, 1, known);
+        }
         m->header.token = token;
     }
 
@@ -394,8 +402,12 @@ FrameError Router::linkHello(Link *link, const PeerIdentity &peer)
 {
     FrameError error = FrameError::NoError;
     const quint32 id = m_host->admit(link, peer, &error);
+    if (!id && error == FrameError::NoError) {
+        link->close();   // refused without blame (a second link to one machine)
+        return FrameError::NoError;
+    }
     if (!id)
-        return error == FrameError::NoError ? FrameError::BadHandshake : error;
+        return error;
     link->endpoint = id;
     return FrameError::NoError;
 }
@@ -427,7 +439,11 @@ void Router::linkFrame(Link *link, MessagePrivate *frame)
 void Router::deliverRequest(MessagePrivate *m, Endpoint *from)
 {
     const quint16 pf = m->header.privateFlags;
-    if (!m_isWorker && (pf & (Wire::Workers | Wire::Cluster))) {
+    // A fan-out from a local worker, or a broadcast from another machine, is relayed; a
+    // cluster message from another machine is for this master alone.
+    const bool fromMachine = from->kind == Endpoint::Kind::Machine;
+    if (!m_isWorker && (pf & (Wire::Workers | Wire::Cluster))
+        && (!fromMachine || (pf & Wire::Workers))) {
         relay(m, from);
         return;
     }

@@ -43,10 +43,18 @@ Endpoint *Router::endpointForPid(qint64 pid) const
     if (pid <= 0)
         return nullptr;
     for (Endpoint *e : m_endpoints) {
-        if (e->pid == pid)
+        if (e->pid == pid && e->kind != Endpoint::Kind::Machine)   // pids are per machine
             return e;
     }
     return nullptr;
+}
+
+void Router::retireEndpoint(Endpoint *e)
+{
+    e->stalled = true;
+    e->held.clear();
+    e->heldBytes = 0;
+    endpointsChanged();
 }
 
 void Router::removeEndpoint(quint32 id, Reply::Error error)
@@ -117,9 +125,22 @@ const QList<Endpoint *> &Router::workerTargets(bool functionPointer)
         // Slot order, so that fan-outs go out in a stable order.
         for (auto &list : m_targetCache)
             std::sort(list.begin(), list.end(), [](Endpoint *a, Endpoint *b) { return a->slot < b->slot; });
+        m_machineCache.clear();
+        for (Endpoint *e : std::as_const(m_endpoints)) {
+            if (e->kind == Endpoint::Kind::Machine && !e->stalled)
+                m_machineCache.append(e);
+        }
+        std::sort(m_machineCache.begin(), m_machineCache.end(),
+                  [](Endpoint *a, Endpoint *b) { return a->machine < b->machine; });
         m_targetsValid = true;
     }
     return m_targetCache[functionPointer ? 1 : 0];
+}
+
+const QList<Endpoint *> &Router::machineTargets()
+{
+    workerTargets(false);   // brings every cache up to date
+    return m_machineCache;
 }
 
 void Router::addLink(Link *link)

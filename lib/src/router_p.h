@@ -25,23 +25,26 @@ class Stats;
 
 /*
     A process this one can send to: itself (loopback), its master (on a worker), one worker
-    slot (on a master). An endpoint exists before its process has connected: traffic for a
+    slot (on a master), or the master of another machine (on a master in a cluster; how
+    that machine is reached is its Link's business, see cluster_p.h). An endpoint exists before its process has connected: traffic for a
     worker that is starting is held and written once it connects, so that onStart on any
     process can talk to every process. Its Route tells received messages whether they can
     still be answered.
 */
 struct Endpoint
 {
-    enum class Kind : quint8 { Loopback, Master, Worker };
+    enum class Kind : quint8 { Loopback, Master, Worker, Machine };
     enum class State : quint8 { Starting, Connected };
 
     quint32 id = 0;
     Kind kind = Kind::Worker;
     State state = State::Starting;
     bool isExec = false;      // an exec'd program: op-codes only
-    bool stalled = false;     // did not connect within the start timeout: nothing is held
+    bool stalled = false;     // did not connect within the start timeout (or a machine
+                              // endpoint replaced by a newer link): nothing is held
     int slot = -1;
     qint64 pid = 0;
+    quint64 machine = 0;      // Machine: its machine id
     qint64 startedAt = 0;     // monotonic ms
     Link *link = nullptr;     // while Connected
     QPointer<Link> connecting;   // a link of ours that is still in its handshake (worker)
@@ -112,6 +115,8 @@ public:
     Endpoint *masterEndpoint() const { return m_master; }
     // Forgets \a endpoint: calls waiting on it and its held traffic fail with \a error.
     void removeEndpoint(quint32 id, Reply::Error error);
+    // A machine endpoint whose link is being replaced: no new traffic goes to it.
+    void retireEndpoint(Endpoint *e);
     // Takes a new link (its handler is this router); it joins an endpoint when admitted.
     void addLink(Link *link);
     QList<Link *> links() const { return m_links; }
@@ -145,8 +150,9 @@ public:
     bool linkMayReadWhileWaiting(Link *link) override;
 
     // CallRelay
-    void relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply) override;
-    void relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
+    void relayReply(quint32 endpoint, quint64 token, int total, bool final,
+                    MessagePrivate *reply) override;
+    void relayError(quint32 endpoint, quint64 token, int total, bool final, quint16 userFlags,
                     Reply::Error error, int count) override;
 
     // DispatchContext
@@ -180,6 +186,7 @@ private:
     void uncork();
     void endpointsChanged() noexcept { m_targetsValid = false; }
     const QList<Endpoint *> &workerTargets(bool functionPointer);
+    const QList<Endpoint *> &machineTargets();
     void checkStartDeadlines();
     void failHeld(Endpoint *e, Reply::Error error);
 
@@ -197,6 +204,7 @@ private:
     quint32 m_nextEndpoint = 16;
     bool m_targetsValid = false;
     QList<Endpoint *> m_targetCache[2];   // worker endpoints: [0] all, [1] forked only
+    QList<Endpoint *> m_machineCache;     // one machine endpoint per remote machine
     QList<Link *> m_links;
     QTimer *m_startTimer = nullptr;
 

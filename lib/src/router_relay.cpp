@@ -17,7 +17,10 @@ void Router::relay(MessagePrivate *m, Endpoint *origin)
             origin->link->reject(FrameError::UnexpectedFrame);
         return;
     }
-    if ((pf & Wire::Cluster) && !m_host->inCluster()) {
+    // A broadcast from another machine reaches this machine's processes and goes no
+    // further: each message crosses each link once, and nothing loops.
+    const bool fromMachine = origin->kind == Endpoint::Kind::Machine;
+    if ((pf & Wire::Cluster) && !fromMachine && !m_host->inCluster()) {
         if (pf & Wire::WantReply) {
             QExplicitlySharedDataPointer<MessagePrivate> r(Authoring::reply(
                     *m, ReplyArgs{.done = true}, Wire::Error | Wire::Fanout,
@@ -35,6 +38,11 @@ void Router::relay(MessagePrivate *m, Endpoint *origin)
                 remote.append(e);
         }
     }
+    const qsizetype firstMachine = remote.size();
+    if ((pf & Wire::Cluster) && !fromMachine) {
+        for (Endpoint *e : machineTargets())
+            remote.append(e);
+    }
 
     quint64 token = 0;
     if (pf & Wire::WantReply) {
@@ -49,8 +57,9 @@ void Router::relay(MessagePrivate *m, Endpoint *origin)
         token = m_calls.openRelay(origin->id, m->header.token, m->header.flags);
         if (toSelf)
             m_calls.addTarget(token, LoopbackEndpoint);
-        for (Endpoint *e : std::as_const(remote))
-            m_calls.addTarget(token, e->id);
+        // A machine that relays to its workers says its count with its first reply.
+        for (qsizetype i = 0; i < remote.size(); ++i)
+            m_calls.addTarget(token, remote[i]->id, 1, i < firstMachine || !(pf & Wire::Workers));
     }
     m->header.token = token;
     if (toSelf)
@@ -69,7 +78,8 @@ void Router::relay(MessagePrivate *m, Endpoint *origin)
         m_calls.fail(token, lost, Reply::TargetLostError);
 }
 
-void Router::relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply)
+void Router::relayReply(quint32 endpoint, quint64 token, int total, bool final,
+                        MessagePrivate *reply)
 {
     Endpoint *e = m_endpoints.value(endpoint);
     if (!e || e->state != Endpoint::State::Connected) {
@@ -78,18 +88,21 @@ void Router::relayReply(quint32 endpoint, quint64 token, int total, MessagePriva
     }
     reply->header.token = token;
     reply->header.targets = quint32(total);
-    reply->header.privateFlags |= Wire::Fanout;
+    reply->header.privateFlags = (reply->header.privateFlags & ~quint16(Wire::Pending))
+            | Wire::Fanout | (final ? 0 : Wire::Pending);
     sendToEndpoint(e, reply);
 }
 
-void Router::relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
-                        Reply::Error error, int count)
+void Router::relayError(quint32 endpoint, quint64 token, int total, bool final,
+                        quint16 userFlags, Reply::Error error, int count)
 {
     Endpoint *e = m_endpoints.value(endpoint);
     if (!e || e->state != Endpoint::State::Connected)
         return;
+    const quint16 pending = final ? 0 : Wire::Pending;
     for (int i = 0; i < count; ++i) {
-        Wire::Header h = Authoring::header(Wire::Reply | Wire::Done | Wire::Error | Wire::Fanout, 0);
+        Wire::Header h = Authoring::header(Wire::Reply | Wire::Done | Wire::Error | Wire::Fanout
+                                           | pending, 0);
         h.flags = userFlags;
         h.token = token;
         h.targets = quint32(total);

@@ -113,15 +113,19 @@ public:
     QList<Relayed> replies;
     QList<Failed> errors;
 
-    void relayReply(quint32 endpoint, quint64 token, int total, MessagePrivate *reply) override
+    void relayReply(quint32 endpoint, quint64 token, int total, bool final,
+                    MessagePrivate *reply) override
     {
         replies.append({endpoint, token, total, MessageRef(reply)});
+        finals.append(final);
     }
-    void relayError(quint32 endpoint, quint64 token, int total, quint16 userFlags,
+    void relayError(quint32 endpoint, quint64 token, int total, bool final, quint16 userFlags,
                     Reply::Error error, int count) override
     {
         errors.append({endpoint, token, total, userFlags, error, count});
+        finals.append(final);
     }
+    QList<bool> finals;   // per relayed reply or error, in order
 };
 
 // A started QThread that is stopped when the test function returns, even on failure.
@@ -170,6 +174,8 @@ private Q_SLOTS:
     void reusedSlotRefusesOldToken();
     void fanoutCounts();
     void fanoutZeroTargets();
+    void fanoutPendingWaitsForFinalCount();
+    void relayFinalOnlyWhenEveryTargetKnown();
     void relayForwardsReplies();
     void relayFailures();
     void failEndpoint();
@@ -591,6 +597,59 @@ void tst_PendingCalls::fanoutCounts()
     QCOMPARE(finished.size(), 1);
     QCOMPARE(g_dones.size(), 1);
     QCOMPARE(g_dones[0].data, QByteArray("w3"));
+    QCOMPARE(late(), 0);
+}
+
+void tst_PendingCalls::fanoutPendingWaitsForFinalCount()
+{
+    // A worker's cluster broadcast through its master: while the master has not heard the
+    // fan-out of every machine, the count it relays is marked Pending, and reaching it does
+    // not finish the call.
+    Reply *reply = newReply();
+    QSignalSpy finished(reply, &Reply::finished);
+    PendingCalls::Spec spec = specFor(reply);
+    spec.onDone = onDoneCb;
+    const quint64 token = m_calls->open(spec);
+    m_calls->addTarget(token, EpA, 1, /*known=*/false);
+
+    feed(token, EpA, "local 1", Wire::Done | Wire::Fanout | Wire::Pending, 0, 2);
+    feed(token, EpA, "local 2", Wire::Done | Wire::Fanout | Wire::Pending, 0, 2);
+    QCOMPARE(reply->finishedTargets(), 2);
+    QCOMPARE(finished.size(), 0);   // 2 of 2 so far, but more may come
+    QCOMPARE(late(), 0);
+
+    feed(token, EpA, "remote 1", Wire::Done | Wire::Fanout, 0, 4);   // the count is final
+    QCOMPARE(reply->expectedReplies(), 4);
+    QCOMPARE(finished.size(), 0);
+    feed(token, EpA, "remote 2", Wire::Done | Wire::Fanout, 0, 4);
+    QCOMPARE(finished.size(), 1);
+    QCOMPARE(reply->receivedReplies(), 4);
+    QCOMPARE(g_dones.size(), 1);
+    QCOMPARE(late(), 0);
+}
+
+void tst_PendingCalls::relayFinalOnlyWhenEveryTargetKnown()
+{
+    // The master's relay entry: a machine target's count is unknown until its first
+    // reply; every reply relayed before that says the total is not final.
+    const quint64 token = m_calls->openRelay(42, 7, 0);
+    m_calls->addTarget(token, EpA);                       // the master itself
+    m_calls->addTarget(token, EpB, 1, /*known=*/false);   // another machine
+    m_calls->addTarget(token, EpC, 1, /*known=*/false);   // and another
+
+    feed(token, EpA, "self");
+    feed(token, EpB, "b1", Wire::Done | Wire::Fanout, 0, 3);
+    QCOMPARE(m_relay->finals, QList<bool>({false, false}));
+    QCOMPARE(m_relay->replies[1].total, 1 + 3 + 1);
+    m_calls->fail(token, Endpoints{EpC}, Reply::TargetLostError);   // C went away unheard
+    QCOMPARE(m_relay->errors.size(), 1);
+    QCOMPARE(m_relay->errors[0].count, 1);
+    QCOMPARE(m_relay->finals.last(), true);
+    QCOMPARE(m_relay->errors[0].total, 1 + 3 + 1);
+    feed(token, EpB, "b2", Wire::Done | Wire::Fanout, 0, 3);
+    feed(token, EpB, "b3", Wire::Done | Wire::Fanout, 0, 3);
+    QVERIFY(!m_calls->contains(token));
+    QCOMPARE(m_relay->finals, QList<bool>({false, false, true, true, true}));
     QCOMPARE(late(), 0);
 }
 

@@ -16,8 +16,9 @@ set -euo pipefail
 
 # Every Debian package the build needs; later features append here (qt6-charts-dev, ...).
 # g++ rather than build-essential: cmake + ninja need no make or dpkg-dev.
-# clang and libclang-rt-14-dev are for the libFuzzer targets (scripts/fuzz.sh).
-PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libsodium-dev clang libclang-rt-14-dev"
+# clang and libclang-rt-14-dev are for the libFuzzer targets (scripts/fuzz.sh); iproute2
+# (ip netns) for the multi-host cluster tests.
+PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libsodium-dev clang libclang-rt-14-dev iproute2"
 
 # CMake cache entries the scripts rely on. They are passed at the first configure and
 # enforced later (an existing build directory configured without them is re-configured).

@@ -98,6 +98,12 @@ CryptoKey::Material::~Material()
     wipe();
 }
 
+void CryptoKey::wipe() const noexcept
+{
+    if (m_key)
+        const_cast<Material *>(m_key.get())->wipe();
+}
+
 void Crypto::wipeAllKeys() noexcept
 {
     std::lock_guard<std::mutex> guard(g_keysLock);

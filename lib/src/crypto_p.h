@@ -38,6 +38,9 @@ public:
     static CryptoKey fromBytes(const unsigned char *bytes);
 
     bool isValid() const noexcept { return bool(m_key); }
+    /*! Overwrites this key's bytes, for every copy of it in this process (a forked child
+        that must not keep a key its parent needs). */
+    void wipe() const noexcept;
     const unsigned char *bytes() const noexcept;
 
     /*! Encrypts \a length bytes at \a text in place; writes the tag to \a tag. */

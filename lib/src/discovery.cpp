@@ -6,6 +6,7 @@
 #include <QtCore/qendian.h>
 #include <QtCore/qtimer.h>
 #include <QtNetwork/qnetworkdatagram.h>
+#include <QtNetwork/qnetworkinterface.h>
 #include <QtNetwork/qudpsocket.h>
 
 namespace Plexus {
@@ -129,8 +130,21 @@ void Discovery::announceNow()
     if (!m_socket)
         return;
     const QByteArray datagram = announcement(m_key, m_machine, m_tcpPort, m_role);
-    if (m_broadcast)
+    if (m_broadcast) {
+        // The limited broadcast leaves by the default route only (and fails without one),
+        // so each interface's own broadcast address gets a copy too.
         m_socket->writeDatagram(datagram, QHostAddress::Broadcast, m_udpPort);
+        const auto interfaces = QNetworkInterface::allInterfaces();
+        for (const QNetworkInterface &i : interfaces) {
+            const auto flags = i.flags();
+            if (!(flags & QNetworkInterface::IsUp) || !(flags & QNetworkInterface::CanBroadcast))
+                continue;
+            for (const QNetworkAddressEntry &entry : i.addressEntries()) {
+                if (!entry.broadcast().isNull())
+                    m_socket->writeDatagram(datagram, entry.broadcast(), m_udpPort);
+            }
+        }
+    }
     for (const auto &[address, port] : std::as_const(m_extra))
         m_socket->writeDatagram(datagram, address, port ? port : m_udpPort);
 }

@@ -219,6 +219,8 @@ int exec(int &argc, char **argv, const ExecOptions &options,
     const QByteArray keyFd = qgetenv("PLEXUS_KEY_FD");
     if (!keyFd.isEmpty()) {
         qunsetenv("PLEXUS_KEY_FD");
+        ProcessSetup ignored;
+        NodePrivate::takeEnvironmentSecret(&ignored);   // an exec'd worker keeps none
         setup.role = Node::Worker;
         setup.isExec = true;
         setup.slot = qEnvironmentVariableIntValue("PLEXUS_SLOT");
@@ -250,6 +252,8 @@ int exec(int &argc, char **argv, const ExecOptions &options,
                                       NodePrivate::LinkKeyContext);
         Crypto::wipe(secret, sizeof secret);
     }
+    // The cluster secret, if any, is turned into keys and scrubbed before anything forks.
+    NodePrivate::takeEnvironmentSecret(&setup);
     QString error;
     if (!IpcSocket::resolve(options.ipcUrl, &setup.socketPath, &setup.privateDir, &error)) {
         std::fprintf(stderr, "plexus: %s\n", qPrintable(error));
@@ -281,11 +285,18 @@ int exec(int &argc, char **argv, const ExecOptions &options,
             ws.listenFd = -1;
             ws.privateDir.clear();   // the master owns and removes it
             ws.initialWorkers = 0;
+            ws.clusterLinkKey = CryptoKey();   // wiped in the fork server already
+            ws.discoveryKey = CryptoKey();
             return runProcess(argc, argv, ws, options, onStart);
         };
+        // The fork server and the workers it forks never use the cluster keys.
+        const CryptoKey linkKey = setup.clusterLinkKey, discoveryKey = setup.discoveryKey;
         setup.forkServerFd = ForkServer::launch(workerMain, setup.socketPath.toStdString(),
                                                 setup.privateDir.toStdString(), setup.listenFd,
-                                                &setup.forkServerPid);
+                                                &setup.forkServerPid, [&linkKey, &discoveryKey] {
+            linkKey.wipe();
+            discoveryKey.wipe();
+        });
         if (setup.forkServerFd < 0) {
             std::fprintf(stderr, "plexus: cannot start the fork server: %s\n", std::strerror(errno));
             return 1;

@@ -168,7 +168,8 @@ bool writePacket(int fd, const Packet &p)
 } // namespace
 
 int ForkServer::launch(std::function<int(int)> workerMain, const std::string &socketPath,
-                      const std::string &privateDir, int closeInWorkers, qint64 *serverPid)
+                      const std::string &privateDir, int closeInWorkers, qint64 *serverPid,
+                      const std::function<void()> &inServer)
 {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -181,6 +182,8 @@ int ForkServer::launch(std::function<int(int)> workerMain, const std::string &so
     }
     if (pid == 0) {
         ::close(sv[0]);
+        if (inServer)
+            inServer();
         serve(sv[1], workerMain, socketPath, privateDir, closeInWorkers);
     }
     ::close(sv[1]);

@@ -45,9 +45,12 @@ public:
     enum Op : quint32 { Spawn = 1, Signal = 2, StopAll = 3, Forked = 10, Reaped = 11 };
 
     // Pre-Qt. Forks the server; returns the master's end of the channel, or -1.
-    // \a workerMain runs in each forked worker and returns its exit code.
+    // \a workerMain runs in each forked worker and returns its exit code; \a inServer, if
+    // set, runs once in the server right after it is forked (to drop what only the master
+    // may keep, such as the cluster keys).
     static int launch(std::function<int(int slot)> workerMain, const std::string &socketPath,
-                      const std::string &privateDir, int closeInWorkers, qint64 *serverPid);
+                      const std::string &privateDir, int closeInWorkers, qint64 *serverPid,
+                      const std::function<void()> &inServer = {});
 
     ForkServer(int fd, qint64 serverPid, QObject *parent = nullptr);
     ~ForkServer() override;

@@ -21,6 +21,9 @@ TcpLink::TcpLink(LinkHandler *handler, const LinkSetup &setup, QTcpSocket *socke
     connect(m_socket, &QTcpSocket::bytesWritten, this, &TcpLink::readyWrite);
     connect(m_socket, &QTcpSocket::disconnected, this, &TcpLink::transportLost);
     connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError e) {
+        // A blocking wait (busy poll, backpressure) that timed out is not a broken link.
+        if (e == QAbstractSocket::SocketTimeoutError)
+            return;
         qCDebug(lcCluster) << description() << "socket error:" << e << m_socket->errorString();
         transportLost();
     });

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "node_p.h"
+#include "cluster_p.h"
 #include "forkserver_p.h"
 #include "link_unix_p.h"
 #include "logging_p.h"
@@ -149,6 +150,13 @@ void NodePrivate::cleanupSocket()
 
 quint32 NodePrivate::admit(Link *link, const PeerIdentity &peer, FrameError *error)
 {
+    if (link->setup().scope == Handshake::Scope::Cluster) {
+        if (!cluster) {
+            *error = FrameError::BadHandshake;
+            return 0;
+        }
+        return cluster->admit(link, peer, error);
+    }
     if (role == Node::Worker) {
         Endpoint *master = router->masterEndpoint();
         if (link != masterLink || !master || master->state != Endpoint::State::Starting) {
@@ -158,11 +166,20 @@ quint32 NodePrivate::admit(Link *link, const PeerIdentity &peer, FrameError *err
         return master->id;
     }
     const auto *unix = qobject_cast<UnixLink *>(link);
-    return workers ? workers->admit(peer, unix ? unix->peerPid() : 0, error) : 0;
+    if (!workers) {
+        *error = FrameError::BadHandshake;
+        return 0;
+    }
+    return workers->admit(peer, unix ? unix->peerPid() : 0, error);
 }
 
 void NodePrivate::endpointConnected(Endpoint *endpoint)
 {
+    if (endpoint->kind == Endpoint::Kind::Machine) {
+        if (cluster)
+            cluster->endpointConnected(endpoint);
+        return;
+    }
     if (role != Node::Worker && workers)
         workers->connected(endpoint);
 }
@@ -170,6 +187,11 @@ void NodePrivate::endpointConnected(Endpoint *endpoint)
 void NodePrivate::endpointLost(Endpoint *endpoint, const PeerIdentity &peer)
 {
     Q_Q(Node);
+    if (endpoint->kind == Endpoint::Kind::Machine) {
+        if (cluster)
+            cluster->endpointLost(endpoint);
+        return;
+    }
     if (role != Node::Worker) {
         if (workers)
             workers->lost(endpoint, peer);
@@ -185,6 +207,11 @@ void NodePrivate::endpointLost(Endpoint *endpoint, const PeerIdentity &peer)
 void NodePrivate::unadmittedLinkClosed(Link *link)
 {
     Q_Q(Node);
+    if (link->setup().scope == Handshake::Scope::Cluster) {
+        if (cluster)
+            cluster->unadmittedLinkClosed(link);
+        return;
+    }
     if (role != Node::Worker || link != masterLink || shuttingDown)
         return;
     // The handshake with our own master failed: nothing can work.
@@ -196,6 +223,11 @@ void NodePrivate::unadmittedLinkClosed(Link *link)
 
 void NodePrivate::controlReceived(Endpoint *endpoint, MessagePrivate *m)
 {
+    if (endpoint->kind == Endpoint::Kind::Machine) {
+        if (cluster)
+            cluster->controlReceived(endpoint, m);
+        return;
+    }
     if (m->header.target == Wire::ControlStop && role == Node::Worker
         && endpoint->kind == Endpoint::Kind::Master) {
         qCDebug(lcWorker) << "master asked this worker to stop";
@@ -208,10 +240,14 @@ void NodePrivate::controlReceived(Endpoint *endpoint, MessagePrivate *m)
 
 void NodePrivate::securityEvent(Link *link, FrameError reason)
 {
+    reportRejection(link->description(), reason, QStringLiteral("link closed"));
+}
+
+void NodePrivate::reportRejection(const QString &peer, FrameError reason, const QString &what)
+{
     Q_Q(Node);
-    const QString peer = link->description();
     stats.rejected(peer, reason);
-    SecurityLog::warn(peer, QStringLiteral("link closed: %1").arg(reasonText(reason)));
+    SecurityLog::warn(peer, QStringLiteral("%1: %2").arg(what, reasonText(reason)));
     Q_EMIT q->securityEvent(reason, peer, Node::QPrivateSignal());
 }
 
@@ -508,6 +544,9 @@ void Node::shutdown(int timeoutMs)
     if (!d->running)
         return;
     d->shuttingDown = true;
+    // No new cluster links; the live ones are closed with the rest below.
+    delete d->cluster;
+    d->cluster = nullptr;
     const QList<Link *> links = d->router->links();
     if (d->role != Worker) {
         // Ask politely and flush, then let the fork server enforce the deadline.

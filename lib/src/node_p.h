@@ -13,6 +13,7 @@
 
 namespace Plexus {
 
+class ClusterTransport;
 class ForkServer;
 class UnixServer;
 class WorkerTable;
@@ -43,6 +44,10 @@ struct ProcessSetup
     int maxPendingConnections = 64;
     int workerStartTimeoutMs = 10000;
     int busyPollUs = 20;
+    // Master: the cluster keys derived from SECRET by exec() before it forked (invalid
+    // when SECRET was unset). Workers never hold them.
+    CryptoKey clusterLinkKey;
+    CryptoKey discoveryKey;
 };
 
 namespace Testing {
@@ -58,6 +63,13 @@ class NodePrivate : public RouterHost
 public:
     // The context of the local link key; the secret is never used for anything else.
     static constexpr char LinkKeyContext[9] = "plexusv2";
+    // The contexts of the cluster keys: links between machines, discovery datagrams.
+    static constexpr char ClusterKeyContext[9] = "plexclu2";
+    static constexpr char DiscoveryKeyContext[9] = "plexdsc2";
+    // Derives both cluster keys from \a secret into \a setup.
+    static void deriveClusterKeys(QByteArrayView secret, ProcessSetup *setup);
+    // Reads SECRET from the environment, derives the cluster keys and scrubs the variable.
+    static void takeEnvironmentSecret(ProcessSetup *setup);
 
     explicit NodePrivate(Node *q);
     ~NodePrivate() override;
@@ -73,6 +85,8 @@ public:
     bool connectToMaster();
     void cleanupSocket();
     void setError(Node::Error error, const QString &text);
+    // Counts, logs (rate-limited) and signals input refused from \a peer.
+    void reportRejection(const QString &peer, FrameError reason, const QString &what);
     LinkSetup linkSetup(Handshake::Side side) const;
 
     // RouterHost
@@ -84,7 +98,7 @@ public:
     void securityEvent(Link *link, FrameError reason) override;
     WorkerInfo workerAt(quint32 endpoint) const override;
     bool dispatchReserved(const Message &request) override;
-    bool inCluster() const override { return false; }
+    bool inCluster() const override { return cluster != nullptr; }
 
     Node *q_ptr;
     ProcessSetup setup;
@@ -101,6 +115,7 @@ public:
     UnixServer *server = nullptr;        // master
     ForkServer *forkServer = nullptr;    // master with forked workers
     QPointer<Link> masterLink;           // worker
+    ClusterTransport *cluster = nullptr; // master, after listenCluster()
 };
 
 } // namespace Plexus

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <plexus/clusteroptions.h>
 #include <plexus/message.h>
 #include <plexus/payload.h>
+#include <plexus/peerinfo.h>
 #include <plexus/workerinfo.h>
 
 #include <QtCore/qobject.h>
@@ -10,6 +12,10 @@
 #include <functional>
 #include <memory>
 #include <type_traits>
+
+QT_BEGIN_NAMESPACE
+class QUrl;
+QT_END_NAMESPACE
 
 namespace Plexus {
 
@@ -59,6 +65,11 @@ public:
         HandshakeError = 202,         //!< the handshake with the master failed (version, key)
         // Workers (3xx)
         SpawnError = 301,             //!< an exec'd worker could not be started
+        // Cluster (4xx)
+        ClusterSecretError = 401,     //!< no cluster secret (SECRET unset or empty)
+        ClusterListenError = 402,     //!< the cluster port cannot be listened on (TCP or UDP)
+        ClusterAddressError = 403,    //!< a peer URL is not "tcp://host:port"
+        NotInClusterError = 404,      //!< the operation needs listenCluster() first
     };
     Q_ENUM(Error)
 
@@ -180,6 +191,36 @@ public:
         restarted again. Default 5 in 10000 ms. */
     void setRestartLimit(int count, int windowMs);
 
+    /*!
+        Joins the cluster (master only, after start()): listens for cluster links on TCP
+        port \a port and runs UDP discovery on the same port number. The other masters
+        that share the secret (the SECRET environment variable) are found and connected
+        to; from then on Plexus::cluster() and Plexus::broadcast() reach them. Returns
+        false, with error() and errorString() set, when there is no secret, the port is
+        taken, or this is not a running master.
+
+        \code
+        // SECRET=... ./app
+        Plexus::exec(argc, argv, {.workers = 2}, [](Plexus::Node &node) {
+            if (node.isMaster() && !node.listenCluster(7400))
+                qFatal("%s", qPrintable(node.errorString()));
+            node.handle(OpInvalidate, &node, [](const Plexus::Message &m) { drop(m.data()); });
+        });
+        // anywhere, later:
+        Plexus::broadcast({.opcode = OpInvalidate, .data = {key}});
+        \endcode
+    */
+    bool listenCluster(quint16 port);
+    bool listenCluster(const ClusterOptions &options);
+    /*! Connects to the master at \a url ("tcp://host:port"), for peers that discovery
+        cannot reach (other subnets). Reconnects after a loss, as with discovered peers. */
+    bool connectToPeer(const QUrl &url);
+    /*! The cluster port (TCP and UDP), 0 before listenCluster(). */
+    quint16 clusterPort() const;
+    bool isInCluster() const;
+    /*! The machines this master has a live link to. */
+    QList<PeerInfo> peers() const;
+
     /*! Asks every worker to stop, waits up to \a timeoutMs, then stops this Node. */
     void shutdown(int timeoutMs = 5000);
 
@@ -192,6 +233,10 @@ Q_SIGNALS:
     void workersReady(QPrivateSignal);
     /*! This worker lost its master; the process is about to quit. */
     void masterLost(QPrivateSignal);
+    /*! A cluster link to another machine is up (one per machine). */
+    void peerConnected(const Plexus::PeerInfo &peer, QPrivateSignal);
+    /*! The link to \a peer is gone (closed, or silent past ClusterOptions::deadAfterMs). */
+    void peerDisconnected(const Plexus::PeerInfo &peer, QPrivateSignal);
     /*! An operation of the Node failed; error() and errorString() say why. */
     void errorOccurred(Plexus::Node::Error error, QPrivateSignal);
 

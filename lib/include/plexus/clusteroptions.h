@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <plexus/plexusglobal.h>
+
+#include <QtCore/qbytearray.h>
+#include <QtCore/qlist.h>
+#include <QtCore/qstring.h>
+#include <QtNetwork/qhostaddress.h>
+
+namespace Plexus {
+
+/*!
+    \struct Plexus::ClusterOptions
+    How a master joins a cluster (Node::listenCluster()). Every field has a working default;
+    only the port is usually set. The design and the wire format are in docs/CLUSTER.md and
+    docs/PROTOCOL.md section 9.
+
+    \code
+    Plexus::ClusterOptions options;
+    options.port = 7400;
+    options.announceTo = {{QHostAddress("192.0.2.10"), 7400}};   // a routed subnet
+    if (!node.listenCluster(options))
+        qFatal("%s", qPrintable(node.errorString()));
+    \endcode
+*/
+struct ClusterOptions
+{
+    /*! TCP port of the cluster links and UDP port of discovery. 0 picks a free TCP port
+        and uses the same number for UDP. */
+    quint16 port = 0;
+    /*! The cluster secret. Empty: the SECRET environment variable, which Plexus::exec()
+        reads (and removes from the environment) before it forks. Never logged; only keys
+        derived from it are kept. */
+    QByteArray secret;
+    /*! The address the TCP server and the discovery socket bind to. */
+    QHostAddress bindAddress = QHostAddress::AnyIPv4;
+    /*! Announce by UDP broadcast on every IPv4 interface (and 255.255.255.255). */
+    bool broadcast = true;
+    /*! Announcements also go to these addresses (port 0: the cluster port). For routed
+        networks, and for several nodes on one host. */
+    QList<QPair<QHostAddress, quint16>> announceTo;
+    /*! How often this master announces itself. */
+    int announceIntervalMs = 2000;
+    /*! A heartbeat goes out on every cluster link this often... */
+    int heartbeatIntervalMs = 1000;
+    /*! ...and a link that brought no input for this long is declared dead and closed. */
+    int deadAfterMs = 4000;
+    /*! Reconnect delays: min × 2^attempt, capped at max, each multiplied by a random
+        factor in [0.5, 1.5]. */
+    int reconnectMinMs = 500;
+    int reconnectMaxMs = 30000;
+    /*! Cluster links whose handshake is not through after this long are closed, and at
+        most this many may be unfinished at once (the oldest is shed). */
+    int handshakeTimeoutMs = 5000;
+    int maxPendingConnections = 256;
+};
+
+} // namespace Plexus

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+//
+// The Node's cluster API: the cluster keys, listenCluster(), connectToPeer(), peers().
+// The transport itself is cluster.cpp; routing to other machines is the router's.
+#include "cluster_p.h"
+#include "logging_p.h"
+#include "node_p.h"
+
+#include <QtCore/qurl.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace Plexus {
+
+void NodePrivate::deriveClusterKeys(QByteArrayView secret, ProcessSetup *setup)
+{
+    setup->clusterLinkKey = CryptoKey::derive(secret, ClusterKeyContext);
+    setup->discoveryKey = CryptoKey::derive(secret, DiscoveryKeyContext);
+}
+
+void NodePrivate::takeEnvironmentSecret(ProcessSetup *setup)
+{
+    char *value = std::getenv("SECRET");
+    if (!value)
+        return;
+    const size_t length = std::strlen(value);
+    if (length > 0)
+        deriveClusterKeys(QByteArrayView(value, qsizetype(length)), setup);
+    // Neither this process nor any it starts keeps the secret itself.
+    Crypto::wipe(value, qsizetype(length));
+    ::unsetenv("SECRET");
+}
+
+bool Node::listenCluster(quint16 port)
+{
+    ClusterOptions options;
+    options.port = port;
+    return listenCluster(options);
+}
+
+bool Node::listenCluster(const ClusterOptions &options)
+{
+    Q_D(Node);
+    if (d->role != Master) {
+        d->setError(NotMasterError, tr("Only a master joins a cluster"));
+        return false;
+    }
+    if (!d->running) {
+        d->setError(NotMasterError, tr("Start the node before joining a cluster"));
+        return false;
+    }
+    if (d->cluster) {
+        d->setError(AlreadyStartedError, tr("This node is already in a cluster (port %1)")
+                                                 .arg(d->cluster->port()));
+        return false;
+    }
+    if (!options.secret.isEmpty())
+        NodePrivate::deriveClusterKeys(options.secret, &d->setup);
+    else if (!d->setup.clusterLinkKey.isValid())
+        NodePrivate::takeEnvironmentSecret(&d->setup);   // a Node made without exec()
+    if (!d->setup.clusterLinkKey.isValid() || !d->setup.discoveryKey.isValid()) {
+        d->setError(ClusterSecretError,
+                    tr("No cluster secret: set the SECRET environment variable (or "
+                       "ClusterOptions::secret); the cluster is not joined"));
+        return false;
+    }
+    LinkSetup base = d->linkSetup(Handshake::Side::Connector);
+    base.psk = d->setup.clusterLinkKey;
+    auto *cluster = new TcpCluster(d->router, base, d->setup.discoveryKey, this);
+    QString why;
+    if (!cluster->listen(options, &why)) {
+        delete cluster;
+        d->setError(ClusterListenError, why);
+        return false;
+    }
+    connect(cluster, &ClusterTransport::peerConnected, this, [this](const PeerInfo &p) {
+        Q_EMIT peerConnected(p, QPrivateSignal());
+    });
+    connect(cluster, &ClusterTransport::peerDisconnected, this, [this](const PeerInfo &p) {
+        Q_EMIT peerDisconnected(p, QPrivateSignal());
+    });
+    connect(cluster, &ClusterTransport::rejected, this, [d](const QString &peer, FrameError reason) {
+        d->reportRejection(peer, reason, QStringLiteral("discovery datagram dropped"));
+    });
+    d->cluster = cluster;
+    return true;
+}
+
+bool Node::connectToPeer(const QUrl &url)
+{
+    Q_D(Node);
+    if (!d->cluster) {
+        d->setError(NotInClusterError, tr("Join a cluster (listenCluster) before connecting to peers"));
+        return false;
+    }
+    if (url.scheme() != QLatin1String("tcp") || url.host().isEmpty() || url.port() <= 0
+        || !url.path().isEmpty() || url.hasQuery() || url.hasFragment()) {
+        d->setError(ClusterAddressError,
+                    tr("Unsupported peer URL %1 (use tcp://host:port)").arg(url.toString()));
+        return false;
+    }
+    d->cluster->connectToPeer(url.host(), quint16(url.port()));
+    return true;
+}
+
+quint16 Node::clusterPort() const
+{
+    Q_D(const Node);
+    return d->cluster ? d->cluster->port() : 0;
+}
+
+bool Node::isInCluster() const
+{
+    return d_func()->cluster != nullptr;
+}
+
+QList<PeerInfo> Node::peers() const
+{
+    Q_D(const Node);
+    return d->cluster ? d->cluster->peers() : QList<PeerInfo>();
+}
+
+QDebug operator<<(QDebug debug, const PeerInfo &p)
+{
+    const QDebugStateSaver saver(debug);
+    debug.nospace() << "PeerInfo(" << Qt::hex << p.machineId << Qt::dec << ", "
+                    << p.address.toString() << ':' << p.port << ", v" << p.version;
+    if (p.isMonitor)
+        debug << ", monitor";
+    if (p.roundTripMs >= 0)
+        debug << ", rtt " << p.roundTripMs << " ms";
+    debug << ')';
+    return debug;
+}
+
+} // namespace Plexus

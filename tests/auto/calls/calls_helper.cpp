@@ -1820,6 +1820,9 @@ void noclusterHandler(const Message &m)
 
 void noclusterMaster()
 {
+    // The scenario ends once both the master's calls and the worker's are through, in
+    // whichever order they finish.
+    static int pending = 2;
     Plexus::registerOpcode({.opcode = 77, .call = noclusterHandler});
     Reply *c = Plexus::cluster({.opcode = 77, .reply = true});
     QObject::connect(c, &Reply::finished, [c] {
@@ -1827,9 +1830,14 @@ void noclusterMaster()
         Reply *b = Plexus::broadcast({.opcode = 77, .reply = true});
         QObject::connect(b, &Reply::finished, [b] {
             value("nocluster.master.broadcast", int(b->error()));
+            if (--pending == 0)
+                finish();
         });
     });
-    g_onWorkerDone = [](const QByteArray &) { finish(); };
+    g_onWorkerDone = [](const QByteArray &) {
+        if (--pending == 0)
+            finish();
+    };
 }
 
 void noclusterWorker()

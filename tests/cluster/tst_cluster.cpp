@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: MIT
+//
+// The cluster across machines: three hosts (network namespaces on a bridge, or loopback
+// where namespaces cannot be made) each run cluster_node, a master with two workers; a
+// fourth host has the wrong secret. They find each other by UDP discovery, and the tests
+// check delivery counts, routing, rejection, a silent peer, reconnection and a killed host.
+// Every process, namespace and bridge is removed in cleanupTestCase(), also after a
+// failure; namespaces left by a run that was killed are removed by the next one.
+
+#include "testhosts.h"
+
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qdir.h>
+#include <QtCore/qelapsedtimer.h>
+#include <QtCore/qfile.h>
+#include <QtCore/qhash.h>
+#include <QtCore/qprocess.h>
+#include <QtCore/qset.h>
+#include <QtCore/quuid.h>
+#include <QtNetwork/qtcpserver.h>
+#include <QtNetwork/qudpsocket.h>
+#include <QtTest/qtest.h>
+
+#include <csignal>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr int Hosts = 3;              // the cluster
+constexpr int WrongHost = 4;          // same program, another secret
+constexpr int ProcessesPerHost = 3;   // master + 2 workers
+constexpr int HeartbeatMs = 250;
+constexpr int DeadAfterMs = 1500;
+constexpr int JoinTimeoutMs = 30000;
+const QByteArray Secret = "tst_cluster shared secret";
+
+// Processes whose command line carries \a token and that are not zombies.
+QList<qint64> liveProcesses(const QByteArray &token)
+{
+    QList<qint64> out;
+    const QStringList entries = QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &entry : entries) {
+        bool ok = false;
+        const qint64 pid = entry.toLongLong(&ok);
+        if (!ok)
+            continue;
+        QFile cmdline(u"/proc/"_s + entry + u"/cmdline"_s);
+        if (!cmdline.open(QIODevice::ReadOnly) || !cmdline.readAll().contains(token))
+            continue;
+        QFile stat(u"/proc/"_s + entry + u"/stat"_s);
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray s = stat.readAll();
+        const qsizetype paren = s.lastIndexOf(')');
+        if (paren < 0 || paren + 2 >= s.size() || s.at(paren + 2) != 'Z')
+            out.append(pid);
+    }
+    return out;
+}
+
+// A TCP and UDP port number free on loopback (for the loopback variant).
+quint16 freePort()
+{
+    for (int i = 0; i < 50; ++i) {
+        QTcpServer tcp;
+        if (!tcp.listen(QHostAddress::LocalHost, 0))
+            continue;
+        QUdpSocket udp;
+        if (udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
+            return tcp.serverPort();
+    }
+    return 0;
+}
+
+struct Result {
+    bool seen = false;
+    QByteArray tag;
+    qint64 pid = 0;
+    int error = -1;
+    int count = -1;
+    QList<QByteArray> replies;
+};
+
+} // namespace
+
+class tst_Cluster : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+
+    void refusesWithoutSecret();
+    void meshForms();
+    void broadcastReachesEveryProcessOnce();
+    void workerBroadcastOthers();
+    void clusterReachesOtherMastersOnly();
+    void wrongSecretNeverJoins();
+    void silentPeerNoticedAndReconnects();
+    void killedHostNoticed();
+    void noDuplicatesAnywhere();
+
+private:
+    struct Machine {
+        int host = 0;
+        QByteArray tag;
+        QByteArray token;
+        QProcess *process = nullptr;
+        QList<QByteArray> lines;
+        QByteArray partial;
+        quint64 machineId = 0;
+        quint16 port = 0;
+    };
+
+    bool start(int host, const QByteArray &secret, const QStringList &extra = {});
+    void readLines(Machine &m);
+    QList<QList<QByteArray>> linesOf(int host, const QByteArray &kind);
+    int countLines(int host, const QByteArray &kind, const QByteArray &field2 = {});
+    Result call(int host, const QByteArray &verb);
+    // RECV lines of call \a id, per "tag pid slot", across every host.
+    QHash<QByteArray, int> receivers(const QByteArray &id);
+    bool peerUp(int host, int other);
+    void stopMachine(Machine &m);
+    QByteArray dump();
+
+    TestHosts m_hosts;
+    QByteArray m_run;
+    QHash<int, Machine> m_machines;
+    QHash<int, quint16> m_ports;
+    QHash<QByteArray, int> m_expected;   // call id -> receivers it must have had
+    int m_nextCall = 0;
+    bool m_killed3 = false;
+};
+
+bool tst_Cluster::start(int host, const QByteArray &secret, const QStringList &extra)
+{
+    Machine &m = m_machines[host];
+    m.host = host;
+    m.tag = "h" + QByteArray::number(host);
+    m.token = m_run + '-' + m.tag;
+    QStringList args{u"--tag"_s, QString::fromLatin1(m.tag), u"--run"_s, QString::fromLatin1(m.token),
+                     u"--port"_s, QString::number(m_ports.value(host)),
+                     u"--heartbeat"_s, QString::number(HeartbeatMs),
+                     u"--dead"_s, QString::number(DeadAfterMs),
+                     u"--announce-interval"_s, u"500"_s, u"--reconnect-max"_s, u"1000"_s,
+                     u"-w"_s, QString::number(ProcessesPerHost - 1)};
+    if (m_hosts.mode() == TestHosts::Mode::Loopback) {
+        // No broadcast off this machine: announce to the other nodes' ports only.
+        args << u"--no-broadcast"_s;
+        for (int other = 1; other <= WrongHost; ++other) {
+            if (other != host)
+                args << u"--announce"_s << u"127.0.0.1:%1"_s.arg(m_ports.value(other));
+        }
+    }
+    args << extra;
+    QString program;
+    QStringList arguments;
+    m_hosts.wrap(host, QStringLiteral(CLUSTER_NODE_PATH), args, &program, &arguments);
+    m.process = new QProcess(this);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"SECRET"_s);
+    if (!secret.isEmpty())
+        env.insert(u"SECRET"_s, QString::fromLatin1(secret));
+    m.process->setProcessEnvironment(env);
+    m.process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    connect(m.process, &QProcess::readyReadStandardOutput, this, [this, host] {
+        readLines(m_machines[host]);
+    });
+    m.process->start(program, arguments);
+    return m.process->waitForStarted(10000);
+}
+
+void tst_Cluster::readLines(Machine &m)
+{
+    m.partial += m.process->readAllStandardOutput();
+    qsizetype nl;
+    while ((nl = m.partial.indexOf('\n')) >= 0) {
+        const QByteArray line = m.partial.left(nl);
+        m.partial.remove(0, nl + 1);
+        m.lines.append(line);
+        if (line.startsWith("READY ")) {
+            const QList<QByteArray> f = line.split(' ');
+            m.machineId = f.value(2).toULongLong(nullptr, 16);
+            m.port = quint16(f.value(3).toUInt());
+        }
+    }
+}
+
+QList<QList<QByteArray>> tst_Cluster::linesOf(int host, const QByteArray &kind)
+{
+    QList<QList<QByteArray>> out;
+    for (const QByteArray &line : std::as_const(m_machines[host].lines)) {
+        if (line.startsWith(QByteArray(kind + ' ')))
+            out.append(line.split(' '));
+    }
+    return out;
+}
+
+int tst_Cluster::countLines(int host, const QByteArray &kind, const QByteArray &field2)
+{
+    int n = 0;
+    for (const auto &f : linesOf(host, kind)) {
+        if (field2.isEmpty() || f.value(2) == field2)
+            ++n;
+    }
+    return n;
+}
+
+bool tst_Cluster::peerUp(int host, int other)
+{
+    const QByteArray id = QByteArray::number(m_machines[other].machineId, 16);
+    return countLines(host, "PEERUP", id) > countLines(host, "PEERDOWN", id);
+}
+
+Result tst_Cluster::call(int host, const QByteArray &verb)
+{
+    const QByteArray id = "c" + QByteArray::number(++m_nextCall);
+    Machine &m = m_machines[host];
+    m.process->write(verb + ' ' + id + '\n');
+    Result r;
+    const auto find = [&] {
+        for (const auto &f : linesOf(host, "RESULT")) {
+            if (f.value(1) == id) {
+                r.seen = true;
+                r.tag = f.value(2);
+                r.pid = f.value(3).toLongLong();
+                r.error = f.value(4).toInt();
+                r.count = f.value(5).toInt();
+                r.replies = f.value(6).isEmpty() ? QList<QByteArray>() : f.value(6).split(',');
+                return true;
+            }
+        }
+        return false;
+    };
+    QDeadlineTimer deadline(30000);
+    while (!find() && !deadline.hasExpired())
+        QTest::qWait(10);   // processes the pipes' events; returns as soon as lines come
+    r.tag = r.seen ? r.tag : QByteArray();
+    m_expected.insert(id, -1);
+    return r;
+}
+
+QHash<QByteArray, int> tst_Cluster::receivers(const QByteArray &id)
+{
+    QHash<QByteArray, int> out;
+    for (auto it = m_machines.begin(); it != m_machines.end(); ++it) {
+        for (const auto &f : linesOf(it.key(), "RECV")) {
+            if (f.value(4) == id)
+                ++out[f.value(1) + ' ' + f.value(2) + ' ' + f.value(3)];
+        }
+    }
+    return out;
+}
+
+QByteArray tst_Cluster::dump()
+{
+    QByteArray text;
+    for (auto it = m_machines.cbegin(); it != m_machines.cend(); ++it) {
+        for (const QByteArray &line : it->lines) {
+            if (!line.startsWith("RECV"))
+                text += it->tag + "| " + line + '\n';
+        }
+    }
+    return text.right(6000);
+}
+
+void tst_Cluster::stopMachine(Machine &m)
+{
+    if (!m.process)
+        return;
+    if (m.process->state() != QProcess::NotRunning) {
+        m.process->write("quit\n");
+        m.process->closeWriteChannel();
+        if (!m.process->waitForFinished(10000)) {
+            m.process->kill();
+            m.process->waitForFinished(5000);
+        }
+    }
+    // Whatever of it is still alive (workers, fork server) goes too.
+    for (qint64 pid : liveProcesses(m.token))
+        ::kill(pid_t(pid), SIGKILL);
+}
+
+// ---------------------------------------------------------------------------------------
+
+void tst_Cluster::initTestCase()
+{
+    m_run = "plxrun-" + QUuid::createUuid().toByteArray(QUuid::Id128).left(12);
+    QVERIFY(m_hosts.setUp(WrongHost, qEnvironmentVariable("PLEXUS_CLUSTER_LOOPBACK") != u"1"_s));
+    if (m_hosts.mode() == TestHosts::Mode::Namespaces) {
+        qInfo("cluster test on %d network namespaces on a bridge (10.77.0.0/24)", WrongHost);
+        for (int k = 1; k <= WrongHost; ++k)
+            m_ports[k] = 7400;   // every host has its own network stack
+    } else {
+        qWarning("network namespaces unavailable (%s): running the same scenarios on "
+                 "loopback with distinct ports", qPrintable(m_hosts.reason()));
+        for (int k = 1; k <= WrongHost; ++k) {
+            m_ports[k] = freePort();
+            QVERIFY(m_ports[k] != 0);
+        }
+    }
+    for (int k = 1; k <= Hosts; ++k)
+        QVERIFY(start(k, Secret));
+    // The wrong secret also dials host 1 itself, so the TCP handshake is refused too.
+    QVERIFY(start(WrongHost, "not the cluster secret",
+                  {u"--peer"_s, u"tcp://%1:%2"_s.arg(m_hosts.address(1)).arg(m_ports[1])}));
+    for (int k = 1; k <= WrongHost; ++k)
+        QTRY_VERIFY2_WITH_TIMEOUT(m_machines[k].machineId != 0, dump().constData(), 15000);
+}
+
+void tst_Cluster::cleanupTestCase()
+{
+    for (auto it = m_machines.begin(); it != m_machines.end(); ++it)
+        stopMachine(*it);
+    QList<qint64> left;
+    for (auto it = m_machines.cbegin(); it != m_machines.cend(); ++it)
+        left += liveProcesses(it->token);
+    m_hosts.tearDown();
+    QVERIFY2(left.isEmpty(), "processes were still running after the test");
+    if (m_hosts.mode() == TestHosts::Mode::Namespaces) {
+        QString list;
+        TestHosts::ip({u"netns"_s, u"list"_s}, &list);
+        QVERIFY2(!list.contains(u"plxh%1-"_s.arg(::getpid())), qPrintable(list));
+    }
+}
+
+void tst_Cluster::refusesWithoutSecret()
+{
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"SECRET"_s);
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(CLUSTER_NODE_PATH),
+            {u"--tag"_s, u"nosecret"_s, u"--run"_s, QString::fromLatin1(m_run + "-nosecret"),
+             u"--no-broadcast"_s, u"-w"_s, u"0"_s});
+    QVERIFY(p.waitForFinished(15000));
+    const QByteArray out = p.readAllStandardOutput();
+    QCOMPARE(p.exitCode(), 3);
+    QVERIFY2(out.startsWith("JOINFAIL nosecret 401 "), out.constData());
+    QVERIFY2(out.contains("SECRET"), out.constData());
+}
+
+void tst_Cluster::meshForms()
+{
+    QElapsedTimer timer;
+    timer.start();
+    for (int a = 1; a <= Hosts; ++a) {
+        for (int b = 1; b <= Hosts; ++b) {
+            if (a != b)
+                QTRY_VERIFY2_WITH_TIMEOUT(peerUp(a, b), dump().constData(), JoinTimeoutMs);
+        }
+    }
+    qInfo("full mesh of %d hosts after %lld ms", Hosts, timer.elapsed());
+    // One link per pair: each host saw each other host come up exactly once.
+    for (int a = 1; a <= Hosts; ++a)
+        QCOMPARE(countLines(a, "PEERUP"), Hosts - 1);
+    m_machines[1].process->write("peers\n");
+    QTRY_COMPARE(countLines(1, "PEERS"), 1);
+    QCOMPARE(linesOf(1, "PEERS").first().value(2), QByteArray::number(Hosts - 1));
+}
+
+void tst_Cluster::broadcastReachesEveryProcessOnce()
+{
+    const Result r = call(1, "broadcast");
+    QVERIFY2(r.seen, dump().constData());
+    QCOMPARE(r.error, 0);
+    QCOMPARE(r.count, Hosts * ProcessesPerHost);
+    QCOMPARE(QSet<QByteArray>(r.replies.begin(), r.replies.end()).size(), Hosts * ProcessesPerHost);
+    const QByteArray id = "c" + QByteArray::number(m_nextCall);
+    QTRY_COMPARE(receivers(id).size(), Hosts * ProcessesPerHost);
+    for (int n : receivers(id))
+        QCOMPARE(n, 1);
+    m_expected[id] = Hosts * ProcessesPerHost;
+    // Every host's processes, and only the cluster's hosts.
+    QSet<QByteArray> tags;
+    for (const QByteArray &reply : r.replies)
+        tags.insert(reply.left(reply.indexOf(':')));
+    QCOMPARE(tags, (QSet<QByteArray>{"h1", "h2", "h3"}));
+}
+
+void tst_Cluster::workerBroadcastOthers()
+{
+    // From worker 0 of host 1, excluding itself; the replies come back to that worker.
+    const Result r = call(1, "wothers");
+    QVERIFY2(r.seen, dump().constData());
+    QCOMPARE(r.error, 0);
+    QCOMPARE(r.count, Hosts * ProcessesPerHost - 1);
+    const QByteArray id = "c" + QByteArray::number(m_nextCall);
+    QTRY_COMPARE(receivers(id).size(), Hosts * ProcessesPerHost - 1);
+    const QHash<QByteArray, int> got = receivers(id);
+    for (auto it = got.cbegin(); it != got.cend(); ++it) {
+        QCOMPARE(it.value(), 1);
+        QVERIFY2(!it.key().startsWith(QByteArray("h1 " + QByteArray::number(r.pid) + ' ')),
+                 "the caller ran it");
+    }
+    QVERIFY(r.pid != m_machines[1].process->processId());   // a worker answered the test
+    m_expected[id] = Hosts * ProcessesPerHost - 1;
+}
+
+void tst_Cluster::clusterReachesOtherMastersOnly()
+{
+    for (const QByteArray &verb : {QByteArray("cluster"), QByteArray("wcluster")}) {
+        const Result r = call(1, verb);
+        QVERIFY2(r.seen, dump().constData());
+        QCOMPARE(r.error, 0);
+        QCOMPARE(r.count, Hosts - 1);
+        const QByteArray id = "c" + QByteArray::number(m_nextCall);
+        QTRY_COMPARE(receivers(id).size(), Hosts - 1);
+        const QHash<QByteArray, int> got = receivers(id);
+        for (auto it = got.cbegin(); it != got.cend(); ++it) {
+            QCOMPARE(it.value(), 1);
+            QVERIFY2(it.key().endsWith(" -1"), it.key().constData());   // a master
+            QVERIFY2(!it.key().startsWith("h1 "), "cluster() ran on the caller's machine");
+        }
+        m_expected[id] = Hosts - 1;
+    }
+}
+
+void tst_Cluster::wrongSecretNeverJoins()
+{
+    // Host 4 announces itself and dials host 1: both are refused there, its announcements
+    // on the other hosts too.
+    const auto refusedBy = [this](int host, const QByteArray &transport) {
+        for (const auto &f : linesOf(host, "SECURITY")) {
+            if (f.value(3).startsWith(transport))
+                return true;
+        }
+        return false;
+    };
+    QTRY_VERIFY2_WITH_TIMEOUT(refusedBy(1, "udp:") && refusedBy(1, "tcp:") && refusedBy(2, "udp:")
+                              && refusedBy(3, "udp:"), dump().constData(), 10000);
+    const QByteArray wrong = QByteArray::number(m_machines[WrongHost].machineId, 16);
+    for (int k = 1; k <= Hosts; ++k)
+        QCOMPARE(countLines(k, "PEERUP", wrong), 0);
+    QCOMPARE(countLines(WrongHost, "PEERUP"), 0);
+    QTRY_VERIFY(refusedBy(WrongHost, "udp:"));   // it cannot read the others either
+    const Result r = call(1, "broadcast");
+    QCOMPARE(r.count, Hosts * ProcessesPerHost);
+    m_expected["c" + QByteArray::number(m_nextCall)] = Hosts * ProcessesPerHost;
+}
+
+void tst_Cluster::silentPeerNoticedAndReconnects()
+{
+    const int downBefore1 = countLines(1, "PEERDOWN"), downBefore2 = countLines(2, "PEERDOWN");
+    const qint64 pid3 = m_machines[3].process->processId();
+    QElapsedTimer timer;
+    timer.start();
+    // Host 3 goes silent without closing anything: its wire is cut (or, on loopback, its
+    // master is stopped).
+    if (m_hosts.mode() == TestHosts::Mode::Namespaces)
+        QVERIFY(m_hosts.setWire(3, false));
+    else
+        QCOMPARE(::kill(pid_t(pid3), SIGSTOP), 0);
+    QTRY_VERIFY2_WITH_TIMEOUT(!peerUp(1, 3) && !peerUp(2, 3), dump().constData(),
+                              DeadAfterMs + 10 * HeartbeatMs);
+    const qint64 noticed = timer.elapsed();
+    qInfo("silent host noticed after %lld ms (dead after %d ms, heartbeat %d ms)", noticed,
+          DeadAfterMs, HeartbeatMs);
+    QCOMPARE(countLines(1, "PEERDOWN"), downBefore1 + 1);
+    QCOMPARE(countLines(2, "PEERDOWN"), downBefore2 + 1);
+
+    // The rest keeps working.
+    Result r = call(1, "broadcast");
+    QCOMPARE(r.error, 0);
+    QCOMPARE(r.count, (Hosts - 1) * ProcessesPerHost);
+    m_expected["c" + QByteArray::number(m_nextCall)] = (Hosts - 1) * ProcessesPerHost;
+
+    if (m_hosts.mode() == TestHosts::Mode::Namespaces)
+        QVERIFY(m_hosts.setWire(3, true));
+    else
+        QCOMPARE(::kill(pid_t(pid3), SIGCONT), 0);
+    QTRY_VERIFY2_WITH_TIMEOUT(peerUp(1, 3) && peerUp(2, 3) && peerUp(3, 1) && peerUp(3, 2),
+                              dump().constData(), JoinTimeoutMs);
+    qInfo("reconnected %lld ms after the wire came back", timer.elapsed() - noticed);
+    r = call(2, "broadcast");
+    QCOMPARE(r.error, 0);
+    QCOMPARE(r.count, Hosts * ProcessesPerHost);
+    const QByteArray id = "c" + QByteArray::number(m_nextCall);
+    QTRY_COMPARE(receivers(id).size(), Hosts * ProcessesPerHost);
+    m_expected[id] = Hosts * ProcessesPerHost;
+}
+
+void tst_Cluster::killedHostNoticed()
+{
+    Machine &m3 = m_machines[3];
+    QElapsedTimer timer;
+    timer.start();
+    QCOMPARE(::kill(pid_t(m3.process->processId()), SIGKILL), 0);
+    m_killed3 = true;
+    QTRY_VERIFY2_WITH_TIMEOUT(!peerUp(1, 3) && !peerUp(2, 3), dump().constData(),
+                              DeadAfterMs + 10 * HeartbeatMs);
+    qInfo("killed host noticed after %lld ms", timer.elapsed());
+    // Its workers follow their master.
+    QTRY_VERIFY_WITH_TIMEOUT(liveProcesses(m3.token).isEmpty(), 15000);
+    const Result r = call(2, "wbroadcast");
+    QCOMPARE(r.error, 0);
+    QCOMPARE(r.count, (Hosts - 1) * ProcessesPerHost);
+    const QByteArray id = "c" + QByteArray::number(m_nextCall);
+    QTRY_COMPARE(receivers(id).size(), (Hosts - 1) * ProcessesPerHost);
+    m_expected[id] = (Hosts - 1) * ProcessesPerHost;
+}
+
+void tst_Cluster::noDuplicatesAnywhere()
+{
+    // After all that traffic (and the link that flapped), every call ran exactly once on
+    // each process it reached, and no late copy arrived since.
+    const Result barrier = call(1, "broadcast");
+    QVERIFY(barrier.seen);
+    for (auto it = m_expected.cbegin(); it != m_expected.cend(); ++it) {
+        if (it.value() < 0)
+            continue;
+        const QHash<QByteArray, int> got = receivers(it.key());
+        QCOMPARE(got.size(), it.value());
+        for (int n : got)
+            QCOMPARE(n, 1);
+    }
+}
+
+QTEST_GUILESS_MAIN(tst_Cluster)
+#include "tst_cluster.moc"

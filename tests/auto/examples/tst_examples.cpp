@@ -13,6 +13,8 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QUdpSocket>
 #include <QtTest/QtTest>
 
 #include <csignal>
@@ -86,6 +88,18 @@ Sequence orderedLines(const QString &filter, const QStringList &lines)
     return {filter, lines};
 }
 
+// A port number free for TCP and UDP on loopback.
+quint16 freePort()
+{
+    for (int i = 0; i < 50; ++i) {
+        QTcpServer tcp;
+        QUdpSocket udp;
+        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
+            return tcp.serverPort();
+    }
+    return 0;
+}
+
 } // namespace
 
 Q_DECLARE_METATYPE(LineCounts)
@@ -98,6 +112,8 @@ class tst_Examples : public QObject
 private Q_SLOTS:
     void run_data();
     void run();
+    void clusterBroadcast();
+    void clusterBroadcastWithoutSecret();
 };
 
 void tst_Examples::run_data()
@@ -355,6 +371,90 @@ void tst_Examples::run()
                                 + context));
         }
     }
+}
+
+void tst_Examples::clusterBroadcast()
+{
+    // Two machines on loopback (distinct ports that announce to each other, no broadcast
+    // off this machine): the second one invalidates a key everywhere, updates the other
+    // master's configuration and quits; the first one serves until SIGTERM.
+    const QString program = QStringLiteral(EXAMPLE_CLUSTER_BROADCAST);
+    const quint16 portA = freePort(), portB = freePort();
+    QVERIFY(portA && portB && portA != portB);
+    const QByteArray marker = "PLEXUS_EXAMPLE_RUN=" + QUuid::createUuid().toByteArray(QUuid::WithoutBraces);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QString::fromLatin1(marker.left(marker.indexOf('='))),
+               QString::fromLatin1(marker.mid(marker.indexOf('=') + 1)));
+    env.insert(u"SECRET"_s, u"tst_examples cluster"_s);
+    env.remove(u"PLEXUS_WORKERS"_s);
+    env.remove(u"QT_LOGGING_RULES"_s);
+    const auto args = [](quint16 own, quint16 other) {
+        return QStringList{u"--port"_s, QString::number(own), u"--announce"_s,
+                           u"127.0.0.1:%1"_s.arg(other), u"--no-broadcast"_s};
+    };
+    QProcess serving, sending;
+    serving.setProcessEnvironment(env);
+    sending.setProcessEnvironment(env);
+    const auto cleanup = qScopeGuard([&] {
+        for (QProcess *p : {&serving, &sending}) {
+            if (p->state() != QProcess::NotRunning) {
+                p->kill();
+                p->waitForFinished(5000);
+            }
+        }
+        for (qint64 pid : processesWithMarker(marker))
+            ::kill(pid_t(pid), SIGKILL);
+    });
+    serving.start(program, args(portA, portB));
+    QVERIFY(serving.waitForStarted());
+    const qint64 servingPid = serving.processId();
+    sending.start(program, args(portB, portA) << u"--send"_s << u"user:42"_s);
+    QVERIFY(sending.waitForStarted());
+    const bool sent = sending.waitForFinished(FinishTimeoutMs);
+    const QString outB = QString::fromUtf8(sending.readAllStandardOutput());
+    const QString errB = QString::fromUtf8(sending.readAllStandardError());
+    QVERIFY2(sent, qPrintable(outB + errB));
+    QCOMPARE(sending.exitCode(), 0);
+    serving.terminate();   // SIGTERM: a graceful stop
+    QVERIFY(serving.waitForFinished(FinishTimeoutMs));
+    QCOMPARE(serving.exitCode(), 0);
+    const QString outA = QString::fromUtf8(serving.readAllStandardOutput());
+    const QString errA = QString::fromUtf8(serving.readAllStandardError());
+    const QString dump = u"\n--- sender ---\n"_s + outB + errB + u"--- server ---\n"_s + outA + errA;
+    QVERIFY2(errA.isEmpty() && errB.isEmpty(), qPrintable(dump));
+
+    // Every process of both machines ran the invalidation once; only the other master got
+    // the configuration update.
+    const QRegularExpression invalidated(uR"(^\[(\d+)\] Cache invalidate: user:42$)"_s,
+                                         QRegularExpression::MultilineOption);
+    QSet<QString> pids;
+    int lines = 0;
+    for (const QString *out : {&outA, &outB}) {
+        for (auto it = invalidated.globalMatch(*out); it.hasNext(); ++lines)
+            pids.insert(it.next().captured(1));
+    }
+    QVERIFY2(lines == 6 && pids.size() == 6, qPrintable(dump));
+    QVERIFY2(outB.contains(u"Cache invalidation of user:42 reached 6 processes on 2 machines\n"_s), qPrintable(dump));
+    QVERIFY2(outB.contains(u"Config update reached 1 remote master(s)\n"_s), qPrintable(dump));
+    QCOMPARE(outA.count(u"Config update received: v2"_s), 1);
+    QCOMPARE(outB.count(u"Config update received"_s), 0);
+    QCOMPARE(outA.count(u"] Config update received: v2"_s), 1);
+    QVERIFY2(outA.contains(u"[%1] Config update received: v2"_s.arg(servingPid)), qPrintable(dump));
+    QTRY_VERIFY(processesWithMarker(marker).isEmpty());
+}
+
+void tst_Examples::clusterBroadcastWithoutSecret()
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"SECRET"_s);
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(EXAMPLE_CLUSTER_BROADCAST),
+            {u"--port"_s, QString::number(freePort()), u"--no-broadcast"_s});
+    QVERIFY(p.waitForFinished(FinishTimeoutMs));
+    QCOMPARE(p.exitCode(), 1);
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.contains(u"Cluster disabled - set SECRET env var for multi-machine support"_s), qPrintable(err));
 }
 
 QTEST_GUILESS_MAIN(tst_Examples)

@@ -3,85 +3,12 @@
 #include "logging_p.h"
 
 #include <QtCore/qdatetime.h>
-#include <QtCore/qendian.h>
 #include <QtCore/qtimer.h>
 #include <QtNetwork/qnetworkdatagram.h>
 #include <QtNetwork/qnetworkinterface.h>
 #include <QtNetwork/qudpsocket.h>
 
 namespace Plexus {
-
-// ---------------------------------------------------------------------------------------
-// Datagram format
-
-QByteArray Discovery::announcement(const CryptoKey &key, quint64 machine, quint16 tcpPort,
-                                   quint8 role)
-{
-    Wire::Header h;
-    h.privateFlags = Wire::Control;
-    h.target = Wire::ControlAnnounce;
-    h.timestamp = quint64(QDateTime::currentMSecsSinceEpoch());
-    h.id = Crypto::nextId();
-    h.originMachine = machine;
-    h.originSlot = -1;
-    char payload[PayloadSize] = {};
-    qToLittleEndian<quint16>(Wire::ProtocolVersion, payload);
-    qToLittleEndian<quint16>(tcpPort, payload + 2);
-    payload[4] = char(role);
-    return Wire::sealMessage(h, QByteArrayView(payload, PayloadSize), key);
-}
-
-FrameError Discovery::parse(QByteArrayView datagram, const CryptoKey &key, Announcement *out,
-                            Wire::Header *header)
-{
-    Wire::Header h;
-    QByteArray payload;
-    const FrameError e = Wire::openMessage(datagram, key, PayloadSize, &h, &payload);
-    if (e != FrameError::NoError)
-        return e;
-    if (h.privateFlags != Wire::Control || h.target != Wire::ControlAnnounce
-        || payload.size() != PayloadSize || h.originMachine == 0)
-        return FrameError::MalformedHeader;
-    for (qsizetype i = 5; i < PayloadSize; ++i) {
-        if (payload[i] != 0)
-            return FrameError::MalformedHeader;
-    }
-    out->machine = h.originMachine;
-    out->version = qFromLittleEndian<quint16>(payload.constData());
-    out->port = qFromLittleEndian<quint16>(payload.constData() + 2);
-    out->role = quint8(payload[4]);
-    if (header)
-        *header = h;
-    if (out->version != Wire::ProtocolVersion)
-        return FrameError::VersionMismatch;
-    if (out->port == 0 || (out->role != 1 && out->role != 3))
-        return FrameError::MalformedHeader;
-    return FrameError::NoError;
-}
-
-FrameError Discovery::ReplayFilter::check(quint64 machine, quint64 id, quint64 timestampMs,
-                                          qint64 nowMs)
-{
-    const qint64 ts = qint64(timestampMs);
-    if (ts < nowMs - WindowMs || ts > nowMs + WindowMs)
-        return FrameError::ReplayedFrame;
-    while (!m_order.empty() && (m_order.front().expires <= nowMs
-                                || qsizetype(m_order.size()) >= SeenCapacity)) {
-        m_seen.remove({m_order.front().machine, m_order.front().id});
-        m_order.pop_front();
-    }
-    const QPair<quint64, quint64> key{machine, id};
-    if (m_seen.contains(key))
-        return FrameError::ReplayedFrame;
-    // Remembered for as long as its timestamp stays inside the window.
-    const qint64 expires = ts + WindowMs;
-    m_seen.insert(key, expires);
-    m_order.push_back({machine, id, expires});
-    return FrameError::NoError;
-}
-
-// ---------------------------------------------------------------------------------------
-// Discovery
 
 Discovery::Discovery(const CryptoKey &key, quint64 machine, quint8 role, QObject *parent)
     : QObject(parent), m_key(key), m_machine(machine), m_role(role)
@@ -129,7 +56,7 @@ void Discovery::announceNow()
 {
     if (!m_socket)
         return;
-    const QByteArray datagram = announcement(m_key, m_machine, m_tcpPort, m_role);
+    const QByteArray datagram = DiscoveryWire::announcement(m_key, m_machine, m_tcpPort, m_role);
     if (m_broadcast) {
         // The limited broadcast leaves by the default route only (and fails without one),
         // so each interface's own broadcast address gets a copy too.
@@ -158,7 +85,7 @@ void Discovery::readPending()
         const QString peer = QStringLiteral("udp:%1").arg(d.senderAddress().toString());
         Announcement a;
         Wire::Header h;
-        FrameError e = parse(d.data(), m_key, &a, &h);
+        FrameError e = DiscoveryWire::parse(d.data(), m_key, &a, &h);
         if (e == FrameError::NoError && a.machine == m_machine)
             continue;   // our own, looped back by the broadcast
         if (e == FrameError::NoError)

@@ -2,14 +2,11 @@
 #pragma once
 
 #include "crypto_p.h"
-#include "frame_p.h"
+#include "discovery_wire_p.h"
 
-#include <QtCore/qhash.h>
 #include <QtCore/qlist.h>
 #include <QtCore/qobject.h>
 #include <QtNetwork/qhostaddress.h>
-
-#include <deque>
 
 QT_BEGIN_NAMESPACE
 class QTimer;
@@ -26,44 +23,19 @@ namespace Plexus {
     TCP port and the sender's role. A receiver accepts it only if it authenticates, is inside
     the time window and was not seen before (machine id + message id); anything else is
     dropped and counted. A flood of datagrams is read in slices so that it cannot stall the
-    event loop.
+    event loop. The datagram format and the replay rules are in discovery_wire_p.h.
 */
 class Discovery : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr qint64 WindowMs = 30000;     // timestamps further off are replays
-    static constexpr int SeenCapacity = 4096;     // remembered (machine, id) pairs
-    static constexpr int ReadSlice = 128;         // datagrams per event-loop pass
-    static constexpr qsizetype PayloadSize = 8;
+    static constexpr int ReadSlice = 128;   // datagrams per event-loop pass
 
-    struct Announcement
+    // An accepted announcement: what the datagram says, and who sent it.
+    struct Announcement : DiscoveryWire::Announcement
     {
-        quint64 machine = 0;
-        quint16 version = 0;
-        quint16 port = 0;
-        quint8 role = 0;
         QHostAddress address;
     };
-
-    // Remembers what was seen, for replay protection (also used on its own by the fuzzer).
-    class ReplayFilter
-    {
-    public:
-        // NoError if (machine, id, timestamp) is new and inside the window around \a nowMs.
-        FrameError check(quint64 machine, quint64 id, quint64 timestampMs, qint64 nowMs);
-    private:
-        struct Entry { quint64 machine; quint64 id; qint64 expires; };
-        std::deque<Entry> m_order;
-        QHash<QPair<quint64, quint64>, qint64> m_seen;
-    };
-
-    // The datagram a master sends.
-    static QByteArray announcement(const CryptoKey &key, quint64 machine, quint16 tcpPort,
-                                   quint8 role);
-    // Opens and checks one datagram (not the replay rules).
-    static FrameError parse(QByteArrayView datagram, const CryptoKey &key, Announcement *out,
-                            Wire::Header *header);
 
     Discovery(const CryptoKey &key, quint64 machine, quint8 role, QObject *parent = nullptr);
     ~Discovery() override;
@@ -97,7 +69,7 @@ private:
     QUdpSocket *m_socket = nullptr;
     QTimer *m_timer = nullptr;
     QList<QPair<QHostAddress, quint16>> m_extra;
-    ReplayFilter m_replay;
+    DiscoveryWire::ReplayFilter m_replay;
     quint64 m_accepted = 0;
     bool m_readScheduled = false;
 };

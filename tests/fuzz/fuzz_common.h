@@ -17,7 +17,7 @@ namespace PlexusFuzz {
 // Bounded memory per input: the largest frame a fuzzer's reader accepts once admitted.
 inline constexpr qsizetype MaxLength = qsizetype(1) << 20;
 
-// fuzz_frame_reader: the key of the single-message seal.
+// fuzz_frame_reader and fuzz_discovery: the key of the single-message seal.
 inline const Plexus::CryptoKey &frameKey()
 {
     static const Plexus::CryptoKey key = Plexus::CryptoKey::derive("plexus fuzz secret", "plexfuzz");

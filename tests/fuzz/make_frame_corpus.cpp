@@ -2,11 +2,12 @@
 /*
     Writes the seed corpus of one fuzzer into a directory:
 
-        make_frame_corpus frame_reader|record_reader|handshake <directory>
+        make_frame_corpus frame_reader|record_reader|handshake|discovery <directory>
 
     The seeds are valid inputs under the fuzzers' fixed keys (fuzz_common.h), so that
     mutations start from inputs that pass every check but the MAC, plus a few broken ones.
 */
+#include "discovery_wire_p.h"
 #include "fuzz_common.h"
 #include "handshake_p.h"
 
@@ -202,13 +203,160 @@ QList<QByteArray> handshakeSeeds()
     };
 }
 
+// fuzz_discovery's input: the clock, the filter's capacity, then operations (see there).
+// Most seeds use a small seen-set, which is cheap to fill; 0 is the real SeenCapacity.
+class DiscoveryInput
+{
+public:
+    static constexpr quint64 Clock = 1700000000000ull;
+    static constexpr quint8 Small = 16;
+    explicit DiscoveryInput(quint64 clock = Clock, quint8 capacity = Small)
+    {
+        put(clock);
+        put(capacity);
+    }
+    QByteArray bytes;
+
+    DiscoveryInput &datagram(qint32 step, QByteArrayView d)
+    {
+        op(0, step);
+        put(quint16(d.size()));
+        bytes += d.toByteArray();
+        return *this;
+    }
+    DiscoveryInput &sealed(qint32 step, const DiscoveryWire::Announcement &a, quint64 id, qint32 offset)
+    {
+        op(1, step);
+        put(a.machine), put(id), put(offset), put(a.version), put(a.port), put(a.role);
+        return *this;
+    }
+    DiscoveryInput &pair(qint32 step, quint64 machine, quint64 id, qint32 offset)
+    {
+        op(2, step);
+        put(machine), put(id), put(offset);
+        return *this;
+    }
+    DiscoveryInput &burst(qint32 step, quint16 count, quint64 machine, quint64 first, qint32 offset)
+    {
+        op(3, step);
+        put(count), put(machine), put(first), put(offset);
+        return *this;
+    }
+    DiscoveryInput &replay(qint32 step, quint8 index)
+    {
+        op(4, step);
+        put(index);
+        return *this;
+    }
+    DiscoveryInput &recheck(qint32 step, quint8 index)
+    {
+        op(5, step);
+        put(index);
+        return *this;
+    }
+
+private:
+    template <typename T>
+    void put(T v)
+    {
+        char b[sizeof v];
+        qToLittleEndian(v, b);
+        bytes += QByteArrayView(b, sizeof b);
+    }
+    // The clock step: one of the op byte's shorthands, or 32 bits after it.
+    void op(quint8 kind, qint32 step)
+    {
+        constexpr qint32 window = qint32(DiscoveryWire::WindowMs);
+        const quint8 shorthand = step == 0 ? 0 : step == 1 ? 1 : step == -1 ? 2 : step == 1000 ? 3
+                : step == window ? 4 : step == -window ? 5 : 7;
+        put(quint8(kind | shorthand << 3));
+        if (shorthand == 7)
+            put(step);
+    }
+};
+
+QList<QByteArray> discoverySeeds()
+{
+    using DiscoveryWire::Announcement;
+    constexpr quint64 T = DiscoveryInput::Clock;
+    const Announcement master{.machine = OtherMachine, .version = Wire::ProtocolVersion,
+                              .port = 4950, .role = quint8(PeerRole::Master)};
+    const Announcement peer{.machine = PlexusFuzz::LocalMachine, .version = Wire::ProtocolVersion,
+                            .port = 4951, .role = quint8(PeerRole::Peer)};
+    const auto datagram = [](const Announcement &a, quint64 ts, quint64 id) {
+        return DiscoveryWire::seal(PlexusFuzz::frameKey(), a, ts, id);
+    };
+    const QByteArray valid = datagram(master, T, 1);
+    Announcement oldVersion = master, newVersion = master, noPort = master, worker = master;
+    oldVersion.version = 1;
+    newVersion.version = Wire::ProtocolVersion + 1;
+    noPort.port = 0;
+    worker.role = quint8(PeerRole::Worker);
+    // Sealed by hand: another control code, and a non-zero padding byte.
+    Wire::Header hello{.privateFlags = Wire::Control, .timestamp = T, .id = 9,
+                       .target = Wire::ControlHello, .originMachine = OtherMachine};
+    QByteArray padding(DiscoveryWire::PayloadSize, '\0');   // version 2, port 1, master, 1
+    padding[0] = char(Wire::ProtocolVersion);
+    padding[2] = 1;
+    padding[4] = char(PeerRole::Master);
+    padding[7] = 1;
+    Wire::Header announce = hello;
+    announce.target = Wire::ControlAnnounce;
+    QByteArray tampered = valid;
+    tampered[Wire::HeaderSize + CryptoKey::NonceSize] ^= 1;
+
+    return {
+        // Valid, and the replay pair (once, again a second later).
+        DiscoveryInput().datagram(0, valid).bytes,
+        DiscoveryInput().datagram(0, valid).datagram(1000, valid).bytes,
+        DiscoveryInput().datagram(0, valid).datagram(0, datagram(peer, T + 5, 2))
+                .datagram(20000, datagram(master, T + 20000, 3)).datagram(9000, valid).bytes,
+        // Wrong version, bad port or role, wrong kind, bad padding, tampered, truncated.
+        DiscoveryInput().datagram(0, datagram(oldVersion, T, 4)).datagram(0, datagram(newVersion, T, 5)).bytes,
+        DiscoveryInput().datagram(0, datagram(noPort, T, 6)).datagram(0, datagram(worker, T, 7)).bytes,
+        DiscoveryInput().datagram(0, Wire::sealMessage(hello, padding, PlexusFuzz::frameKey()))
+                .datagram(0, Wire::sealMessage(announce, padding, PlexusFuzz::frameKey())).bytes,
+        DiscoveryInput().datagram(0, tampered).datagram(0, valid.first(70))
+                .datagram(0, DiscoveryWire::seal(PlexusFuzz::handshakePsk(), master, T, 8)).bytes,
+        // Stale and future timestamps; a datagram that ages out of the window.
+        DiscoveryInput().datagram(0, datagram(master, T - 40000, 10)).datagram(0, datagram(master, T + 40000, 11)).bytes,
+        DiscoveryInput().datagram(0, valid).datagram(29999, valid).datagram(2, valid).bytes,
+        DiscoveryInput(T - 40000).datagram(40000, valid).datagram(-30000, valid).bytes,
+        // Sealed by the fuzzer from fields; the filter alone; the seen-set overflowing.
+        DiscoveryInput().sealed(0, master, 12, 0).sealed(100, master, 12, -100).sealed(0, oldVersion, 13, 0)
+                .sealed(0, noPort, 14, 0).bytes,
+        DiscoveryInput().pair(0, OtherMachine, 1, 0).pair(0, OtherMachine, 1, 0).pair(31000, OtherMachine, 1, 0)
+                .pair(0, OtherMachine, 2, -30000).pair(0, OtherMachine, 3, 30001).bytes,
+        DiscoveryInput(DiscoveryInput::Clock, 0).burst(0, DiscoveryWire::SeenCapacity + 100, OtherMachine, 100, 0)
+                .pair(0, OtherMachine, 100, 0).pair(0, OtherMachine, DiscoveryWire::SeenCapacity + 150, 0).bytes,
+        DiscoveryInput(DiscoveryInput::Clock, 0).burst(0, 2000, OtherMachine, 1, -29000)
+                .burst(1500, 2000, OtherMachine, 5000, 0).datagram(1000, valid).bytes,
+        DiscoveryInput().burst(0, 20, OtherMachine, 1, -29000).burst(1500, 20, OtherMachine, 50, 0)
+                .datagram(1000, valid).recheck(0, 3).bytes,
+        DiscoveryInput(DiscoveryInput::Clock, 8).burst(0, 12, OtherMachine, 1, 0).recheck(0, 0).recheck(0, 11)
+                .pair(1000, OtherMachine, 1, -1000).bytes,
+        // The seen-set full: a replay of its oldest pair is refused, a new pair pushes it out.
+        DiscoveryInput(DiscoveryInput::Clock, 8).burst(0, 8, OtherMachine, 1, 0).recheck(0, 0)
+                .pair(0, OtherMachine, 9, 0).recheck(0, 0).bytes,
+        // Replays of what went through, by the datagram and by the pair, as the clock goes.
+        DiscoveryInput().datagram(0, valid).replay(1000, 0).replay(-1000, 0).replay(-1, 0).bytes,
+        DiscoveryInput().pair(0, OtherMachine, 7, -20000).recheck(1000, 0).recheck(-1, 0).recheck(-30000, 0).bytes,
+        // A replay exactly WindowMs after its timestamp: still inside the window, still refused
+        // (it was accepted while an entry expired one millisecond early).
+        DiscoveryInput().datagram(0, valid).replay(qint32(DiscoveryWire::WindowMs), 0).bytes,
+        DiscoveryInput().pair(0, OtherMachine, 1, 0).recheck(qint32(DiscoveryWire::WindowMs), 0)
+                .recheck(1, 0).bytes,
+    };
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     const QByteArray kind = argc == 3 ? QByteArray(argv[1]) : QByteArray();
-    if (kind != "frame_reader" && kind != "record_reader" && kind != "handshake") {
-        std::fprintf(stderr, "usage: %s frame_reader|record_reader|handshake <corpus directory>\n", argv[0]);
+    if (kind != "frame_reader" && kind != "record_reader" && kind != "handshake" && kind != "discovery") {
+        std::fprintf(stderr, "usage: %s frame_reader|record_reader|handshake|discovery <corpus directory>\n",
+                     argv[0]);
         return 2;
     }
     if (!Crypto::initialize())
@@ -218,7 +366,8 @@ int main(int argc, char **argv)
         return 1;
     const QList<QByteArray> seeds = kind == "frame_reader" ? frameReaderSeeds()
             : kind == "record_reader"                      ? recordReaderSeeds()
-                                                           : handshakeSeeds();
+            : kind == "handshake"                          ? handshakeSeeds()
+                                                           : discoverySeeds();
     int i = 0;
     for (const QByteArray &seed : seeds) {
         QFile file(dir + QStringLiteral("/seed-%1").arg(i++, 2, 10, QLatin1Char('0')));

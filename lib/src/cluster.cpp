@@ -12,8 +12,8 @@
 #include <QtCore/qendian.h>
 #include <QtCore/qrandom.h>
 #include <QtCore/qtimer.h>
+#include <QtNetwork/qhostinfo.h>
 #include <QtNetwork/qtcpserver.h>
-#include <QtNetwork/qtcpsocket.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +26,20 @@ qint64 monotonicMs()
     return QDeadlineTimer::current().deadline();
 }
 } // namespace
+
+// QTcpServer does the listening, the accept loop and its back-off; each accepted
+// descriptor becomes a TcpLink at once, with no QTcpSocket in between.
+class TcpCluster::Server : public QTcpServer
+{
+public:
+    explicit Server(TcpCluster *cluster) : QTcpServer(cluster), m_cluster(cluster) { }
+
+protected:
+    void incomingConnection(qintptr fd) override { m_cluster->onNewConnection(int(fd)); }
+
+private:
+    TcpCluster *m_cluster;
+};
 
 ClusterTransport::~ClusterTransport() = default;
 
@@ -58,7 +72,10 @@ LinkSetup TcpCluster::linkSetup(Handshake::Side side) const
 bool TcpCluster::listen(const ClusterOptions &options, QString *error)
 {
     m_options = options;
-    m_server = new QTcpServer(this);
+    m_server = new Server(this);
+    // Qt's default backlog (50) overflows under a connection flood, and the kernel then
+    // drops a legitimate peer's SYN silently; unfinished links are bounded separately.
+    m_server->setListenBacklogSize(1024);
     if (!m_server->listen(options.bindAddress, options.port)) {
         *error = QStringLiteral("cannot listen on TCP port %1 for the cluster: %2")
                          .arg(options.port).arg(m_server->errorString());
@@ -73,7 +90,6 @@ bool TcpCluster::listen(const ClusterOptions &options, QString *error)
         m_server->pauseAccepting();
         QTimer::singleShot(100, m_server, [s = m_server] { s->resumeAccepting(); });
     });
-    connect(m_server, &QTcpServer::newConnection, this, &TcpCluster::onNewConnection);
 
     m_discovery = new Discovery(m_discoveryKey, m_base.localMachine, quint8(m_base.localRole), this);
     if (!m_discovery->bind(m_port, error)) {
@@ -136,25 +152,20 @@ void TcpCluster::connectToPeer(const QString &host, quint16 port)
 // ---------------------------------------------------------------------------------------
 // Making links
 
-void TcpCluster::onNewConnection()
+void TcpCluster::onNewConnection(int fd)
 {
-    while (m_server && m_server->hasPendingConnections()) {
-        QTcpSocket *socket = m_server->nextPendingConnection();
-        if (!socket)
-            break;
-        // Connections that never finish the handshake cost bounded memory and descriptors:
-        // past the cap the oldest unfinished one goes.
-        m_handshaking.removeIf([](const QPointer<Link> &l) { return !l || !l->isOpen(); });
-        while (m_handshaking.size() >= qMax(1, m_options.maxPendingConnections)) {
-            QPointer<Link> oldest = m_handshaking.takeFirst();
-            if (oldest)
-                oldest->reject(FrameError::HandshakeTimeout);
-        }
-        auto *link = new TcpLink(m_router, linkSetup(Handshake::Side::Acceptor), socket);
-        m_handshaking.append(link);
-        m_router->addLink(link);
-        link->start();
+    // Connections that never finish the handshake cost bounded memory and descriptors:
+    // past the cap the oldest unfinished one goes.
+    m_handshaking.removeIf([](const QPointer<Link> &l) { return !l || !l->isOpen(); });
+    while (m_handshaking.size() >= qMax(1, m_options.maxPendingConnections)) {
+        QPointer<Link> oldest = m_handshaking.takeFirst();
+        if (oldest)
+            oldest->reject(FrameError::HandshakeTimeout);
     }
+    auto *link = new TcpLink(m_router, linkSetup(Handshake::Side::Acceptor), fd);
+    m_handshaking.append(link);
+    m_router->addLink(link);
+    link->start();
 }
 
 void TcpCluster::onAnnounced(quint64 machine, const QString &host, quint16 port)
@@ -186,15 +197,47 @@ void TcpCluster::onAnnounced(quint64 machine, const QString &host, quint16 port)
 
 void TcpCluster::startDial(Dial &d)
 {
-    if (d.link || (d.machine && isConnected(d.machine)))
+    if (d.link || d.resolving || (d.machine && isConnected(d.machine)))
         return;
-    auto *socket = new QTcpSocket;
-    auto *link = new TcpLink(m_router, linkSetup(Handshake::Side::Connector), socket);
+    d.startedAt = monotonicMs();
+    const QHostAddress address(d.host);
+    if (address.isNull()) {
+        // A host name (connectToPeer): resolve it first, without blocking.
+        d.resolving = true;
+        QHostInfo::lookupHost(d.host, this, [this, host = d.host, port = d.port](const QHostInfo &info) {
+            for (Dial &dial : m_dials) {
+                if (dial.host != host || dial.port != port || !dial.resolving)
+                    continue;
+                dial.resolving = false;
+                const QList<QHostAddress> addresses = info.addresses();
+                if (addresses.isEmpty()) {
+                    qCWarning(lcCluster) << "cannot resolve peer" << host << info.errorString();
+                    dialFailed(dial);
+                } else {
+                    connectDial(dial, addresses.first());
+                }
+                return;
+            }
+        });
+        return;
+    }
+    connectDial(d, address);
+}
+
+void TcpCluster::connectDial(Dial &d, const QHostAddress &address)
+{
+    QString why;
+    TcpLink *link = TcpLink::connectTo(m_router, linkSetup(Handshake::Side::Connector), address,
+                                       d.port, &why);
+    qCDebug(lcCluster) << "dialing" << address.toString() << d.port << "attempt" << d.attempts + 1;
+    if (!link) {
+        qCDebug(lcCluster) << "cannot connect to" << address.toString() << d.port << why;
+        dialFailed(d);
+        return;
+    }
     m_router->addLink(link);
     d.link = link;
     d.startedAt = monotonicMs();
-    qCDebug(lcCluster) << "dialing" << d.host << d.port << "attempt" << d.attempts + 1;
-    socket->connectToHost(d.host, d.port);
 }
 
 void TcpCluster::dialFailed(Dial &d)
@@ -349,16 +392,16 @@ void TcpCluster::heartbeat()
     char stamp[8];
     qToLittleEndian<qint64>(nowNs, stamp);
     for (Peer &p : m_peers) {
-        auto *tcp = qobject_cast<TcpLink *>(p.link.data());
-        if (!tcp || !tcp->isEstablished())
+        Link *link = p.link.data();
+        if (!link || !link->isEstablished())
             continue;
-        if (now - tcp->lastInputAt() > m_options.deadAfterMs) {
+        if (now - link->lastInputAt() > m_options.deadAfterMs) {
             qCWarning(lcCluster) << "machine" << Qt::hex << p.machine << Qt::dec << "was silent for"
-                                 << now - tcp->lastInputAt() << "ms: link closed";
-            tcp->close();
+                                 << now - link->lastInputAt() << "ms: link closed";
+            link->close();
             continue;
         }
-        tcp->writeControl(Wire::ControlPing, QByteArrayView(stamp, sizeof stamp));
+        link->writeControl(Wire::ControlPing, QByteArrayView(stamp, sizeof stamp));
     }
 }
 

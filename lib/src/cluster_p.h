@@ -13,7 +13,7 @@
 #include <QtCore/qpointer.h>
 
 QT_BEGIN_NAMESPACE
-class QTcpServer;
+class QHostAddress;
 class QTimer;
 QT_END_NAMESPACE
 
@@ -102,6 +102,7 @@ private:
         qint64 startedAt = 0;
         qint64 nextAt = 0;
         int attempts = 0;
+        bool resolving = false;     // a host name being looked up
     };
     struct Peer {
         quint64 machine = 0;
@@ -112,10 +113,12 @@ private:
     };
 
     LinkSetup linkSetup(Handshake::Side side) const;
-    void onNewConnection();
+    class Server;
+    void onNewConnection(int fd);
     void onAnnounced(quint64 machine, const QString &host, quint16 port);
     void tick();
     void startDial(Dial &dial);
+    void connectDial(Dial &dial, const QHostAddress &address);
     void dialFailed(Dial &dial);
     void heartbeat();
     bool isConnected(quint64 machine) const;
@@ -127,7 +130,7 @@ private:
     CryptoKey m_discoveryKey;
     ClusterOptions m_options;
     quint16 m_port = 0;
-    QTcpServer *m_server = nullptr;
+    Server *m_server = nullptr;
     Discovery *m_discovery = nullptr;
     QTimer *m_tickTimer = nullptr;
     QTimer *m_heartbeatTimer = nullptr;

@@ -37,6 +37,7 @@ Link::Link(LinkHandler *handler, const LinkSetup &setup, QObject *parent)
       m_handshake(std::make_unique<Handshake>(setup.side, setup.localRole, setup.psk)),
       m_frames(Wire::MaxHandshakeLength)
 {
+    m_lastInputAt = QDeadlineTimer::current().deadline();
     // The Hello is the first frame of this side's stream; it waits in m_early until the
     // handshake lets this side seal.
     Wire::Header h = Authoring::header(Wire::Control, Wire::ControlHello);
@@ -390,6 +391,7 @@ void Link::readyRead()
             return;
         }
         m_counters.bytesIn += quint64(n);
+        m_lastInputAt = QDeadlineTimer::current().deadline();
         m_in.grow(n);
         process();
         deliver();

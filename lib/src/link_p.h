@@ -120,6 +120,8 @@ public:
     const LinkCounters &counters() const noexcept { return m_counters; }
     // Monotonic ms (QDeadlineTimer clock) when the link was established, 0 before.
     qint64 establishedAt() const noexcept { return m_establishedAt; }
+    // Monotonic ms of the last bytes received (or of the link's creation): heartbeats.
+    qint64 lastInputAt() const noexcept { return m_lastInputAt; }
 
     // The router's endpoint for this link once admitted (0: none), and whether the router
     // has it on its list of links to flush when the current batch ends.
@@ -195,6 +197,7 @@ private:
     PeerIdentity m_peer;
     LinkCounters m_counters;
     qint64 m_establishedAt = 0;
+    qint64 m_lastInputAt = 0;
 
     std::unique_ptr<Handshake> m_handshake;
     FrameReader m_frames;

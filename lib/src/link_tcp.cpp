@@ -1,104 +1,106 @@
 // SPDX-License-Identifier: MIT
 #include "link_tcp_p.h"
-#include "logging_p.h"
 
-#include <QtCore/qdeadlinetimer.h>
-#include <QtNetwork/qtcpsocket.h>
+#include <cerrno>
+#include <cstring>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace Plexus {
 
-TcpLink::TcpLink(LinkHandler *handler, const LinkSetup &setup, QTcpSocket *socket,
-                 QObject *parent)
-    : Link(handler, setup, parent), m_socket(socket)
+namespace {
+bool toSockaddr(const QHostAddress &address, quint16 port, sockaddr_storage *out, socklen_t *len)
 {
-    m_socket->setParent(this);
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_lastInput = QDeadlineTimer::current().deadline();
-    connect(m_socket, &QTcpSocket::readyRead, this, [this] {
-        m_lastInput = QDeadlineTimer::current().deadline();
-        inputReady();
-    });
-    connect(m_socket, &QTcpSocket::bytesWritten, this, &TcpLink::readyWrite);
-    connect(m_socket, &QTcpSocket::disconnected, this, &TcpLink::transportLost);
-    connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError e) {
-        // A blocking wait (busy poll, backpressure) that timed out is not a broken link.
-        if (e == QAbstractSocket::SocketTimeoutError)
-            return;
-        qCDebug(lcCluster) << description() << "socket error:" << e << m_socket->errorString();
-        transportLost();
-    });
-    if (m_socket->state() == QAbstractSocket::ConnectedState) {
-        m_address = m_socket->peerAddress();
-        m_port = m_socket->peerPort();
-    } else {
-        connect(m_socket, &QTcpSocket::connected, this, &TcpLink::onConnected);
+    *out = sockaddr_storage{};
+    bool ipv4 = false;
+    const quint32 v4 = address.toIPv4Address(&ipv4);
+    if (ipv4) {
+        auto *in = reinterpret_cast<sockaddr_in *>(out);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        in->sin_addr.s_addr = htonl(v4);
+        *len = sizeof(sockaddr_in);
+        return true;
     }
+    if (address.protocol() != QAbstractSocket::IPv6Protocol)
+        return false;
+    auto *in6 = reinterpret_cast<sockaddr_in6 *>(out);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    const Q_IPV6ADDR a = address.toIPv6Address();
+    std::memcpy(&in6->sin6_addr, &a, sizeof a);
+    in6->sin6_scope_id = address.scopeId().toUInt();
+    *len = sizeof(sockaddr_in6);
+    return true;
+}
+} // namespace
+
+TcpLink::TcpLink(LinkHandler *handler, const LinkSetup &setup, int fd, QObject *parent)
+    : SocketLink(handler, setup, fd, false, parent)
+{
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &len) == 0) {
+        m_address.setAddress(reinterpret_cast<sockaddr *>(&peer));
+        m_port = quint16(ntohs(peer.ss_family == AF_INET6
+                                       ? reinterpret_cast<sockaddr_in6 *>(&peer)->sin6_port
+                                       : reinterpret_cast<sockaddr_in *>(&peer)->sin_port));
+    }
+    configure();
+}
+
+TcpLink::TcpLink(LinkHandler *handler, const LinkSetup &setup, int fd,
+                 const QHostAddress &address, quint16 port)
+    : SocketLink(handler, setup, fd, true, nullptr), m_address(address), m_port(port)
+{
 }
 
 TcpLink::~TcpLink() = default;
 
-void TcpLink::onConnected()
+TcpLink *TcpLink::connectTo(LinkHandler *handler, const LinkSetup &setup,
+                            const QHostAddress &address, quint16 port, QString *error)
 {
-    m_address = m_socket->peerAddress();
-    m_port = m_socket->peerPort();
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    start();
+    sockaddr_storage addr;
+    socklen_t len = 0;
+    if (!toSockaddr(address, port, &addr, &len)) {
+        *error = QStringLiteral("not an IP address: %1").arg(address.toString());
+        return nullptr;
+    }
+    const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *error = QString::fromLocal8Bit(std::strerror(errno));
+        return nullptr;
+    }
+    int r;
+    do
+        r = ::connect(fd, reinterpret_cast<sockaddr *>(&addr), len);
+    while (r < 0 && errno == EINTR);
+    if (r < 0 && errno != EINPROGRESS) {
+        *error = QString::fromLocal8Bit(std::strerror(errno));
+        ::close(fd);
+        return nullptr;
+    }
+    // Also when connect() completed at once (loopback): the write notifier says so next.
+    return new TcpLink(handler, setup, fd, address, port);
+}
+
+void TcpLink::configure()
+{
+    const int one = 1;
+    ::setsockopt(descriptor(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+void TcpLink::transportConnected()
+{
+    configure();
 }
 
 QString TcpLink::description() const
 {
-    const QHostAddress a = m_address.isNull() ? m_socket->peerAddress() : m_address;
-    return QStringLiteral("tcp:%1").arg(a.isNull() ? m_socket->peerName() : a.toString());
-}
-
-qint64 TcpLink::transportRead(char *data, qint64 max)
-{
-    const qint64 n = m_socket->read(data, max);
-    if (n > 0)
-        return n;
-    if (n < 0 || m_socket->state() != QAbstractSocket::ConnectedState)
-        return -1;
-    return 0;
-}
-
-qint64 TcpLink::transportWrite(const char *data, qint64 size)
-{
-    if (m_socket->state() != QAbstractSocket::ConnectedState)
-        return -1;
-    return m_socket->write(data, size);   // buffered by the socket: all of it
-}
-
-qint64 TcpLink::transportQueued() const
-{
-    return m_socket->bytesToWrite();
-}
-
-void TcpLink::transportClose()
-{
-    m_socket->disconnect(this);
-    m_socket->abort();
-}
-
-void TcpLink::setWriteNotification(bool)
-{
-    // QTcpSocket takes every byte and reports progress with bytesWritten() by itself.
-}
-
-bool TcpLink::transportWait(bool forRead, int timeoutMs, bool *readable)
-{
-    *readable = false;
-    if (m_socket->state() != QAbstractSocket::ConnectedState)
-        return false;
-    if (forRead && m_socket->bytesAvailable() > 0) {
-        *readable = true;
-        return true;
-    }
-    if (m_socket->bytesToWrite() > 0)
-        m_socket->waitForBytesWritten(timeoutMs);
-    else if (forRead)
-        m_socket->waitForReadyRead(timeoutMs);
-    *readable = forRead && m_socket->bytesAvailable() > 0;
-    return m_socket->state() == QAbstractSocket::ConnectedState;
+    return QStringLiteral("tcp:%1").arg(m_address.toString());
 }
 
 } // namespace Plexus

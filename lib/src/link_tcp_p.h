@@ -1,54 +1,44 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "link_p.h"
+#include "link_socket_p.h"
 
 #include <QtNetwork/qhostaddress.h>
-
-QT_BEGIN_NAMESPACE
-class QTcpSocket;
-QT_END_NAMESPACE
 
 namespace Plexus {
 
 /*
-    A Link over a QTcpSocket: the cluster's links between the masters of two machines. The
-    socket buffers what it is given, so a write never blocks here; the backlog counts in
-    queuedBytes() through bytesToWrite(), and blocking backpressure waits on the socket's
-    own waitForBytesWritten()/waitForReadyRead(). The handshake starts once the socket is
-    connected; a socket error or a disconnect ends the link.
+    A Link over TCP: the cluster's links between the masters of two machines. The socket is
+    a plain descriptor (SocketLink), with Nagle's algorithm off; a dialed link connects
+    without blocking and starts its handshake once connected.
 */
-class TcpLink final : public Link
+class TcpLink final : public SocketLink
 {
     Q_OBJECT
 public:
-    // Takes ownership of \a socket, connected or connecting.
-    TcpLink(LinkHandler *handler, const LinkSetup &setup, QTcpSocket *socket,
-            QObject *parent = nullptr);
+    // An accepted connection; takes ownership of \a fd.
+    TcpLink(LinkHandler *handler, const LinkSetup &setup, int fd, QObject *parent = nullptr);
     ~TcpLink() override;
+
+    // Starts connecting to \a address:\a port; nullptr (with *error) if that fails at once
+    // (no route, no descriptor left).
+    static TcpLink *connectTo(LinkHandler *handler, const LinkSetup &setup,
+                              const QHostAddress &address, quint16 port, QString *error);
 
     QString description() const override;
     QHostAddress peerAddress() const { return m_address; }
     quint16 peerPort() const { return m_port; }
-    // Monotonic ms of the last byte received (heartbeats).
-    qint64 lastInputAt() const noexcept { return m_lastInput; }
 
 protected:
-    qint64 transportRead(char *data, qint64 max) override;
-    qint64 transportWrite(const char *data, qint64 size) override;
-    qint64 transportQueued() const override;
-    void transportClose() override;
-    void setWriteNotification(bool enabled) override;
-    bool transportWait(bool forRead, int timeoutMs, bool *readable) override;
+    void transportConnected() override;
 
 private:
-    void onConnected();
+    TcpLink(LinkHandler *handler, const LinkSetup &setup, int fd, const QHostAddress &address,
+            quint16 port);
+    void configure();
 
-    QTcpSocket *m_socket;
     QHostAddress m_address;
     quint16 m_port = 0;
-    qint64 m_lastInput = 0;
-    bool m_started = false;
 };
 
 } // namespace Plexus

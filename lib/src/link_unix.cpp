@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,101 +55,19 @@ QString randomCharacters(int length)
 // UnixLink
 
 UnixLink::UnixLink(LinkHandler *handler, const LinkSetup &setup, int fd, QObject *parent)
-    : Link(handler, setup, parent), m_fd(fd)
+    : SocketLink(handler, setup, fd, false, parent)
 {
-    ::fcntl(m_fd, F_SETFL, ::fcntl(m_fd, F_GETFL) | O_NONBLOCK);
-    ::fcntl(m_fd, F_SETFD, FD_CLOEXEC);
-    // Larger kernel buffers let a pipelined burst flow without a wakeup per record.
-    const int bufferSize = 1 << 20;
-    ::setsockopt(m_fd, SOL_SOCKET, SO_SNDBUF, &bufferSize, sizeof bufferSize);
-    ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &bufferSize, sizeof bufferSize);
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (::getsockopt(m_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
         m_peerPid = cred.pid;
-
-    m_readNotifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Read, this);
-    connect(m_readNotifier, &QSocketNotifier::activated, this, &UnixLink::inputReady);
-    m_writeNotifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Write, this);
-    m_writeNotifier->setEnabled(false);
-    connect(m_writeNotifier, &QSocketNotifier::activated, this, &UnixLink::readyWrite);
 }
 
-UnixLink::~UnixLink()
-{
-    if (m_fd >= 0)
-        ::close(m_fd);
-}
+UnixLink::~UnixLink() = default;
 
 QString UnixLink::description() const
 {
     return QStringLiteral("unix:pid %1").arg(peer().pid ? peer().pid : m_peerPid);
-}
-
-qint64 UnixLink::transportRead(char *data, qint64 max)
-{
-    for (;;) {
-        const ssize_t n = ::read(m_fd, data, size_t(max));
-        if (n > 0)
-            return n;
-        if (n == 0)
-            return -1;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        qCDebug(lcIpc) << description() << "read failed:" << std::strerror(errno);
-        return -1;
-    }
-}
-
-qint64 UnixLink::transportWrite(const char *data, qint64 size)
-{
-    for (;;) {
-        const ssize_t n = ::send(m_fd, data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        qCDebug(lcIpc) << description() << "write failed:" << std::strerror(errno);
-        return -1;
-    }
-}
-
-void UnixLink::transportClose()
-{
-    if (m_readNotifier)
-        m_readNotifier->setEnabled(false);
-    if (m_writeNotifier)
-        m_writeNotifier->setEnabled(false);
-    if (m_fd >= 0) {
-        ::shutdown(m_fd, SHUT_RDWR);
-        ::close(m_fd);
-        m_fd = -1;
-    }
-}
-
-void UnixLink::setWriteNotification(bool enabled)
-{
-    if (m_writeNotifier && m_fd >= 0)
-        m_writeNotifier->setEnabled(enabled);
-}
-
-bool UnixLink::transportWait(bool forRead, int timeoutMs, bool *readable)
-{
-    if (m_fd < 0)
-        return false;
-    pollfd p{m_fd, short(POLLOUT | (forRead ? POLLIN : 0)), 0};
-    int r;
-    do
-        r = ::poll(&p, 1, timeoutMs);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return false;
-    *readable = forRead && (p.revents & (POLLIN | POLLHUP | POLLERR));
-    return !(p.revents & POLLNVAL);
 }
 
 // ---------------------------------------------------------------------------------------

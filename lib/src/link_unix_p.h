@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "link_p.h"
+#include "link_socket_p.h"
 
 #include <QtCore/qlist.h>
 #include <QtCore/qpointer.h>
@@ -15,11 +15,11 @@ QT_END_NAMESPACE
 namespace Plexus {
 
 /*
-    A Link over a connected AF_UNIX stream socket, driven by QSocketNotifiers on the raw
-    descriptor. The peer's pid and uid come from SO_PEERCRED, so a connection is named by
-    its process before it has said anything.
+    A Link over a connected AF_UNIX stream socket (the descriptor backend is SocketLink's).
+    The peer's pid and uid come from SO_PEERCRED, so a connection is named by its process
+    before it has said anything.
 */
-class UnixLink final : public Link
+class UnixLink final : public SocketLink
 {
     Q_OBJECT
 public:
@@ -30,18 +30,8 @@ public:
     QString description() const override;
     qint64 peerPid() const noexcept { return m_peerPid; }
 
-protected:
-    qint64 transportRead(char *data, qint64 max) override;
-    qint64 transportWrite(const char *data, qint64 size) override;
-    void transportClose() override;
-    void setWriteNotification(bool enabled) override;
-    bool transportWait(bool forRead, int timeoutMs, bool *readable) override;
-
 private:
-    int m_fd;
     qint64 m_peerPid = 0;
-    QSocketNotifier *m_readNotifier = nullptr;
-    QSocketNotifier *m_writeNotifier = nullptr;
 };
 
 /*

@@ -33,7 +33,8 @@ struct ClusterOptions
         reads (and removes from the environment) before it forks. Never logged; only keys
         derived from it are kept. */
     QByteArray secret;
-    /*! The address the TCP server and the discovery socket bind to. */
+    /*! The address the TCP server binds to. The discovery socket always binds to any
+        IPv4 address: a socket bound to one address does not receive broadcasts. */
     QHostAddress bindAddress = QHostAddress::AnyIPv4;
     /*! Announce by UDP broadcast on every IPv4 interface (and 255.255.255.255). */
     bool broadcast = true;

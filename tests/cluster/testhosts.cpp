@@ -41,7 +41,8 @@ void TestHosts::removeStale()
     QString list;
     if (!ip({u"netns"_s, u"list"_s}, &list))
         return;
-    static const QRegularExpression name(uR"(^(plx[hb])(\d+)(-\d+)?\b)"_s,
+    // plxb<pid>[x<n>] and plxh<pid>[x<n>]-<k>: the pid of the run that made them.
+    static const QRegularExpression name(uR"(^(plx[hb](\d+)\S*))"_s,
                                          QRegularExpression::MultilineOption);
     auto it = name.globalMatch(list);
     while (it.hasNext()) {
@@ -49,7 +50,7 @@ void TestHosts::removeStale()
         const qint64 pid = m.captured(2).toLongLong();
         if (pid == qint64(::getpid()) || QFileInfo::exists(u"/proc/%1"_s.arg(pid)))
             continue;
-        ip({u"netns"_s, u"delete"_s, m.captured(0)});
+        ip({u"netns"_s, u"delete"_s, m.captured(1)});
     }
 }
 
@@ -66,7 +67,10 @@ QString TestHosts::bridgeNs() const
 bool TestHosts::setUp(int count, bool allowNamespaces)
 {
     m_count = count;
-    m_suffix = QString::number(::getpid());
+    // Several sets of hosts in one process get names of their own.
+    static int instances = 0;
+    const int instance = instances++;
+    m_suffix = instance ? u"%1x%2"_s.arg(::getpid()).arg(instance) : QString::number(::getpid());
     if (!allowNamespaces) {
         m_mode = Mode::Loopback;
         m_reason = u"namespaces not asked for"_s;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +105,55 @@ double rawPingPong(long long roundTrips, int payload)
     }
     const double dt = secondsSince(t0);
     ::close(sv[0]);
+    reap(pid);
+    return double(roundTrips) / dt;
+}
+
+double rawTcpPingPong(long long roundTrips, int payload)
+{
+    // A loopback TCP connection with Nagle off, as a cluster link has.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0
+        || ::listen(listener, 1) != 0
+        || ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+        die("tcp listen");
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        die("fork");
+    const int one = 1;
+    std::vector<char> buffer(size_t(payload), 'p');
+    if (pid == 0) {
+        const int s = ::accept(listener, nullptr, nullptr);
+        ::close(listener);
+        if (s < 0)
+            ::_exit(1);
+        ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        while (readAll(s, buffer.data(), buffer.size())) {
+            if (!writeAll(s, buffer.data(), buffer.size()))
+                break;
+        }
+        ::_exit(0);
+    }
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0 || ::connect(s, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0)
+        die("tcp connect");
+    ::close(listener);
+    ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const long long warmup = roundTrips / 10 + 100;
+    Clock::time_point t0;
+    for (long long i = 0; i < warmup + roundTrips; ++i) {
+        if (i == warmup)
+            t0 = Clock::now();
+        if (!writeAll(s, buffer.data(), buffer.size()) || !readAll(s, buffer.data(), buffer.size()))
+            die("tcp ping-pong");
+    }
+    const double dt = secondsSince(t0);
+    ::close(s);
     reap(pid);
     return double(roundTrips) / dt;
 }

@@ -49,6 +49,7 @@ int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args);
 
 // Baselines measured directly by the driver (a plain process; fork() only, no Qt).
 double rawPingPong(long long roundTrips, int payload);                    // round trips/s
+double rawTcpPingPong(long long roundTrips, int payload);                 // loopback TCP
 double rawStream(long long messages, long long size);                     // MB/s (1e6)
 double cryptoPairs(long long pairs, long long size);                      // pairs/s
 

@@ -19,6 +19,7 @@
 #include <QtCore/qprocess.h>
 #include <QtCore/qregularexpression.h>
 #include <QtCore/qtemporarydir.h>
+#include <QtCore/quuid.h>
 #include <QtTest/qtest.h>
 
 #include <cerrno>
@@ -1226,8 +1227,11 @@ void tst_Lifecycle::securityLogRateLimited()
 void tst_Lifecycle::secretNotInMemory_data()
 {
     QTest::addColumn<QString>("scenario");
-    QTest::newRow("forked workers") << u"idle"_s;
-    QTest::newRow("forked and exec'd workers") << u"spawn"_s;
+    QTest::addColumn<bool>("clusterSecret");
+    QTest::newRow("forked workers") << u"idle"_s << false;
+    QTest::newRow("forked and exec'd workers") << u"spawn"_s << false;
+    QTest::newRow("forked workers, SECRET set") << u"idle"_s << true;
+    QTest::newRow("forked and exec'd workers, SECRET set") << u"spawn"_s << true;
 }
 
 void tst_Lifecycle::secretNotInMemory()
@@ -1235,8 +1239,16 @@ void tst_Lifecycle::secretNotInMemory()
     // Regression (issue 7.10): wiping a shared QByteArray only dropped a reference, and
     // copies of the secret survived in every worker and in exec'd workers. After start-up
     // no process holds the raw secret: only the key derived from it.
+    // The cluster secret (issue 9): exec() turns SECRET into the two cluster keys before
+    // it forks and scrubs it; only the master keeps those keys.
     QFETCH(QString, scenario);
-    Helper *h = startHelper({scenario}, {u"LIFE_SHOW_SECRET=1"_s});
+    QFETCH(bool, clusterSecret);
+    const QByteArray clusterSecretText = QUuid::createUuid().toByteArray(QUuid::Id128)
+            + QUuid::createUuid().toByteArray(QUuid::Id128);
+    QStringList env{u"LIFE_SHOW_SECRET=1"_s};
+    if (clusterSecret)
+        env << u"SECRET="_s + QString::fromLatin1(clusterSecretText);
+    Helper *h = startHelper({scenario}, env);
     WAIT_FOR(h, h->has(u"READY"_s), 10000);
     if (scenario == u"spawn")
         WAIT_FOR(h, h->has(u"EXECOPCALL"_s), 10000);
@@ -1246,6 +1258,8 @@ void tst_Lifecycle::secretNotInMemory()
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QByteArray secret = QByteArray::fromHex(f.readAll());
     QCOMPARE(secret.size(), qsizetype(32));
+    const CryptoKey derived = CryptoKey::derive(clusterSecretText, "plexclu2");
+    const QByteArray clusterKey(reinterpret_cast<const char *>(derived.bytes()), CryptoKey::KeySize);
     QSet<qint64> processes = h->pids;
     processes.insert(h->masterPid());
     processes.insert(h->forkServer);
@@ -1256,8 +1270,19 @@ void tst_Lifecycle::secretNotInMemory()
             continue;
         const int hits = occurrencesInMemory(pid, secret);
         QVERIFY2(hits == 0, qPrintable(u"pid %1 holds the secret %2 times"_s.arg(pid).arg(hits)));
+        if (clusterSecret) {
+            const int raw = occurrencesInMemory(pid, clusterSecretText);
+            QVERIFY2(raw == 0, qPrintable(u"pid %1 holds SECRET %2 times"_s.arg(pid).arg(raw)));
+            if (pid != h->masterPid()) {
+                const int keys = occurrencesInMemory(pid, clusterKey);
+                QVERIFY2(keys == 0, qPrintable(u"pid %1 holds the cluster key"_s.arg(pid)));
+            }
+        }
         ++scanned;
     }
+    // The scan finds keys where they are: the master keeps the cluster key for later.
+    if (clusterSecret)
+        QVERIFY(occurrencesInMemory(h->masterPid(), clusterKey) > 0);
     QVERIFY2(scanned >= (scenario == u"spawn" ? 4 : 6), qPrintable(QString::number(scanned)));
     stopAndVerifyClean(h);
 }

@@ -31,8 +31,6 @@
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qprocess.h>
 #include <QtCore/qtimer.h>
-#include <QtNetwork/qtcpserver.h>
-#include <QtNetwork/qudpsocket.h>
 
 #include <algorithm>
 #include <cmath>
@@ -282,17 +280,6 @@ int runNode(int argc, char **argv, const QStringList &args)
 
 QString g_self;
 
-// A port number free for TCP and UDP on loopback.
-quint16 freePort()
-{
-    for (int i = 0; i < 50; ++i) {
-        QTcpServer tcp;
-        QUdpSocket udp;
-        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
-            return tcp.serverPort();
-    }
-    return 0;
-}
 
 struct RunResult {
     bool ok = false;
@@ -311,7 +298,7 @@ RunResult runCluster(int nodes, int workers, const QStringList &rowArgs, int idl
     std::vector<quint16> ports;
     const bool ns = hosts && hosts->mode() == TestHosts::Mode::Namespaces;
     for (int i = 0; i < nodes; ++i)
-        ports.push_back(ns ? 7400 : freePort());
+        ports.push_back(ns ? 7400 : TestHosts::freePort());
     QList<QProcess *> procs;
     QDeadlineTimer deadline{std::chrono::seconds{timeoutSec}};
     const Clock::time_point spawned = Clock::now();

@@ -6,6 +6,8 @@
 #include <QtCore/qfileinfo.h>
 #include <QtCore/qprocess.h>
 #include <QtCore/qregularexpression.h>
+#include <QtNetwork/qtcpserver.h>
+#include <QtNetwork/qudpsocket.h>
 
 #include <unistd.h>
 
@@ -52,6 +54,17 @@ void TestHosts::removeStale()
             continue;
         ip({u"netns"_s, u"delete"_s, m.captured(1)});
     }
+}
+
+quint16 TestHosts::freePort()
+{
+    for (int i = 0; i < 50; ++i) {
+        QTcpServer tcp;
+        QUdpSocket udp;
+        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
+            return tcp.serverPort();
+    }
+    return 0;
 }
 
 QString TestHosts::hostNs(int host) const

@@ -44,6 +44,8 @@ public:
     static bool ip(const QStringList &arguments, QString *output = nullptr);
     // Deletes namespaces of earlier runs whose process is gone.
     static void removeStale();
+    // A port number free for both TCP and UDP on loopback (0 if none was found).
+    static quint16 freePort();
 
 private:
     QString hostNs(int host) const;

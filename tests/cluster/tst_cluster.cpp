@@ -17,8 +17,6 @@
 #include <QtCore/qprocess.h>
 #include <QtCore/qset.h>
 #include <QtCore/quuid.h>
-#include <QtNetwork/qtcpserver.h>
-#include <QtNetwork/qudpsocket.h>
 #include <QtTest/qtest.h>
 
 #include <csignal>
@@ -59,19 +57,6 @@ QList<qint64> liveProcesses(const QByteArray &token)
     return out;
 }
 
-// A TCP and UDP port number free on loopback (for the loopback variant).
-quint16 freePort()
-{
-    for (int i = 0; i < 50; ++i) {
-        QTcpServer tcp;
-        if (!tcp.listen(QHostAddress::LocalHost, 0))
-            continue;
-        QUdpSocket udp;
-        if (udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
-            return tcp.serverPort();
-    }
-    return 0;
-}
 
 struct Result {
     bool seen = false;
@@ -297,7 +282,7 @@ void tst_Cluster::initTestCase()
         qWarning("network namespaces unavailable (%s): running the same scenarios on "
                  "loopback with distinct ports", qPrintable(m_hosts.reason()));
         for (int k = 1; k <= WrongHost; ++k) {
-            m_ports[k] = freePort();
+            m_ports[k] = TestHosts::freePort();
             QVERIFY(m_ports[k] != 0);
         }
     }

@@ -303,13 +303,17 @@ quint64 tst_ClusterInput::otherMachine() const
 
 quint64 tst_ClusterInput::smallerMachine() const
 {
-    return 1 + QRandomGenerator::global()->bounded(m_node->machineId() - 1);
+    // Not QRandomGenerator::bounded(quint64): in Qt 6.4 it shifts by 64 (undefined) for
+    // bounds at or above 2^63.
+    const quint64 span = m_node->machineId() - 1;
+    return 1 + (span ? QRandomGenerator::global()->generate64() % span : 0);
 }
 
 quint64 tst_ClusterInput::largerMachine() const
 {
     const quint64 self = m_node->machineId();
-    return self + 1 + QRandomGenerator::global()->bounded(~quint64(0) - self);
+    const quint64 span = ~quint64(0) - self;
+    return self + 1 + (span ? QRandomGenerator::global()->generate64() % span : 0);
 }
 
 // The node still serves: a peer with the right key is admitted and its Ping answered.

@@ -359,13 +359,14 @@ int fdCount(qint64 pid)
 }
 
 // How many times \a needle occurs in the readable memory of process \a pid (as root).
-int occurrencesInMemory(qint64 pid, const QByteArray &needle)
+// How often each of \a needles occurs in the readable memory of \a pid, in one pass.
+QList<int> occurrencesInMemory(qint64 pid, const QList<QByteArray> &needles)
 {
     QFile maps(u"/proc/%1/maps"_s.arg(pid));
     QFile mem(u"/proc/%1/mem"_s.arg(pid));
     if (!maps.open(QIODevice::ReadOnly) || !mem.open(QIODevice::ReadOnly))
-        return -1;
-    int hits = 0;
+        return QList<int>(needles.size(), -1);
+    QList<int> hits(needles.size(), 0);
     const QList<QByteArray> lines = maps.readAll().split('\n');
     for (const QByteArray &line : lines) {
         const QList<QByteArray> f = line.simplified().split(' ');
@@ -380,10 +381,17 @@ int occurrencesInMemory(qint64 pid, const QByteArray &needle)
         if (!ok1 || !ok2 || to <= from || to - from > (qulonglong(1) << 30) || !mem.seek(qint64(from)))
             continue;
         const QByteArray data = mem.read(qint64(to - from));
-        for (qsizetype at = data.indexOf(needle); at >= 0; at = data.indexOf(needle, at + 1))
-            ++hits;
+        for (qsizetype i = 0; i < needles.size(); ++i) {
+            for (qsizetype at = data.indexOf(needles[i]); at >= 0; at = data.indexOf(needles[i], at + 1))
+                ++hits[i];
+        }
     }
     return hits;
+}
+
+int occurrencesInMemory(qint64 pid, const QByteArray &needle)
+{
+    return occurrencesInMemory(pid, QList<QByteArray>{needle}).value(0);
 }
 
 QString socketPathOf(const QString &url)
@@ -1268,21 +1276,24 @@ void tst_Lifecycle::secretNotInMemory()
     for (qint64 pid : std::as_const(processes)) {
         if (pid <= 0 || processGone(pid))
             continue;
-        const int hits = occurrencesInMemory(pid, secret);
-        QVERIFY2(hits == 0, qPrintable(u"pid %1 holds the secret %2 times"_s.arg(pid).arg(hits)));
+        const QList<int> hits = occurrencesInMemory(pid, {secret, clusterSecretText, clusterKey});
+        QVERIFY2(hits[0] == 0, qPrintable(u"pid %1 holds the secret %2 times"_s.arg(pid).arg(hits[0])));
         if (clusterSecret) {
-            const int raw = occurrencesInMemory(pid, clusterSecretText);
-            QVERIFY2(raw == 0, qPrintable(u"pid %1 holds SECRET %2 times"_s.arg(pid).arg(raw)));
-            if (pid != h->masterPid()) {
-                const int keys = occurrencesInMemory(pid, clusterKey);
-                QVERIFY2(keys == 0, qPrintable(u"pid %1 holds the cluster key"_s.arg(pid)));
-            }
+#ifndef __SANITIZE_ADDRESS__
+            // (ASan's runtime keeps its own copy of /proc/self/environ, read before main().)
+            QVERIFY2(hits[1] == 0, qPrintable(u"pid %1 holds SECRET %2 times"_s.arg(pid).arg(hits[1])));
+#endif
+            if (pid != h->masterPid())
+                QVERIFY2(hits[2] == 0, qPrintable(u"pid %1 holds the cluster key"_s.arg(pid)));
+#ifndef __SANITIZE_ADDRESS__
+            // The scan finds keys where they are: the master keeps the cluster key for later.
+            // (Not under ASan, whose heap is in the reservations the scan skips.)
+            else
+                QVERIFY(hits[2] > 0);
+#endif
         }
         ++scanned;
     }
-    // The scan finds keys where they are: the master keeps the cluster key for later.
-    if (clusterSecret)
-        QVERIFY(occurrencesInMemory(h->masterPid(), clusterKey) > 0);
     QVERIFY2(scanned >= (scenario == u"spawn" ? 4 : 6), qPrintable(QString::number(scanned)));
     stopAndVerifyClean(h);
 }

@@ -17,8 +17,9 @@
 //   RESULT <id> <tag> <pid> <error> <count> <sorted replies>  a call finished
 //   PEERS <tag> <count> <machines>        answer to "peers"
 // Commands on the master's stdin: "<verb> <id>" with verb broadcast, others, cluster (run
-// by the master), or wbroadcast, wothers, wcluster (run by worker slot 0); "peers";
-// "quit".
+// by the master), or wbroadcast, wothers, wcluster (run by worker slot 0), each also as
+// hold-<verb> (an op-code that every process of host h3 receives and never answers);
+// "peers"; "quit".
 
 #include <plexus/plexus.h>
 
@@ -38,6 +39,7 @@ using namespace Qt::StringLiterals;
 namespace {
 
 constexpr quint32 OpProbe = 0x100;
+constexpr quint32 OpHold = 0x101;    // like OpProbe, but host h3 keeps it unanswered
 constexpr quint32 TypeCommand = 7;   // master -> worker: run this command
 
 QByteArray g_tag = "?";
@@ -65,9 +67,28 @@ void onProbe(const Plexus::Message &m)
     Plexus::reply(m, {.data = {g_tag + ':' + num(node->pid())}, .done = true});
 }
 
-void runCall(const QByteArray &verb, const QByteArray &id)
+// Requests that host h3 holds: they are answered only if it lives (it is killed instead).
+QList<Plexus::Message> g_held;
+
+void onHold(const Plexus::Message &m)
 {
-    Plexus::CallArgs args{.opcode = OpProbe, .data = {id}, .timeout = 15000, .reply = true};
+    if (g_tag != "h3") {
+        onProbe(m);
+        return;
+    }
+    Plexus::Node *node = Plexus::Node::instance();
+    out("RECV " + g_tag + ' ' + num(node->pid()) + ' ' + num(node->workerSlot()) + ' '
+        + m.data().toByteArray() + ' ' + hex(m.sender().machineId()));
+    g_held.append(m);
+}
+
+void runCall(QByteArray verb, const QByteArray &id)
+{
+    const bool hold = verb.startsWith("hold-");
+    if (hold)
+        verb = verb.mid(5);
+    Plexus::CallArgs args{.opcode = hold ? OpHold : OpProbe, .data = {id}, .timeout = 15000,
+                          .reply = true};
     args.others = verb == "others";
     Plexus::Reply *reply = verb == "cluster" ? Plexus::cluster(args) : Plexus::broadcast(args);
     auto got = std::make_shared<QList<QByteArray>>();
@@ -129,6 +150,7 @@ int main(int argc, char **argv)
         parser.process(QCoreApplication::arguments());
         g_tag = parser.value(u"tag"_s).toUtf8();
         node.handle(OpProbe, &node, onProbe);
+        node.handle(OpHold, &node, onHold);
         if (!node.isMaster()) {
             Plexus::setWorkerHandler(TypeCommand, onCommand, nullptr);
             return;

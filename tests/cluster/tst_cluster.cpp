@@ -470,6 +470,35 @@ void tst_Cluster::silentPeerNoticedAndReconnects()
 void tst_Cluster::killedHostNoticed()
 {
     Machine &m3 = m_machines[3];
+    // Two calls wait on host 3 when it dies, its processes holding them unanswered: a
+    // cluster() from host 1's master and a broadcast() from host 1's worker, whose master
+    // relays a fan-out size that is still Pending for host 3.
+    const QByteArray clusterId = "c" + QByteArray::number(++m_nextCall);
+    const QByteArray broadcastId = "c" + QByteArray::number(++m_nextCall);
+    m_machines[1].process->write("hold-cluster " + clusterId + "\nwhold-broadcast " + broadcastId + '\n');
+    const auto heldBy3 = [this](const QByteArray &id) {
+        int n = 0;
+        const QHash<QByteArray, int> got = receivers(id);
+        for (auto it = got.cbegin(); it != got.cend(); ++it)
+            n += it.key().startsWith("h3 ");
+        return n;
+    };
+    QTRY_VERIFY2(heldBy3(clusterId) == 1 && heldBy3(broadcastId) == ProcessesPerHost, dump().constData());
+    QTRY_COMPARE(receivers(broadcastId).size(), Hosts * ProcessesPerHost);
+    const auto resultOf = [this](const QByteArray &id) {
+        Result r;
+        for (const auto &f : linesOf(1, "RESULT")) {
+            if (f.value(1) == id) {
+                r.seen = true;
+                r.error = f.value(4).toInt();
+                r.count = f.value(5).toInt();
+                r.replies = f.value(6).split(',');
+            }
+        }
+        return r;
+    };
+    QVERIFY(!resultOf(clusterId).seen && !resultOf(broadcastId).seen);   // they wait for host 3
+
     QElapsedTimer timer;
     timer.start();
     QCOMPARE(::kill(pid_t(m3.process->processId()), SIGKILL), 0);
@@ -477,6 +506,17 @@ void tst_Cluster::killedHostNoticed()
     QTRY_VERIFY2_WITH_TIMEOUT(!peerUp(1, 3) && !peerUp(2, 3), dump().constData(),
                               DeadAfterMs + 10 * HeartbeatMs);
     qInfo("killed host noticed after %lld ms", timer.elapsed());
+    // Both calls finish with Reply::TargetLostError for host 3 and every other answer.
+    QTRY_VERIFY2(resultOf(clusterId).seen && resultOf(broadcastId).seen, dump().constData());
+    const Result held = resultOf(clusterId);
+    QCOMPARE(held.error, 201);
+    QCOMPARE(held.replies, QList<QByteArray>{"h2:" + QByteArray::number(m_machines[2].process->processId())});
+    // The worker's call: 6 answers from hosts 1 and 2, and host 3's fan-out, unknown when
+    // it died, relayed by the master as one error reply.
+    const Result heldBroadcast = resultOf(broadcastId);
+    QCOMPARE(heldBroadcast.error, 201);
+    QCOMPARE(heldBroadcast.count, 2 * ProcessesPerHost + 1);
+    QCOMPARE(heldBroadcast.replies.count("error"), 1);
     // Its workers follow their master.
     QTRY_VERIFY_WITH_TIMEOUT(liveProcesses(m3.token).isEmpty(), 15000);
     const Result r = call(2, "wbroadcast");

@@ -310,7 +310,14 @@ quint32 TcpCluster::admit(Link *link, const PeerIdentity &peer, FrameError *erro
                           << "reconnected: the older link is closed";
         if (Endpoint *old = m_router->endpoint(it->endpoint))
             m_router->retireEndpoint(old);
-        it->link->close();
+        // For the application this is a loss and a new connection, in that order.
+        const PeerInfo gone = infoOf(*it);
+        const bool wasUp = it->since.isValid();
+        Link *oldLink = it->link.data();
+        m_peers.erase(it);
+        oldLink->close();
+        if (wasUp)
+            Q_EMIT peerDisconnected(gone);
     } else if (!canonical) {
         // Not canonical: wait for ours if we are dialing that machine right now.
         for (const Dial &d : std::as_const(m_dials)) {

@@ -809,6 +809,8 @@ void tst_Lifecycle::execWorker()
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, slot}, {u"exec"_s, u"1"_s}}), 10000);
     const qint64 execPid = h->first(u"WORKER"_s, {{u"slot"_s, slot}}).pid();
     const QString ep = QString::number(execPid);
+    // The forked worker may connect after the exec'd one.
+    WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, u"0"_s}}), 10000);
     const qint64 forkedPid = h->first(u"WORKER"_s, {{u"slot"_s, u"0"_s}}).pid();
     const qint64 master = h->masterPid();
 

@@ -47,7 +47,7 @@ bool Node::listenCluster(const ClusterOptions &options)
         return false;
     }
     if (!d->running) {
-        d->setError(NotMasterError, tr("Start the node before joining a cluster"));
+        d->setError(NotStartedError, tr("Start the node before joining a cluster"));
         return false;
     }
     if (d->cluster) {
@@ -55,6 +55,8 @@ bool Node::listenCluster(const ClusterOptions &options)
                                                  .arg(d->cluster->port()));
         return false;
     }
+    d->error = NoError;   // an earlier refusal no longer applies
+    d->errorString.clear();
     if (!options.secret.isEmpty())
         NodePrivate::deriveClusterKeys(options.secret, &d->setup);
     else if (!d->setup.clusterLinkKey.isValid())
@@ -96,8 +98,10 @@ bool Node::connectToPeer(const QUrl &url)
     }
     if (url.scheme() != QLatin1String("tcp") || url.host().isEmpty() || url.port() <= 0
         || !url.path().isEmpty() || url.hasQuery() || url.hasFragment()) {
+        const QString shown = url.isEmpty() ? tr("(empty)")
+                : url.isValid() ? url.toString() : tr("(invalid: %1)").arg(url.errorString());
         d->setError(ClusterAddressError,
-                    tr("Unsupported peer URL %1 (use tcp://host:port)").arg(url.toString()));
+                    tr("Unsupported peer URL %1 (use tcp://host:port)").arg(shown));
         return false;
     }
     d->cluster->connectToPeer(url.host(), quint16(url.port()));

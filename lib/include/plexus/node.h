@@ -60,6 +60,7 @@ public:
         AddressInUseError = 103,      //!< a live process already serves the IPC URL
         CryptoError = 104,            //!< libsodium cannot be initialised
         NotMasterError = 105,         //!< the operation needs the master
+        NotStartedError = 106,        //!< the operation needs start() first
         // Connecting (2xx)
         ConnectionError = 201,        //!< a worker could not connect to its master
         HandshakeError = 202,         //!< the handshake with the master failed (version, key)

@@ -45,6 +45,33 @@ qsizetype OpcodeRegistry::count() const
     return m_specs.size();
 }
 
+bool OpcodeRegistry::setName(quint32 opcode, const QString &name)
+{
+    if (!isUserOpcode(opcode)) {
+        qCWarning(lcIpc, "refusing a name for op-code %#x: 0 and codes from 0xFF000000 are "
+                         "reserved", opcode);
+        return false;
+    }
+    QWriteLocker locker(&m_lock);
+    if (name.isEmpty())
+        m_names.remove(opcode);
+    else
+        m_names.insert(opcode, name);
+    return true;
+}
+
+QString OpcodeRegistry::name(quint32 opcode) const
+{
+    QReadLocker locker(&m_lock);
+    return m_names.value(opcode);
+}
+
+QHash<quint32, QString> OpcodeRegistry::names() const
+{
+    QReadLocker locker(&m_lock);
+    return m_names;
+}
+
 bool registerOpcode(const OpcodeSpec &spec)
 {
     return OpcodeRegistry::instance().add(spec);
@@ -58,6 +85,20 @@ bool unregisterOpcode(quint32 opcode)
 std::optional<OpcodeSpec> opcode(quint32 opcode)
 {
     return OpcodeRegistry::instance().find(opcode);
+}
+
+} // namespace Plexus
+
+namespace Plexus {
+
+bool setOpcodeName(quint32 opcode, const QString &name)
+{
+    return OpcodeRegistry::instance().setName(opcode, name);
+}
+
+QString opcodeName(quint32 opcode)
+{
+    return OpcodeRegistry::instance().name(opcode);
 }
 
 } // namespace Plexus

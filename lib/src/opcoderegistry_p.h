@@ -22,6 +22,10 @@ public:
     bool remove(quint32 opcode);
     std::optional<OpcodeSpec> find(quint32 opcode) const;
     qsizetype count() const;
+    // Display names (setOpcodeName), kept apart from the handlers.
+    bool setName(quint32 opcode, const QString &name);
+    QString name(quint32 opcode) const;
+    QHash<quint32, QString> names() const;
 
     static bool isUserOpcode(quint32 opcode) noexcept
     {
@@ -31,6 +35,7 @@ public:
 private:
     mutable QReadWriteLock m_lock;
     QHash<quint32, OpcodeSpec> m_specs;
+    QHash<quint32, QString> m_names;
 };
 
 } // namespace Plexus

@@ -38,7 +38,7 @@ step "exported symbols: public API only"
 # staticMetaObject and meta-call members of public QObjects and gadgets, and the compiler
 # the vtables and typeinfo of public classes.
 public='Payload|Message|Sender|Reply|Node|WorkerInfo|PeerInfo'
-functions='call|local|cluster|broadcast|newMessage|send|sendTo|reply|registerOpcode|unregisterOpcode|opcode|registerHandler|unregisterHandler|setMasterHandler|setWorkerHandler|exec|maxMessageLength|setMaxMessageLength|version|operator<<|qt_getEnumMetaObject|qt_getEnumName|staticMetaObject'
+functions='call|local|cluster|broadcast|newMessage|send|sendTo|reply|registerOpcode|unregisterOpcode|opcode|setOpcodeName|opcodeName|registerHandler|unregisterHandler|setMasterHandler|setWorkerHandler|exec|maxMessageLength|setMaxMessageLength|version|operator<<|qt_getEnumMetaObject|qt_getEnumName|staticMetaObject'
 nm -D --defined-only "$lib" | awk '{ print $NF }' | c++filt >"$work/symbols.txt"
 grep -E '(^|[^:])Plexus::' "$work/symbols.txt" \
     | grep -vE "^((vtable|typeinfo|typeinfo name|non-virtual thunk to) for )?Plexus::($public)(::|$| )" \

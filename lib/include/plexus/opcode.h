@@ -3,6 +3,8 @@
 
 #include <plexus/callargs.h>
 
+#include <QtCore/qstring.h>
+
 #include <optional>
 
 namespace Plexus {
@@ -25,5 +27,20 @@ PLEXUS_EXPORT bool unregisterOpcode(quint32 opcode);
 
 /*! The registration of \a opcode, or std::nullopt (fio_ipc_opcode). */
 PLEXUS_EXPORT std::optional<OpcodeSpec> opcode(quint32 opcode);
+
+/*!
+    Gives \a opcode a human-readable name for tools that show traffic (the monitor,
+    plexusctl); an empty \a name removes it. Names are per process, independent of whether
+    (or how: registerOpcode() or Node::handle()) the op-code is handled, and never travel
+    in messages. Returns false for op-code 0 and reserved codes. Thread-safe.
+
+    \code
+    Plexus::setOpcodeName(OpInvalidate, QStringLiteral("cache.invalidate"));
+    \endcode
+*/
+PLEXUS_EXPORT bool setOpcodeName(quint32 opcode, const QString &name);
+
+/*! The name given to \a opcode with setOpcodeName(), or an empty string. */
+PLEXUS_EXPORT QString opcodeName(quint32 opcode);
 
 } // namespace Plexus

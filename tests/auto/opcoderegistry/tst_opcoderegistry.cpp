@@ -40,6 +40,7 @@ private Q_SLOTS:
     void reregisterReplaces();
     void unknownLookup();
     void concurrentRegistration();
+    void displayNames();
 
 private:
     QList<quint32> m_used;
@@ -213,6 +214,31 @@ void tst_OpcodeRegistry::concurrentRegistration()
         }
     }
     QCOMPARE(OpcodeRegistry::instance().count(), qsizetype(Shared + Threads * PerThread / 2));
+}
+
+void tst_OpcodeRegistry::displayNames()
+{
+    // Names are kept apart from handlers: an op-code handled by Node::handle() (not in the
+    // registry) can have one, and unregistering a handler keeps the name.
+    QCOMPARE(opcodeName(7), QString());
+    QVERIFY(setOpcodeName(7, QStringLiteral("cache.invalidate")));
+    QCOMPARE(opcodeName(7), QStringLiteral("cache.invalidate"));
+    QCOMPARE(OpcodeRegistry::instance().count(), 0);
+    QVERIFY(registerOpcode({.opcode = 7, .call = handlerA}));
+    m_used.append(7);
+    QVERIFY(unregisterOpcode(7));
+    QCOMPARE(opcodeName(7), QStringLiteral("cache.invalidate"));
+    QVERIFY(setOpcodeName(7, QStringLiteral("renamed")));
+    QCOMPARE(opcodeName(7), QStringLiteral("renamed"));
+    QCOMPARE(OpcodeRegistry::instance().names().size(), 1);
+    QVERIFY(setOpcodeName(7, QString()));   // an empty name removes it
+    QCOMPARE(opcodeName(7), QString());
+    QVERIFY(OpcodeRegistry::instance().names().isEmpty());
+    for (quint32 reserved : {0u, ReservedOpcodeBase, 0xFFFFFFFFu}) {
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("refusing a name")));
+        QVERIFY(!setOpcodeName(reserved, QStringLiteral("x")));
+        QCOMPARE(opcodeName(reserved), QString());
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_OpcodeRegistry)

@@ -9,6 +9,7 @@
 #include "record_p.h"
 
 #include <QtCore/QPointer>
+#include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 #include <QtTest/QtTest>
 
@@ -389,10 +390,15 @@ void tst_Link::backpressureDrains()
                                                                  PeerRole::Worker, m_key), sv[1]));
     me->start();
     QTRY_VERIFY(me->isEstablished());
+    // The reader is held until the writes are queued: otherwise, on another core, it can
+    // keep up with one flush and leave nothing to wait for.
+    QSemaphore gate;
+    QMetaObject::invokeMethod(&context, [&] { gate.acquire(); }, Qt::QueuedConnection);
     for (int i = 0; i < 64; ++i)
         me->write(*message(9, 256 * 1024));   // 16 MiB, more than the socket buffers hold
     me->flush();
     QVERIFY(me->queuedBytes() > 0);
+    gate.release();
     QVERIFY(me->waitForDrain(0, 30000, false));
     QCOMPARE(me->queuedBytes(), 0);
     QTRY_COMPARE(peerSide.count.load(), 64);

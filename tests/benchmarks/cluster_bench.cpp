@@ -37,6 +37,7 @@
 #include <cstring>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <set>
 
 #include <sys/resource.h>
@@ -526,24 +527,39 @@ int main(int argc, char **argv)
     const std::map<std::string, double> local =
             wants("remote_fast") || wants("cluster_bcast_3") ? localBaselines(quick, runs)
                                                              : std::map<std::string, double>();
+    // Runs a row's cluster \a runs times. Each good run adds its rate, and its ratio to the
+    // baseline that \a baseline() measures (or looks up) right before it; that baseline is
+    // kept in *bases. Returns the last good run's result.
+    const auto measure = [&](Row &row, int nodes, int workers, const QStringList &args,
+                             int timeoutSec, const std::function<double()> &baseline,
+                             std::vector<double> *bases = nullptr) {
+        Fields last;
+        for (int r = 0; r < runs; ++r) {
+            const double base = baseline();
+            const RunResult o = runCluster(nodes, workers, args, 0, nullptr, timeoutSec);
+            if (!o.ok || !o.error.empty()) {
+                failures.push_back(row.id + ": " + o.error);
+                continue;
+            }
+            row.values.push_back(std::stod(o.result.at("rate")));
+            row.ratios.push_back(row.values.back() / base);
+            if (bases)
+                bases->push_back(base);
+            last = o.result;
+        }
+        return last;
+    };
+    const auto callArgs = [](const char *row, long long count) {
+        return QStringList{u"--row"_s, QString::fromLatin1(row), u"--count"_s,
+                           QString::number(count), u"--warmup"_s, QString::number(count / 10)};
+    };
     if (wants("tcp_seq")) {
         Row row{"tcp_seq", "sequential cluster() call + reply over loopback TCP, 64 B",
                 "round trips/s", "raw TCP ping-pong (median of paired ratios)", ">= 80 %"};
         row.threshold = 0.8;
         std::vector<double> raws;
-        for (int r = 0; r < runs; ++r) {
-            const double raw = rawTcpPingPong(quick ? 10000 : 40000, 64);
-            const RunResult o = runCluster(2, 0, {u"--row"_s, u"seq"_s, u"--count"_s,
-                                                  QString::number(seq), u"--warmup"_s,
-                                                  QString::number(seq / 10)}, 0, nullptr, 120);
-            if (!o.ok || !o.error.empty()) {
-                failures.push_back("tcp_seq: " + o.error);
-                continue;
-            }
-            row.values.push_back(std::stod(o.result.at("rate")));
-            row.ratios.push_back(row.values.back() / raw);
-            raws.push_back(raw);
-        }
+        measure(row, 2, 0, callArgs("seq", seq), 120,
+                [&] { return rawTcpPingPong(quick ? 10000 : 40000, 64); }, &raws);
         row.extra = "paired raw TCP ping-pong " + human(median(raws)) + " rt/s";
         rows.push_back(row);
     }
@@ -551,18 +567,8 @@ int main(int argc, char **argv)
         Row row{"remote_fast", "pipelined cluster() calls to another master, 64 B, window 1000",
                 "calls/s", "local fast path (plexus-bench fast, same run)", ">= 60 %"};
         row.threshold = 0.6;
-        for (int r = 0; r < runs; ++r) {
-            const RunResult o = runCluster(2, 0, {u"--row"_s, u"pipe"_s, u"--count"_s,
-                                                  QString::number(fast), u"--warmup"_s,
-                                                  QString::number(fast / 10), u"--window"_s,
-                                                  u"1000"_s}, 0, nullptr, 120);
-            if (!o.ok || !o.error.empty()) {
-                failures.push_back("remote_fast: " + o.error);
-                continue;
-            }
-            row.values.push_back(std::stod(o.result.at("rate")));
-            row.ratios.push_back(row.values.back() / local.at("fast"));
-        }
+        measure(row, 2, 0, callArgs("pipe", fast) << u"--window"_s << u"1000"_s, 120,
+                [&] { return local.at("fast"); });
         row.extra = "local fast path " + human(local.at("fast")) + " calls/s";
         rows.push_back(row);
     }
@@ -570,18 +576,10 @@ int main(int argc, char **argv)
         Row row{"cluster_bcast_3", "broadcast().others from one master to 3 machines x (master + 2 workers), 64 B",
                 "deliveries/s", "local broadcast -> 2 workers (plexus-bench bcast_2, same run)", ">= 50 %"};
         row.threshold = 0.5;
-        for (int r = 0; r < runs; ++r) {
-            const RunResult o = runCluster(3, 2, {u"--row"_s, u"bcast"_s, u"--count"_s,
-                                                  QString::number(bcast), u"--warmup"_s,
-                                                  QString::number(bcast / 10)}, 0, nullptr, 180);
-            if (!o.ok || !o.error.empty()) {
-                failures.push_back("cluster_bcast_3: " + o.error);
-                continue;
-            }
-            row.values.push_back(std::stod(o.result.at("rate")));
-            row.ratios.push_back(row.values.back() / local.at("bcast_2"));
-            row.extra = o.result.at("receivers") + " receivers per broadcast";
-        }
+        const Fields last = measure(row, 3, 2, callArgs("bcast", bcast), 180,
+                                    [&] { return local.at("bcast_2"); });
+        if (last.count("receivers"))
+            row.extra = last.at("receivers") + " receivers per broadcast";
         row.extra += "; local broadcast " + human(local.at("bcast_2")) + " deliveries/s";
         rows.push_back(row);
     }

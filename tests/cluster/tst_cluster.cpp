@@ -8,6 +8,7 @@
 // failure; namespaces left by a run that was killed are removed by the next one.
 
 #include "testhosts.h"
+#include "../shared/liveprocesses.h"
 
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qdir.h>
@@ -33,29 +34,7 @@ constexpr int DeadAfterMs = 1500;
 constexpr int JoinTimeoutMs = 30000;
 const QByteArray Secret = "tst_cluster shared secret";
 
-// Processes whose command line carries \a token and that are not zombies.
-QList<qint64> liveProcesses(const QByteArray &token)
-{
-    QList<qint64> out;
-    const QStringList entries = QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    for (const QString &entry : entries) {
-        bool ok = false;
-        const qint64 pid = entry.toLongLong(&ok);
-        if (!ok)
-            continue;
-        QFile cmdline(u"/proc/"_s + entry + u"/cmdline"_s);
-        if (!cmdline.open(QIODevice::ReadOnly) || !cmdline.readAll().contains(token))
-            continue;
-        QFile stat(u"/proc/"_s + entry + u"/stat"_s);
-        if (!stat.open(QIODevice::ReadOnly))
-            continue;
-        const QByteArray s = stat.readAll();
-        const qsizetype paren = s.lastIndexOf(')');
-        if (paren < 0 || paren + 2 >= s.size() || s.at(paren + 2) != 'Z')
-            out.append(pid);
-    }
-    return out;
-}
+using TestSupport::liveProcesses;
 
 
 struct Result {

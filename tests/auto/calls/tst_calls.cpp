@@ -5,6 +5,8 @@
 // line it prints with the table below; inProcessNode() runs a Node without workers inside
 // this test's own QCoreApplication.
 
+#include "../../shared/liveprocesses.h"
+
 #include <plexus/plexus.h>
 
 #include <QtCore/qdeadlinetimer.h>
@@ -29,30 +31,7 @@ namespace {
 
 constexpr int HelperTimeoutMs = 90000;   // the helper's own safety timer is 60 s
 
-// Processes of one helper run (master, fork server, workers) that still run: their
-// command line carries the run's token. Zombies count as gone.
-QList<qint64> liveProcesses(const QByteArray &token)
-{
-    QList<qint64> out;
-    const QStringList entries = QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    for (const QString &entry : entries) {
-        bool ok = false;
-        const qint64 pid = entry.toLongLong(&ok);
-        if (!ok)
-            continue;
-        QFile cmdline(u"/proc/"_s + entry + u"/cmdline"_s);
-        if (!cmdline.open(QIODevice::ReadOnly) || !cmdline.readAll().contains(token))
-            continue;
-        QFile stat(u"/proc/"_s + entry + u"/stat"_s);
-        if (!stat.open(QIODevice::ReadOnly))
-            continue;
-        const QByteArray s = stat.readAll();
-        const qsizetype paren = s.lastIndexOf(')');
-        if (paren < 0 || paren + 2 >= s.size() || s.at(paren + 2) != 'Z')
-            out.append(pid);
-    }
-    return out;
-}
+using TestSupport::liveProcesses;
 
 QByteArray tail(const QByteArray &text, qsizetype n = 6000)
 {

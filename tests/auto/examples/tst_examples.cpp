@@ -6,6 +6,8 @@
 // Lines of different processes interleave freely, so only counts and per-filter sequences
 // are checked, never the order across processes.
 
+#include "../../cluster/testhosts.h"
+
 #include <QtCore/QDir>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
@@ -13,8 +15,6 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
-#include <QtNetwork/QTcpServer>
-#include <QtNetwork/QUdpSocket>
 #include <QtTest/QtTest>
 
 #include <csignal>
@@ -88,17 +88,6 @@ Sequence orderedLines(const QString &filter, const QStringList &lines)
     return {filter, lines};
 }
 
-// A port number free for TCP and UDP on loopback.
-quint16 freePort()
-{
-    for (int i = 0; i < 50; ++i) {
-        QTcpServer tcp;
-        QUdpSocket udp;
-        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
-            return tcp.serverPort();
-    }
-    return 0;
-}
 
 } // namespace
 
@@ -379,7 +368,7 @@ void tst_Examples::clusterBroadcast()
     // off this machine): the second one invalidates a key everywhere, updates the other
     // master's configuration and quits; the first one serves until SIGTERM.
     const QString program = QStringLiteral(EXAMPLE_CLUSTER_BROADCAST);
-    const quint16 portA = freePort(), portB = freePort();
+    const quint16 portA = TestHosts::freePort(), portB = TestHosts::freePort();
     QVERIFY(portA && portB && portA != portB);
     const QByteArray marker = "PLEXUS_EXAMPLE_RUN=" + QUuid::createUuid().toByteArray(QUuid::WithoutBraces);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -450,7 +439,7 @@ void tst_Examples::clusterBroadcastWithoutSecret()
     QProcess p;
     p.setProcessEnvironment(env);
     p.start(QStringLiteral(EXAMPLE_CLUSTER_BROADCAST),
-            {u"--port"_s, QString::number(freePort()), u"--no-broadcast"_s});
+            {u"--port"_s, QString::number(TestHosts::freePort()), u"--no-broadcast"_s});
     QVERIFY(p.waitForFinished(FinishTimeoutMs));
     QCOMPARE(p.exitCode(), 1);
     const QString err = QString::fromUtf8(p.readAllStandardError());

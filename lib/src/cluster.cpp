@@ -72,6 +72,8 @@ LinkSetup TcpCluster::linkSetup(Handshake::Side side) const
 bool TcpCluster::listen(const ClusterOptions &options, QString *error)
 {
     m_options = options;
+    if (m_base.localRole == PeerRole::Peer)
+        return listenAsPeer(options, error);
     m_server = new Server(this);
     // Qt's default backlog (50) overflows under a connection flood, and the kernel then
     // drops a legitimate peer's SYN silently; unfinished links are bounded separately.
@@ -105,22 +107,51 @@ bool TcpCluster::listen(const ClusterOptions &options, QString *error)
     m_discovery->setExtraTargets(options.announceTo);
     m_discovery->setInterval(options.announceIntervalMs);
     connect(m_discovery, &Discovery::announced, this, [this](const Discovery::Announcement &a) {
-        onAnnounced(a.machine, a.address.toString(), a.port);
+        if (a.role == quint8(PeerRole::Master))   // peers never announce; nobody dials one
+            onAnnounced(a.machine, a.address.toString(), a.port);
     });
     connect(m_discovery, &Discovery::rejected, this, &ClusterTransport::rejected);
 
+    startTimers();
+    m_discovery->start();
+    qCInfo(lcCluster) << "machine" << Qt::hex << m_base.localMachine << Qt::dec
+                      << "joined the cluster on port" << m_port;
+    return true;
+}
+
+bool TcpCluster::listenAsPeer(const ClusterOptions &options, QString *error)
+{
+    // A peer (a monitor) only listens to discovery, if at all, and dials; nobody dials it,
+    // so it has no TCP server and never announces itself.
+    if (options.port) {
+        m_discovery = new Discovery(m_discoveryKey, m_base.localMachine, quint8(m_base.localRole), this);
+        if (!m_discovery->bind(options.port, error)) {
+            delete m_discovery;
+            m_discovery = nullptr;
+            return false;
+        }
+        connect(m_discovery, &Discovery::announced, this, [this](const Discovery::Announcement &a) {
+            if (a.role == quint8(PeerRole::Master))
+                onAnnounced(a.machine, a.address.toString(), a.port);
+        });
+        connect(m_discovery, &Discovery::rejected, this, &ClusterTransport::rejected);
+    }
+    startTimers();
+    qCInfo(lcCluster) << "peer" << Qt::hex << m_base.localMachine << Qt::dec << "watching the cluster"
+                      << (options.port ? "on discovery port" : "without discovery") << options.port;
+    return true;
+}
+
+void TcpCluster::startTimers()
+{
     m_tickTimer = new QTimer(this);
     m_tickTimer->setInterval(100);
     connect(m_tickTimer, &QTimer::timeout, this, &TcpCluster::tick);
     m_tickTimer->start();
     m_heartbeatTimer = new QTimer(this);
-    m_heartbeatTimer->setInterval(qMax(10, options.heartbeatIntervalMs));
+    m_heartbeatTimer->setInterval(qMax(10, m_options.heartbeatIntervalMs));
     connect(m_heartbeatTimer, &QTimer::timeout, this, &TcpCluster::heartbeat);
     m_heartbeatTimer->start();
-    m_discovery->start();
-    qCInfo(lcCluster) << "machine" << Qt::hex << m_base.localMachine << Qt::dec
-                      << "joined the cluster on port" << m_port;
-    return true;
 }
 
 void TcpCluster::stop()
@@ -171,8 +202,9 @@ void TcpCluster::onNewConnection(int fd)
 void TcpCluster::onAnnounced(quint64 machine, const QString &host, quint16 port)
 {
     m_announcedPorts.insert(machine, port);
-    // Only the smaller id dials, so that both sides agree on one link per pair.
-    if (machine < m_base.localMachine)
+    // Only the smaller id dials, so that both sides agree on one link per pair; a peer
+    // (monitor) dials every master, since no master dials a peer.
+    if (machine < m_base.localMachine && m_base.localRole != PeerRole::Peer)
         return;
     for (Dial &d : m_dials) {
         if (d.machine != machine)
@@ -330,6 +362,7 @@ quint32 TcpCluster::admit(Link *link, const PeerIdentity &peer, FrameError *erro
     }
     Endpoint *e = m_router->createEndpoint(Endpoint::Kind::Machine, -1, true);
     e->machine = other;
+    e->isMonitor = peer.role == PeerRole::Peer;
     Peer p;
     p.machine = other;
     p.endpoint = e->id;

@@ -113,6 +113,8 @@ private:
     };
 
     LinkSetup linkSetup(Handshake::Side side) const;
+    bool listenAsPeer(const ClusterOptions &options, QString *error);
+    void startTimers();
     class Server;
     void onNewConnection(int fd);
     void onAnnounced(quint64 machine, const QString &host, quint16 port);

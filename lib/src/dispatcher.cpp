@@ -40,6 +40,17 @@ std::shared_ptr<const Dispatcher::Functor> Dispatcher::functorFor(quint32 opcode
     return m_functors.value(opcode);
 }
 
+QList<quint32> Dispatcher::handledOpcodes() const
+{
+    QMutexLocker locker(&m_lock);
+    QList<quint32> out;
+    for (auto it = m_functors.cbegin(); it != m_functors.cend(); ++it) {
+        if ((*it)->alive())
+            out.append(it.key());
+    }
+    return out;
+}
+
 Dispatcher::Result Dispatcher::dispatch(MessagePrivate *m, quint32 endpoint, bool fromExec)
 {
     const quint16 pf = m->header.privateFlags;

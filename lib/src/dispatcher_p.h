@@ -54,6 +54,8 @@ public:
     // Runs the handler of \a request (its route is set: it can be answered). Refused: a
     // function pointer from an exec'd program, which runs another image.
     Result dispatch(MessagePrivate *request, quint32 endpoint, bool fromExec);
+    // The op-codes with a live handle() handler (thread-safe).
+    QList<quint32> handledOpcodes() const;
 
 private:
     struct Functor {

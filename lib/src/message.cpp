@@ -4,6 +4,8 @@
 #include "opcoderegistry_p.h"
 #include "router_p.h"
 
+#include <plexus/introspection.h>
+
 #include <QtCore/qdatetime.h>
 #include <QtCore/qdebug.h>
 
@@ -79,7 +81,9 @@ MessagePrivate *Authoring::request(const CallArgs &args, quint16 routingFlags, R
 {
     *error = Reply::NoError;
     const quint32 opcode = args.opcode;
-    if (opcode && !OpcodeRegistry::isUserOpcode(opcode)) {
+    // Of the reserved op-codes, only the runtime's introspection services may be sent.
+    if (opcode && !OpcodeRegistry::isUserOpcode(opcode)
+        && !Introspection::isIntrospectionOpcode(opcode)) {
         *error = Reply::InvalidArgumentsError;
         return nullptr;
     }

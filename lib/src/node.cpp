@@ -2,6 +2,7 @@
 #include "node_p.h"
 #include "cluster_p.h"
 #include "forkserver_p.h"
+#include "introspection_p.h"
 #include "link_unix_p.h"
 #include "logging_p.h"
 #include "workers_p.h"
@@ -256,15 +257,17 @@ WorkerInfo NodePrivate::workerAt(quint32 endpoint) const
     return workers ? workers->workerAt(endpoint) : WorkerInfo();
 }
 
-bool NodePrivate::dispatchReserved(const Message &)
+bool NodePrivate::dispatchReserved(const Message &request)
 {
-    return false;   // the runtime's own services (monitor introspection) come later
+    return introspection && introspection->dispatch(request);
 }
 
 // ---------------------------------------------------------------------------------------
 // Node
 
-Node::Node(QObject *parent) : QObject(parent), d_ptr(new NodePrivate(this))
+Node::Node(QObject *parent) : Node(Master, parent) { }
+
+Node::Node(Role role, QObject *parent) : QObject(parent), d_ptr(new NodePrivate(this))
 {
     Q_D(Node);
     if (NodePrivate::pendingSetup) {
@@ -279,6 +282,9 @@ Node::Node(QObject *parent) : QObject(parent), d_ptr(new NodePrivate(this))
                                          NodePrivate::LinkKeyContext);
         Crypto::wipe(secret, sizeof secret);
         d->setup.machineId = Crypto::nextId();
+        if (role == Worker)
+            qCWarning(lcIpc) << "Node(Worker): workers are made by Plexus::exec(); this is a master";
+        d->setup.role = role == Peer ? Peer : Master;
     }
     d->role = d->setup.role;
     d->identity.machine = d->setup.machineId;
@@ -286,6 +292,7 @@ Node::Node(QObject *parent) : QObject(parent), d_ptr(new NodePrivate(this))
     d->identity.slot = d->setup.slot;
     d->router = new Router(d, &d->stats, d->role == Worker, this);
     d->router->setStartTimeout(d->setup.workerStartTimeoutMs);
+    d->introspection = new IntrospectionService(d, this);
     Node *expected = nullptr;
     g_node.compare_exchange_strong(expected, this, std::memory_order_acq_rel);
 }
@@ -302,6 +309,8 @@ Node::~Node()
     d->workers = nullptr;
     delete d->forkServer;
     d->forkServer = nullptr;
+    delete d->introspection;
+    d->introspection = nullptr;
     delete d->router;
     d->router = nullptr;
 }
@@ -399,7 +408,7 @@ bool Node::start()
     if (d->role == Worker) {
         if (!d->connectToMaster())
             return false;
-    } else {
+    } else if (d->role == Master) {
         if (!d->listen())
             return false;
         d->workers = new WorkerTable(d->router, &d->stats, this);
@@ -517,6 +526,16 @@ void Node::addOpcodeHandler(quint32 opcode, const QObject *context,
 void Node::unhandle(quint32 opcode)
 {
     d_func()->router->dispatcher().removeHandler(opcode);
+}
+
+void Node::setIntrospection(const Introspection::Options &options)
+{
+    d_func()->introspection->setOptions(options);
+}
+
+Introspection::Options Node::introspection() const
+{
+    return d_func()->introspection->options();
 }
 
 Node::Counters Node::counters() const

@@ -42,8 +42,8 @@ bool Node::listenCluster(quint16 port)
 bool Node::listenCluster(const ClusterOptions &options)
 {
     Q_D(Node);
-    if (d->role != Master) {
-        d->setError(NotMasterError, tr("Only a master joins a cluster"));
+    if (d->role == Worker) {
+        d->setError(NotMasterError, tr("Only a master (or a peer) joins a cluster"));
         return false;
     }
     if (!d->running) {

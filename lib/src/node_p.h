@@ -15,6 +15,7 @@ namespace Plexus {
 
 class ClusterTransport;
 class ForkServer;
+class IntrospectionService;
 class UnixServer;
 class WorkerTable;
 
@@ -115,7 +116,8 @@ public:
     UnixServer *server = nullptr;        // master
     ForkServer *forkServer = nullptr;    // master with forked workers
     QPointer<Link> masterLink;           // worker
-    ClusterTransport *cluster = nullptr; // master, after listenCluster()
+    ClusterTransport *cluster = nullptr; // master or peer, after listenCluster()
+    IntrospectionService *introspection = nullptr;
 };
 
 } // namespace Plexus

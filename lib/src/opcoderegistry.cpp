@@ -101,4 +101,10 @@ QString opcodeName(quint32 opcode)
     return OpcodeRegistry::instance().name(opcode);
 }
 
+QList<quint32> OpcodeRegistry::opcodes() const
+{
+    QReadLocker locker(&m_lock);
+    return m_specs.keys();
+}
+
 } // namespace Plexus

@@ -22,6 +22,7 @@ public:
     bool remove(quint32 opcode);
     std::optional<OpcodeSpec> find(quint32 opcode) const;
     qsizetype count() const;
+    QList<quint32> opcodes() const;
     // Display names (setOpcodeName), kept apart from the handlers.
     bool setName(quint32 opcode, const QString &name);
     QString name(quint32 opcode) const;

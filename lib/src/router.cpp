@@ -3,6 +3,7 @@
 #include "logging_p.h"
 #include "node_p.h"
 #include "stats_p.h"
+#include "tracer_p.h"
 
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qthread.h>
@@ -60,6 +61,7 @@ Reply *Router::submit(MessagePrivate *message, const Sender *only)
     if (only) {
         job.hasOnly = true;
         job.pid = only->pid();
+        job.machine = only->machineId();
     }
     if (sameThread)
         runJob(job);
@@ -205,7 +207,7 @@ void Router::runJob(Job &job)
         if (sent != Sent::Ok && sent != Sent::Held)
             qCWarning(lcIpc) << "typed message" << m->header.target << "was not sent: no route";
     } else {
-        const Sender only(job.pid, -1);
+        const Sender only(job.machine, job.pid, -1);
         route(m, job.reply, job.hasOnly ? &only : nullptr);
     }
 }
@@ -226,7 +228,13 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
     Reply::Error routeError = Reply::NoError;
 
     if (only) {
-        if (only->pid() == qint64(self.pid))
+        if (only->machineId() && only->machineId() != self.machine) {
+            // Another machine: its master, over the cluster link.
+            if (Endpoint *e = machineEndpoint(only->machineId()))
+                remote.append(e);
+            else
+                routeError = m_host->inCluster() ? Reply::TargetLostError : Reply::NotInClusterError;
+        } else if (only->pid() == qint64(self.pid))
             toSelf = true;
         else if (Endpoint *e = endpointForPid(only->pid()))
             remote.append(e);
@@ -333,7 +341,9 @@ bool Router::writeToLink(Link *link, MessagePrivate *m)
         }
     }
     link->write(*m);
-    m_stats->countOut(Wire::HeaderSize + m->header.length);
+    m_stats->countOut(m->header.privateFlags, Wire::HeaderSize + m->header.length);
+    if (Q_UNLIKELY(m_traceHook))
+        m_traceHook->sent(*m, m_endpoints.value(link->endpoint));
     if (m->header.privateFlags & Wire::Opcode)
         m_stats->opcodeOut(quint32(m->header.target), m->header.length);
     return true;
@@ -418,7 +428,9 @@ void Router::linkFrame(Link *link, MessagePrivate *frame)
     Endpoint *e = m_endpoints.value(link->endpoint);
     if (!e)
         return;
-    m_stats->countIn(Wire::HeaderSize + m->header.length);
+    m_stats->countIn(m->header.privateFlags, Wire::HeaderSize + m->header.length);
+    if (Q_UNLIKELY(m_traceHook))
+        m_traceHook->received(*m, *e);
     const quint16 pf = m->header.privateFlags;
     if (pf & Wire::Control) {
         m_host->controlReceived(e, m.data());

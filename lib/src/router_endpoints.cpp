@@ -49,6 +49,16 @@ Endpoint *Router::endpointForPid(qint64 pid) const
     return nullptr;
 }
 
+Endpoint *Router::machineEndpoint(quint64 machine) const
+{
+    for (Endpoint *e : m_endpoints) {
+        if (e->kind == Endpoint::Kind::Machine && e->machine == machine && !e->stalled
+            && e->state == Endpoint::State::Connected)
+            return e;
+    }
+    return nullptr;
+}
+
 void Router::retireEndpoint(Endpoint *e)
 {
     e->stalled = true;
@@ -127,7 +137,7 @@ const QList<Endpoint *> &Router::workerTargets(bool functionPointer)
             std::sort(list.begin(), list.end(), [](Endpoint *a, Endpoint *b) { return a->slot < b->slot; });
         m_machineCache.clear();
         for (Endpoint *e : std::as_const(m_endpoints)) {
-            if (e->kind == Endpoint::Kind::Machine && !e->stalled)
+            if (e->kind == Endpoint::Kind::Machine && !e->stalled && !e->isMonitor)
                 m_machineCache.append(e);
         }
         std::sort(m_machineCache.begin(), m_machineCache.end(),

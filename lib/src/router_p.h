@@ -22,6 +22,7 @@ QT_END_NAMESPACE
 namespace Plexus {
 
 class Stats;
+class Tracer;
 
 /*
     A process this one can send to: itself (loopback), its master (on a worker), one worker
@@ -40,6 +41,7 @@ struct Endpoint
     Kind kind = Kind::Worker;
     State state = State::Starting;
     bool isExec = false;      // an exec'd program: op-codes only
+    bool isMonitor = false;   // Machine: a monitor (role Peer), never a cluster target
     bool stalled = false;     // did not connect within the start timeout (or a machine
                               // endpoint replaced by a newer link): nothing is held
     int slot = -1;
@@ -112,6 +114,8 @@ public:
     Endpoint *createEndpoint(Endpoint::Kind kind, int slot, bool isExec);
     Endpoint *endpoint(quint32 id) const { return m_endpoints.value(id); }
     Endpoint *endpointForPid(qint64 pid) const;
+    // The live link to the master (or monitor) of machine \a machine, or nullptr.
+    Endpoint *machineEndpoint(quint64 machine) const;
     Endpoint *masterEndpoint() const { return m_master; }
     // Forgets \a endpoint: calls waiting on it and its held traffic fail with \a error.
     void removeEndpoint(quint32 id, Reply::Error error);
@@ -123,6 +127,9 @@ public:
     void sendControl(Endpoint *endpoint, quint32 code, QByteArrayView payload);
     void setStartTimeout(int ms) { m_startTimeoutMs = ms; }
     void setHighWaterMark(qsizetype bytes) { m_highWater = bytes; }
+    // While set, every message received from a link or written by this process is shown
+    // to \a tracer (the monitor's trace); nullptr when nobody subscribes.
+    void setTraceHook(Tracer *tracer) noexcept { m_traceHook = tracer; }
     qsizetype highWaterMark() const noexcept { return m_highWater; }
 
     // While a Cork lives, writes are only queued; the last one to go flushes every link
@@ -167,6 +174,7 @@ private:
         std::shared_ptr<ReplyChannel> reply;
         quint32 endpoint = 0;     // replies and typed messages
         qint64 pid = 0;           // sendTo / typed to a worker
+        quint64 machine = 0;      // sendTo another machine's master
         bool hasOnly = false;
     };
     enum class Sent { Ok, Held, Backpressure, Lost };
@@ -196,6 +204,7 @@ private:
     PendingCalls m_calls;
     Dispatcher m_dispatcher;
     qsizetype m_highWater = DefaultHighWater;
+    Tracer *m_traceHook = nullptr;
     int m_startTimeoutMs = DefaultStartTimeoutMs;
 
     QHash<quint32, Endpoint *> m_endpoints;

@@ -3,6 +3,21 @@
 
 namespace Plexus {
 
+const char *trafficKindName(TrafficKind kind) noexcept
+{
+    switch (kind) {
+    case TrafficKind::Call: return "call";
+    case TrafficKind::Reply: return "reply";
+    case TrafficKind::Local: return "local";
+    case TrafficKind::Cluster: return "cluster";
+    case TrafficKind::Broadcast: return "broadcast";
+    case TrafficKind::Typed: return "typed";
+    case TrafficKind::Control: return "control";
+    case TrafficKind::Count: break;
+    }
+    return "?";
+}
+
 void Stats::rejected(const QString &peer, FrameError reason)
 {
     const auto i = size_t(reason);
@@ -43,10 +58,12 @@ Node::Counters Stats::counters() const
 {
     const Process &c = process;
     Node::Counters out;
-    out.messagesIn = c.messagesIn.load(std::memory_order_relaxed);
-    out.messagesOut = c.messagesOut.load(std::memory_order_relaxed);
-    out.bytesIn = c.bytesIn.load(std::memory_order_relaxed);
-    out.bytesOut = c.bytesOut.load(std::memory_order_relaxed);
+    for (const Kind &k : c.kinds) {
+        out.messagesIn += k.messagesIn.load(std::memory_order_relaxed);
+        out.messagesOut += k.messagesOut.load(std::memory_order_relaxed);
+        out.bytesIn += k.bytesIn.load(std::memory_order_relaxed);
+        out.bytesOut += k.bytesOut.load(std::memory_order_relaxed);
+    }
     out.rejectedFrames = c.rejectedFrames.load(std::memory_order_relaxed);
     out.lateReplies = c.lateReplies.load(std::memory_order_relaxed);
     out.droppedReplies = c.droppedReplies.load(std::memory_order_relaxed);

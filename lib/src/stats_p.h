@@ -23,6 +23,26 @@ struct LinkCounters
     quint64 recordsOut = 0;
 };
 
+// What a message is, for the counters by kind and the trace (docs/MONITOR.md "kind").
+enum class TrafficKind : quint8 { Call, Reply, Local, Cluster, Broadcast, Typed, Control, Count };
+constexpr int TrafficKindCount = int(TrafficKind::Count);
+
+constexpr TrafficKind trafficKind(quint16 privateFlags) noexcept
+{
+    if (privateFlags & 0x0040)       // Wire::Control
+        return TrafficKind::Control;
+    if (privateFlags & 0x0001)       // Wire::Reply
+        return TrafficKind::Reply;
+    if (privateFlags & 0x0200)       // Wire::Typed
+        return TrafficKind::Typed;
+    const bool workers = privateFlags & 0x0008, cluster = privateFlags & 0x0010;
+    return workers && cluster ? TrafficKind::Broadcast
+         : cluster            ? TrafficKind::Cluster
+         : workers            ? TrafficKind::Local
+                              : TrafficKind::Call;
+}
+const char *trafficKindName(TrafficKind kind) noexcept;
+
 // Rejections of one peer, by reason (index = FrameError).
 using RejectionCounts = std::array<quint64, 16>;
 
@@ -46,22 +66,28 @@ class Stats
 public:
     static constexpr int MaxPeers = 1024;   // rejected-by-peer entries kept
 
+    // Traffic of one kind; the process totals are the sums over the kinds.
+    struct Kind {
+        std::atomic<quint64> messagesIn{0}, messagesOut{0}, bytesIn{0}, bytesOut{0};
+    };
     struct Process {
-        std::atomic<quint64> messagesIn{0}, messagesOut{0}, bytesIn{0}, bytesOut{0},
-                rejectedFrames{0}, lateReplies{0}, droppedReplies{0}, unknownOpcodes{0},
-                backpressureErrors{0}, restarts{0}, heldMessages{0};
+        std::array<Kind, TrafficKindCount> kinds{};
+        std::atomic<quint64> rejectedFrames{0}, lateReplies{0}, droppedReplies{0},
+                unknownOpcodes{0}, backpressureErrors{0}, restarts{0}, heldMessages{0};
         std::array<std::atomic<quint64>, 16> rejectedByReason{};
     };
 
-    void countIn(qsizetype bytes) noexcept
+    void countIn(quint16 privateFlags, qsizetype bytes) noexcept
     {
-        process.messagesIn.fetch_add(1, std::memory_order_relaxed);
-        process.bytesIn.fetch_add(quint64(bytes), std::memory_order_relaxed);
+        Kind &k = process.kinds[size_t(trafficKind(privateFlags))];
+        k.messagesIn.fetch_add(1, std::memory_order_relaxed);
+        k.bytesIn.fetch_add(quint64(bytes), std::memory_order_relaxed);
     }
-    void countOut(qsizetype bytes) noexcept
+    void countOut(quint16 privateFlags, qsizetype bytes) noexcept
     {
-        process.messagesOut.fetch_add(1, std::memory_order_relaxed);
-        process.bytesOut.fetch_add(quint64(bytes), std::memory_order_relaxed);
+        Kind &k = process.kinds[size_t(trafficKind(privateFlags))];
+        k.messagesOut.fetch_add(1, std::memory_order_relaxed);
+        k.bytesOut.fetch_add(quint64(bytes), std::memory_order_relaxed);
     }
     static void bump(std::atomic<quint64> &counter) noexcept
     {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <plexus/clusteroptions.h>
+#include <plexus/introspection.h>
 #include <plexus/message.h>
 #include <plexus/payload.h>
 #include <plexus/peerinfo.h>
@@ -91,6 +92,22 @@ public:
 
     /*! A master with no forked workers, for use in an existing application. */
     explicit Node(QObject *parent = nullptr);
+    /*!
+        A Node in role \a role: Master (as above) or Peer. A Peer runs no workers and has
+        no IPC socket; it joins a cluster to watch it, as plexus-monitor does: it dials
+        every master it hears of (listenCluster(): ClusterOptions::port is then the UDP
+        discovery port to listen on, 0 for none; it never announces itself and listens on
+        no TCP port) or is told of (connectToPeer()), and is never a target of the
+        masters' cluster() or broadcast(). Worker is not a role a program chooses; it is
+        taken as Master.
+
+        \code
+        Plexus::Node monitor(Plexus::Node::Peer);
+        monitor.start();
+        monitor.listenCluster({.port = 7400});   // SECRET from the environment
+        \endcode
+    */
+    explicit Node(Role role, QObject *parent = nullptr);
     ~Node() override;
 
     /*! The Node of this process, or nullptr. */
@@ -221,6 +238,19 @@ public:
     bool isInCluster() const;
     /*! The machines this master has a live link to. */
     QList<PeerInfo> peers() const;
+
+    /*!
+        What monitors may see and do on this master (docs/MONITOR.md): snapshots always,
+        traces unless \c{options.trace} is false, control actions (restart a worker, send
+        a test message) only with \c{options.remoteControl}. Master only; may be changed
+        at any time.
+
+        \code
+        node.setIntrospection({.remoteControl = true});
+        \endcode
+    */
+    void setIntrospection(const Introspection::Options &options);
+    Introspection::Options introspection() const;
 
     /*! Asks every worker to stop, waits up to \a timeoutMs, then stops this Node. */
     void shutdown(int timeoutMs = 5000);

@@ -10,5 +10,6 @@
 #include <plexus/reply.h>
 #include <plexus/workerinfo.h>
 #include <plexus/typedhandler.h>
+#include <plexus/introspection.h>
 #include <plexus/node.h>
 #include <plexus/exec.h>

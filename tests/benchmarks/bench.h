@@ -42,6 +42,10 @@ struct ScenarioArgs
     long long depth = 2;
     int workers = 1;
     bool replyObjects = false;
+    // The master's trace (docs/MONITOR.md): "off" (disabled), "idle" (enabled, nobody
+    // subscribed: the default) or "subscribed" (a monitor process subscribes first).
+    std::string trace = "idle";
+    int port = 0;   // trace-subscriber: the master's cluster port
 };
 
 // Plexus scenarios (fork path via Plexus::exec). Returns the process exit code.

@@ -638,7 +638,7 @@ void measurePlexus(const Options &opt, const Baselines &b)
         g_rows.push_back(row);
     }
 
-    if (opt.wants("fast") || opt.wants("reply")) {
+    if (opt.wants("fast") || opt.wants("reply") || opt.wants("trace")) {
         const ScenarioRuns s = runRows(opt, "fast", "plexus: pipelined fast path 64 B",
                                        scenarioArgs("pipe", 64, p.fast, p.fast / 10, p.fastWindow, 1), true);
         Row row = makeRow("fast", "pipelined calls, fast path (function pointers), 64 B, window " + std::to_string(p.fastWindow), "calls/s", stats(s.rates));
@@ -652,6 +652,22 @@ void measurePlexus(const Options &opt, const Baselines &b)
         if (row.stats.valid())
             setPass(row, row.stats.median >= 1.3e6, missPct(row.stats.median, 1.3e6));
         g_rows.push_back(row);
+    }
+
+    if (opt.wants("trace")) {
+        // The fast path above runs with tracing enabled and nobody subscribed (the default).
+        for (const char *mode : {"off", "subscribed"}) {
+            const std::string id = std::string("fast_trace_") + mode;
+            std::vector<std::string> args = scenarioArgs("pipe", 64, p.fast, p.fast / 10, p.fastWindow, 1);
+            args.insert(args.end(), {"--trace", mode});
+            const ScenarioRuns s = runRows(opt, id, ("plexus: fast path, trace " + std::string(mode)).c_str(), args, true);
+            Row row = makeRow(id, std::string("pipelined fast path, 64 B, master's trace ") + mode
+                                      + (std::string(mode) == "off" ? " (disabled)" : " (a monitor streams it)"),
+                              "calls/s", stats(s.rates));
+            row.ratios = {{"fast path (trace on, no subscriber)", row.stats.median / fastMedian}};
+            row.facil = "-";
+            g_rows.push_back(row);
+        }
     }
 
     if (opt.wants("reply")) {
@@ -956,7 +972,7 @@ bool writeJson(const std::string &path, const Options &opt, const QJsonObject &m
 void usage()
 {
     std::printf("usage: plexus-bench [--quick] [--runs N] [--json FILE] [--only ROW,...]\n"
-                "rows: seq fast reply pipe_4k pipe_64k pipe_1m burst bcast_1 bcast_2 bcast_4 idle\n"
+                "rows: seq fast reply trace pipe_4k pipe_64k pipe_1m burst bcast_1 bcast_2 bcast_4 idle\n"
                 "(baselines always run; --runs below 5 is for profiling only)\n");
 }
 
@@ -983,6 +999,8 @@ int main(int argc, char **argv)
             else if (k == "--batch") a.batch = std::atoll(v);
             else if (k == "--depth") a.depth = std::atoll(v);
             else if (k == "--reply-objects") a.replyObjects = true;
+            else if (k == "--trace") a.trace = v;
+            else if (k == "--port") a.port = std::atoi(v);
         }
         // Plexus::exec() and QCoreApplication only need the program name.
         int qargc = 1;

@@ -12,7 +12,10 @@
 #include <plexus/plexus.h>
 
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qprocess.h>
+#include <QtCore/qrandom.h>
 #include <QtCore/qtimer.h>
+#include <QtCore/qurl.h>
 
 #include <atomic>
 #include <cstdio>
@@ -456,8 +459,76 @@ void startIdle(Plexus::Node &node)
 
 } // namespace
 
+// ---------------------------------------------------------------------------------------
+// The master's trace, for the fast-path rows: off, idle (the default) or subscribed by a
+// monitor process (this program again, "--scenario trace-subscriber"), which tells the
+// master once its first batch has arrived; only then does worker 0 start calling.
+
+constexpr quint32 OpSubscribed = 0x7e;
+constexpr quint32 TypeGo = 0x7f;
+
+void setUpTrace(Plexus::Node &node, const char *program)
+{
+    if (g_args.trace == "off") {
+        node.setIntrospection({.trace = false});
+        return;
+    }
+    if (g_args.trace != "subscribed")
+        return;
+    QByteArray secret(32, Qt::Uninitialized);
+    for (char &c : secret)
+        c = char('a' + QRandomGenerator::global()->bounded(26));
+    Plexus::ClusterOptions options;
+    options.secret = secret;
+    options.bindAddress = QHostAddress::LocalHost;
+    options.broadcast = false;
+    if (!node.listenCluster(options)) {
+        std::fprintf(stderr, "plexus-bench: %s\n", qPrintable(node.errorString()));
+        std::exit(1);
+    }
+    node.handle(OpSubscribed, qApp, [&node](const Plexus::Message &) {
+        for (const Plexus::WorkerInfo &w : node.workers()) {
+            if (w.slot == 0)
+                node.sendToWorker(w, TypeGo, {});
+        }
+    });
+    auto *monitor = new QProcess(qApp);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("SECRET"), QString::fromLatin1(secret));
+    monitor->setProcessEnvironment(env);
+    monitor->setProcessChannelMode(QProcess::ForwardedChannels);
+    monitor->start(QString::fromLocal8Bit(program),
+                   {QStringLiteral("--scenario"), QStringLiteral("trace-subscriber"),
+                    QStringLiteral("--port"), QString::number(node.clusterPort())});
+}
+
+int runTraceSubscriber(int &argc, char **argv, int port)
+{
+    QCoreApplication app(argc, argv);
+    Plexus::Node node(Plexus::Node::Peer);
+    if (!node.start() || !node.listenCluster(Plexus::ClusterOptions{})
+        || !node.connectToPeer(QUrl(QStringLiteral("tcp://127.0.0.1:%1").arg(port)))) {
+        std::fprintf(stderr, "plexus-bench trace-subscriber: %s\n", qPrintable(node.errorString()));
+        return 1;
+    }
+    long long batches = 0;
+    QObject::connect(&node, &Plexus::Node::peerConnected, &app, [&batches](const Plexus::PeerInfo &p) {
+        const Plexus::Sender master(p.machineId, 0, -1);
+        Plexus::Reply *r = Plexus::sendTo(master, Plexus::newMessage(
+                {.opcode = Plexus::Introspection::TraceOpcode, .reply = true}));
+        QObject::connect(r, &Plexus::Reply::replyReceived, qApp, [&batches, master] {
+            if (batches++ == 0)
+                Plexus::sendTo(master, Plexus::newMessage({.opcode = OpSubscribed}));
+        });
+    });
+    QObject::connect(&node, &Plexus::Node::peerDisconnected, &app, &QCoreApplication::quit);
+    return app.exec();
+}
+
 int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args)
 {
+    if (args.name == "trace-subscriber")
+        return runTraceSubscriber(argc, argv, args.port);
     g_args = args;
     g_payload = QByteArray(qsizetype(args.size), 'x');
     if (qEnvironmentVariableIsEmpty("PLEXUS_BENCH_VERBOSE"))
@@ -466,10 +537,19 @@ int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args)
     Plexus::ExecOptions options;
     options.workers = args.workers;
     options.restartPolicy = Plexus::WorkerInfo::NoRestart;
-    return Plexus::exec(argc, argv, options, [name](Plexus::Node &node) {
+    const char *program = argv[0];
+    return Plexus::exec(argc, argv, options, [name, program](Plexus::Node &node) {
         if (name == "seq" || name == "pipe" || name == "burst") {
-            if (node.isWorker() && node.workerSlot() == 0)
-                QTimer::singleShot(0, qApp, startWorkerScenario);
+            if (node.isMaster())
+                setUpTrace(node, program);
+            if (node.isWorker() && node.workerSlot() == 0) {
+                if (g_args.trace == "subscribed")
+                    Plexus::setWorkerHandler(TypeGo, [](const Plexus::Message &, const Plexus::WorkerInfo &, void *, void **) {
+                        QTimer::singleShot(0, qApp, startWorkerScenario);
+                    }, nullptr);
+                else
+                    QTimer::singleShot(0, qApp, startWorkerScenario);
+            }
             return;
         }
         if (node.isMaster()) {

@@ -1013,7 +1013,7 @@ enum : quint32 {
     OpAfter = 0x101,        // registered by the master after start
     OpHandleOnly = 0x102,   // only a Node::handle() lambda on the master
     OpUnknown = 0x4242,     // never registered
-    OpReserved = 0xFF000001,
+    OpReserved = 0xFF0000FF,   // reserved, and not one of the introspection op-codes
 };
 int s_opUdata = 0;
 QObject *s_opContext = nullptr;

@@ -14,15 +14,17 @@
 
 set -euo pipefail
 
-# Every Debian package the build needs; later features append here (qt6-charts-dev, ...).
+# Every Debian package the build needs; later features append here.
 # g++ rather than build-essential: cmake + ninja need no make or dpkg-dev.
 # clang and libclang-rt-14-dev are for the libFuzzer targets (scripts/fuzz.sh); iproute2
-# (ip netns) for the multi-host cluster tests.
-PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libsodium-dev clang libclang-rt-14-dev iproute2"
+# (ip netns) for the multi-host cluster tests. The monitor: qt6-charts-dev (rate charts),
+# libqt6svg6 (its SVG icons), xvfb and xauth (xvfb-run: scripts/screenshots.sh and the
+# demo without a display), imagemagick (import, for whole-screen captures).
+PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libsodium-dev clang libclang-rt-14-dev iproute2 qt6-charts-dev libqt6svg6 xvfb xauth imagemagick"
 
 # CMake cache entries the scripts rely on. They are passed at the first configure and
 # enforced later (an existing build directory configured without them is re-configured).
-PLEXUS_REQUIRED_CACHE="${PLEXUS_REQUIRED_CACHE:-PLEXUS_BUILD_TESTS=ON PLEXUS_BUILD_EXAMPLES=ON}"
+PLEXUS_REQUIRED_CACHE="${PLEXUS_REQUIRED_CACHE:-PLEXUS_BUILD_TESTS=ON PLEXUS_BUILD_EXAMPLES=ON PLEXUS_BUILD_MONITOR=ON}"
 
 PLEXUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLEXUS_BUILD_DIR="${PLEXUS_BUILD_DIR:-build}"

@@ -16,6 +16,7 @@
 #include <QtCore/qcborarray.h>
 #include <QtCore/qcbormap.h>
 #include <QtCore/qdatetime.h>
+#include <QtCore/qdebug.h>
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qsysinfo.h>
 
@@ -289,6 +290,17 @@ void IntrospectionService::control(const Message &request)
     ok.insert(key("v"), Introspection::EncodingVersion);
     ok.insert(key("ok"), true);
     answer(request, ok);
+}
+
+QDebug Introspection::operator<<(QDebug debug, const Introspection::Options &o)
+{
+    const QDebugStateSaver saver(debug);
+    debug.nospace() << "Introspection::Options(trace " << (o.trace ? "on" : "off")
+                    << ", remote control " << (o.remoteControl ? "on" : "off")
+                    << ", payload bytes " << o.tracePayloadBytes << ", every "
+                    << o.traceIntervalMs << " ms, " << o.traceSamples << " samples, max queued "
+                    << o.traceMaxQueuedBytes << ')';
+    return debug;
 }
 
 } // namespace Plexus

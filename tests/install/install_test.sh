@@ -43,7 +43,7 @@ nm -D --defined-only "$lib" | awk '{ print $NF }' | c++filt >"$work/symbols.txt"
 grep -E '(^|[^:])Plexus::' "$work/symbols.txt" \
     | grep -vE "^((vtable|typeinfo|typeinfo name|non-virtual thunk to) for )?Plexus::($public)(::|$| )" \
     | grep -vE "^Plexus::($functions)\(|^Plexus::staticMetaObject$|^Plexus::operator<<\(" \
-    | grep -vE "^QDebug Plexus::operator<<|^Plexus::[A-Za-z]+ Plexus::($functions)\(|^[^ ]+ Plexus::($functions)\(" \
+    | grep -vE "^QDebug Plexus::(Introspection::)?operator<<|^Plexus::[A-Za-z]+ Plexus::($functions)\(|^[^ ]+ Plexus::($functions)\(" \
     >"$work/internal.txt" || true
 # Anything else that names an internal class (codec, crypto, router, links, ...) is a leak.
 grep -E '(^|for )Plexus::[A-Za-z]*(Private|Reader|Crypto|Frame|Router|Link|Registry|Handlers|ForkServer|Supervisor|Wire|Record|Handshake|Dispatcher|Pending|Stats)[A-Za-z]*(::|$)' \

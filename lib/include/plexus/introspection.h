@@ -3,6 +3,10 @@
 
 #include <plexus/plexusglobal.h>
 
+QT_BEGIN_NAMESPACE
+class QDebug;
+QT_END_NAMESPACE
+
 namespace Plexus {
 
 /*!
@@ -73,6 +77,8 @@ struct Options
         "dropped"), so a monitor that stops reading cannot grow the master's memory. */
     int traceMaxQueuedBytes = 256 * 1024;
 };
+
+PLEXUS_EXPORT QDebug operator<<(QDebug debug, const Options &options);
 
 } // namespace Introspection
 } // namespace Plexus

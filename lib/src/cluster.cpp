@@ -106,12 +106,7 @@ bool TcpCluster::listen(const ClusterOptions &options, QString *error)
     m_discovery->setBroadcast(options.broadcast);
     m_discovery->setExtraTargets(options.announceTo);
     m_discovery->setInterval(options.announceIntervalMs);
-    connect(m_discovery, &Discovery::announced, this, [this](const Discovery::Announcement &a) {
-        if (a.role == quint8(PeerRole::Master))   // peers never announce; nobody dials one
-            onAnnounced(a.machine, a.address.toString(), a.port);
-    });
-    connect(m_discovery, &Discovery::rejected, this, &ClusterTransport::rejected);
-
+    watchDiscovery();
     startTimers();
     m_discovery->start();
     qCInfo(lcCluster) << "machine" << Qt::hex << m_base.localMachine << Qt::dec
@@ -130,16 +125,21 @@ bool TcpCluster::listenAsPeer(const ClusterOptions &options, QString *error)
             m_discovery = nullptr;
             return false;
         }
-        connect(m_discovery, &Discovery::announced, this, [this](const Discovery::Announcement &a) {
-            if (a.role == quint8(PeerRole::Master))
-                onAnnounced(a.machine, a.address.toString(), a.port);
-        });
-        connect(m_discovery, &Discovery::rejected, this, &ClusterTransport::rejected);
+        watchDiscovery();
     }
     startTimers();
     qCInfo(lcCluster) << "peer" << Qt::hex << m_base.localMachine << Qt::dec << "watching the cluster"
                       << (options.port ? "on discovery port" : "without discovery") << options.port;
     return true;
+}
+
+void TcpCluster::watchDiscovery()
+{
+    connect(m_discovery, &Discovery::announced, this, [this](const Discovery::Announcement &a) {
+        if (a.role == quint8(PeerRole::Master))   // peers never announce; nobody dials one
+            onAnnounced(a.machine, a.address.toString(), a.port);
+    });
+    connect(m_discovery, &Discovery::rejected, this, &ClusterTransport::rejected);
 }
 
 void TcpCluster::startTimers()

@@ -114,6 +114,7 @@ private:
 
     LinkSetup linkSetup(Handshake::Side side) const;
     bool listenAsPeer(const ClusterOptions &options, QString *error);
+    void watchDiscovery();
     void startTimers();
     class Server;
     void onNewConnection(int fd);

@@ -412,8 +412,16 @@ void TcpCluster::endpointLost(Endpoint *e)
 void TcpCluster::unadmittedLinkClosed(Link *link)
 {
     m_handshaking.removeOne(link);
-    if (Dial *d = dialFor(link))
+    if (Dial *d = dialFor(link)) {
+        // The other side closed our dial inside the key exchange, which is what a master
+        // does to a key message it cannot authenticate: most likely a wrong secret. Only
+        // the other side can tell for sure; say what we saw, once per failed dial.
+        const auto *tcp = qobject_cast<const TcpLink *>(link);
+        if (tcp && tcp->wasConnected() && link->closedIn() == Link::State::Handshaking
+            && link->rejectedFor() == FrameError::NoError)
+            Q_EMIT handshakeRefused(link->description());
         dialFailed(*d);
+    }
     for (auto it = m_peers.begin(); it != m_peers.end(); ++it) {
         if (it->link == link && !it->since.isValid()) {
             m_peers.erase(it);   // admitted, then closed before it was established

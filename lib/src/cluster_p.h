@@ -58,6 +58,8 @@ Q_SIGNALS:
     void peerDisconnected(const Plexus::PeerInfo &peer);
     // Input that never reached a link (discovery datagrams) was refused.
     void rejected(const QString &peer, Plexus::FrameError reason);
+    // The machine at \a peer closed a link we dialed inside the key exchange.
+    void handshakeRefused(const QString &peer);
 };
 
 /*

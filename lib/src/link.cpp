@@ -287,6 +287,7 @@ void Link::close()
 {
     if (m_state == State::Closed)
         return;
+    m_closedIn = m_state;
     m_state = State::Closed;
     if (m_deadline)
         m_deadline->stop();
@@ -314,6 +315,7 @@ void Link::reject(FrameError reason)
 {
     if (m_state == State::Closed)
         return;
+    m_rejectedFor = reason;
     m_handler->linkRejected(this, reason);
     close();
 }

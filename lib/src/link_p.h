@@ -122,6 +122,9 @@ public:
     qint64 establishedAt() const noexcept { return m_establishedAt; }
     // Monotonic ms of the last bytes received (or of the link's creation): heartbeats.
     qint64 lastInputAt() const noexcept { return m_lastInputAt; }
+    // After close(): the state it was closed in, and the reason when it was rejected.
+    State closedIn() const noexcept { return m_closedIn; }
+    FrameError rejectedFor() const noexcept { return m_rejectedFor; }
 
     // The router's endpoint for this link once admitted (0: none), and whether the router
     // has it on its list of links to flush when the current batch ends.
@@ -194,6 +197,8 @@ private:
     LinkSetup m_setup;
     quint64 m_id;
     State m_state = State::Handshaking;
+    State m_closedIn = State::Handshaking;
+    FrameError m_rejectedFor = FrameError::NoError;
     PeerIdentity m_peer;
     LinkCounters m_counters;
     qint64 m_establishedAt = 0;

@@ -16,7 +16,7 @@ namespace Plexus {
 
 SocketLink::SocketLink(LinkHandler *handler, const LinkSetup &setup, int fd, bool connecting,
                        QObject *parent)
-    : Link(handler, setup, parent), m_fd(fd), m_connecting(connecting)
+    : Link(handler, setup, parent), m_fd(fd), m_connecting(connecting), m_connected(!connecting)
 {
     ::fcntl(m_fd, F_SETFL, ::fcntl(m_fd, F_GETFL) | O_NONBLOCK);
     ::fcntl(m_fd, F_SETFD, FD_CLOEXEC);
@@ -56,6 +56,7 @@ void SocketLink::onWritable()
         transportLost();
         return;
     }
+    m_connected = true;
     m_readNotifier->setEnabled(true);
     transportConnected();
     start();

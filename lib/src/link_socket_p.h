@@ -21,6 +21,9 @@ class SocketLink : public Link
 public:
     ~SocketLink() override;
 
+    // The transport was connected at some point (a dial that failed to connect: false).
+    bool wasConnected() const noexcept { return m_connected; }
+
 protected:
     // Takes ownership of \a fd. With \a connecting, a non-blocking connect() is in progress:
     // the handshake starts once it completes, and a failed connect closes the link.
@@ -42,6 +45,7 @@ private:
 
     int m_fd;
     bool m_connecting;
+    bool m_connected;
     QSocketNotifier *m_readNotifier = nullptr;
     QSocketNotifier *m_writeNotifier = nullptr;
 };

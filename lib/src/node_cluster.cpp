@@ -82,6 +82,10 @@ bool Node::listenCluster(const ClusterOptions &options)
     connect(cluster, &ClusterTransport::peerDisconnected, this, [this](const PeerInfo &p) {
         Q_EMIT peerDisconnected(p, QPrivateSignal());
     });
+    connect(cluster, &ClusterTransport::handshakeRefused, this, [d](const QString &peer) {
+        d->reportRejection(peer, FrameError::BadHandshake,
+                           QStringLiteral("the peer closed the cluster handshake (wrong SECRET?)"));
+    });
     connect(cluster, &ClusterTransport::rejected, this, [d](const QString &peer, FrameError reason) {
         d->reportRejection(peer, reason, QStringLiteral("discovery datagram dropped"));
     });

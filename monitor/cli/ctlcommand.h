@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "monitorclient.h"
+
+#include <QtCore/qobject.h>
+#include <QtCore/qtimer.h>
+
+namespace PlexusCtl {
+
+/*! plexusctl's exit codes (also in --help). */
+enum ExitCode {
+    ExitOk = 0,
+    ExitUsage = 1,        //!< bad command line
+    ExitNoSecret = 2,     //!< SECRET unset or empty
+    ExitNobody = 3,       //!< no master answered within --timeout
+    ExitRefused = 4,      //!< a master refused the control action
+    ExitFailure = 5,      //!< anything else (wrong SECRET, a port taken, ...)
+};
+
+enum class Command { Status, Top, Trace, Send, Restart };
+
+/*! Everything the command line says. */
+struct CtlOptions
+{
+    Command command = Command::Status;
+    PlexusMonitor::ClientOptions client;
+    int timeoutMs = 3000;
+    bool json = false;
+    int iterations = 0;        //!< top: frames before exiting (0: until interrupted)
+    int intervalMs = 1000;     //!< top: between frames
+    int count = 0;             //!< trace: samples before exiting (0: until interrupted)
+    quint32 opcode = 0;        //!< trace filter, send target
+    QByteArray data;           //!< send
+    bool broadcast = false;    //!< send
+    quint64 machine = 0;       //!< send, restart (0: any master)
+    qint64 pid = 0;            //!< restart
+};
+
+/*!
+    \class PlexusCtl::CtlCommand
+    Runs one plexusctl command on a MonitorClient and ends the event loop with its exit
+    code (QCoreApplication::exit()). All waiting is event-driven and bounded by --timeout
+    until a master is found.
+*/
+class CtlCommand : public QObject
+{
+    Q_OBJECT
+public:
+    explicit CtlCommand(const CtlOptions &options, QObject *parent = nullptr);
+
+    /*! Starts the command; false (with the exit code in \a exitCode) if it cannot start. */
+    bool start(int *exitCode);
+
+private:
+    void onStateChanged();
+    void onTrace();
+    void onTimeout();
+    void printTop();
+    void printStatus();
+    bool statusComplete() const;
+    void runControl();
+    void finish(int code);
+    static void out(const QByteArray &text);
+    static void err(const QString &text);
+
+    CtlOptions m_options;
+    PlexusMonitor::MonitorClient m_client;
+    QTimer m_timeout;
+    QTimer m_frames;
+    quint64 m_traceNext = 0;
+    int m_printed = 0;
+    bool m_controlSent = false;
+    bool m_refused = false;
+    bool m_done = false;
+};
+
+} // namespace PlexusCtl

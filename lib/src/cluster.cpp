@@ -417,7 +417,8 @@ void TcpCluster::unadmittedLinkClosed(Link *link)
         // does to a key message it cannot authenticate: most likely a wrong secret. Only
         // the other side can tell for sure; say what we saw, once per failed dial.
         const auto *tcp = qobject_cast<const TcpLink *>(link);
-        if (tcp && tcp->wasConnected() && link->closedIn() == Link::State::Handshaking
+        if (tcp && tcp->wasConnected() && link->lostByTransport()
+            && link->closedIn() == Link::State::Handshaking
             && link->rejectedFor() == FrameError::NoError)
             Q_EMIT handshakeRefused(link->description());
         dialFailed(*d);

@@ -96,12 +96,12 @@ bool IntrospectionService::dispatch(const Message &request)
         snapshot(request);
         return true;
     case Introspection::TraceOpcode:
-        if (m_node->role == Node::Worker)
+        if (m_node->role != Node::Master)
             return false;   // a master traces what its workers send
         trace(request);
         return true;
     case Introspection::ControlOpcode:
-        if (m_node->role == Node::Worker)
+        if (m_node->role != Node::Master)
             return false;
         control(request);
         return true;
@@ -208,11 +208,10 @@ void IntrospectionService::finishSnapshot(const Message &request, QCborMap maste
 
 void IntrospectionService::trace(const Message &request)
 {
-    const MessagePrivate *rq = MessagePrivate::get(request);
-    if (!rq || !rq->owesFinalReply())
-        return;   // fire-and-forget: there is nobody to stream to
     const QCborMap body = requestBody(request);
-    if (body.value(key("stop")).toBool()) {
+    const MessagePrivate *rq = MessagePrivate::get(request);
+    const bool answerable = rq && rq->owesFinalReply();
+    if (body.value(key("stop")).toBool()) {   // also fire-and-forget, as a monitor leaves
         const int ended = m_tracer ? m_tracer->unsubscribe(request.sender().machineId(),
                                                            request.sender().pid())
                                    : 0;
@@ -220,9 +219,12 @@ void IntrospectionService::trace(const Message &request)
         m.insert(key("v"), Introspection::EncodingVersion);
         m.insert(key("ok"), true);
         m.insert(key("stopped"), ended);
-        answer(request, m);
+        if (answerable)
+            answer(request, m);
         return;
     }
+    if (!answerable)
+        return;   // fire-and-forget: there is nobody to stream to
     if (!m_options.trace) {
         answer(request, refusal(QStringLiteral("tracing is disabled on this master")));
         return;

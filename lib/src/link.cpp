@@ -324,6 +324,7 @@ void Link::transportLost()
 {
     if (m_state == State::Closed)
         return;
+    m_lostByTransport = true;
     // A stream that ends inside the handshake, a record or a frame was cut short; one that
     // ends between records is a peer that went away (crashed, or closed after its final
     // record).

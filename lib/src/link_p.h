@@ -125,6 +125,8 @@ public:
     // After close(): the state it was closed in, and the reason when it was rejected.
     State closedIn() const noexcept { return m_closedIn; }
     FrameError rejectedFor() const noexcept { return m_rejectedFor; }
+    // The transport ended from the other side (end of stream, reset), not by close().
+    bool lostByTransport() const noexcept { return m_lostByTransport; }
 
     // The router's endpoint for this link once admitted (0: none), and whether the router
     // has it on its list of links to flush when the current batch ends.
@@ -199,6 +201,7 @@ private:
     State m_state = State::Handshaking;
     State m_closedIn = State::Handshaking;
     FrameError m_rejectedFor = FrameError::NoError;
+    bool m_lostByTransport = false;
     PeerIdentity m_peer;
     LinkCounters m_counters;
     qint64 m_establishedAt = 0;

@@ -228,12 +228,14 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
     Reply::Error routeError = Reply::NoError;
 
     if (only) {
-        if (only->machineId() && only->machineId() != self.machine) {
-            // Another machine: its master, over the cluster link.
+        if (only->machineId() && only->machineId() != self.machine && only->pid() == 0) {
+            // "The master of that machine" (pid 0): over the cluster link.
             if (Endpoint *e = machineEndpoint(only->machineId()))
                 remote.append(e);
             else
                 routeError = m_host->inCluster() ? Reply::TargetLostError : Reply::NotInClusterError;
+        } else if (only->machineId() && only->machineId() != self.machine) {
+            routeError = Reply::TargetLostError;   // a process of another machine: no route
         } else if (only->pid() == qint64(self.pid))
             toSelf = true;
         else if (Endpoint *e = endpointForPid(only->pid()))

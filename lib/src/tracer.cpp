@@ -194,9 +194,8 @@ void Tracer::flush()
         const QList<Sample> samples = std::exchange(s.samples, {});
         if (queuedFor(s) > m_settings.maxQueuedBytes) {
             // It does not read: drop this batch rather than queue it.
-            ++s.dropped;
+            ++s.dropped;   // seq does not advance: a gap in seq would be a lost batch
             ++m_droppedTotal;
-            ++s.seq;
             continue;
         }
         QCborArray sampled;

@@ -81,5 +81,5 @@ ip netns exec "${tag}mon" timeout --signal=TERM "$seconds" \
     xvfb-run -a -s "-screen 0 1600x1000x24" "$monitor" --port 7400 --stats --view "$view" \
     >"$work/monitor.log" 2>&1
 set -e
-grep -E '^stats' "$work/monitor.log" || { echo "error: no stats from the monitor:" >&2; cat "$work/monitor.log" >&2; exit 1; }
-printf '==> result: %s\n' "$(grep -E '^stats' "$work/monitor.log" | tail -n 1)"
+grep -E '^plexus-monitor stats' "$work/monitor.log" || { echo "error: no stats from the monitor:" >&2; cat "$work/monitor.log" >&2; exit 1; }
+printf '==> result: %s\n' "$(grep -E '^plexus-monitor stats' "$work/monitor.log" | tail -n 1)"

@@ -42,7 +42,7 @@ functions='call|local|cluster|broadcast|newMessage|send|sendTo|reply|registerOpc
 nm -D --defined-only "$lib" | awk '{ print $NF }' | c++filt >"$work/symbols.txt"
 grep -E '(^|[^:])Plexus::' "$work/symbols.txt" \
     | grep -vE "^((vtable|typeinfo|typeinfo name|non-virtual thunk to) for )?Plexus::($public)(::|$| )" \
-    | grep -vE "^Plexus::($functions)\(|^Plexus::staticMetaObject$|^Plexus::operator<<\(" \
+    | grep -vE "^Plexus::($functions)\(|^Plexus::staticMetaObject$|^Plexus::(Introspection::)?operator<<\(" \
     | grep -vE "^QDebug Plexus::(Introspection::)?operator<<|^Plexus::[A-Za-z]+ Plexus::($functions)\(|^[^ ]+ Plexus::($functions)\(" \
     >"$work/internal.txt" || true
 # Anything else that names an internal class (codec, crypto, router, links, ...) is a leak.

@@ -42,7 +42,10 @@ PLEXUS_EXPORT Message newMessage(const CallArgs &args);
 PLEXUS_EXPORT Reply *send(const Message &message);
 
 /*! Sends a message to one process only: \a peer as given by Message::sender() or
-    WorkerInfo::sender(). */
+    WorkerInfo::sender() of this machine. Sender(machineId, 0, -1), pid 0 with another
+    machine's id, is the master of that machine, reached over the cluster link (op-codes
+    only; how a monitor talks to one master). A process of another machine is not
+    reachable directly: Reply::TargetLostError. */
 PLEXUS_EXPORT Reply *sendTo(const Sender &peer, const Message &message);
 
 /*!

@@ -13,6 +13,7 @@
 namespace PlexusMonitor::Gui {
 
 namespace {
+constexpr int ProbeIntervalMs = 50;
 std::atomic<qint64> g_busyNs{0};
 
 qint64 threadCpuNs()
@@ -26,6 +27,18 @@ qint64 threadCpuNs()
 GuiStats::GuiStats(QObject *parent) : QObject(parent)
 {
     connect(&m_timer, &QTimer::timeout, this, &GuiStats::report);
+    m_probe.setTimerType(Qt::PreciseTimer);
+    m_probe.setInterval(ProbeIntervalMs);
+    connect(&m_probe, &QTimer::timeout, this, &GuiStats::probe);
+}
+
+void GuiStats::probe()
+{
+    const qint64 lag = qMax<qint64>(0, m_sinceProbe.nsecsElapsed() - qint64(ProbeIntervalMs) * 1'000'000);
+    m_sinceProbe.restart();
+    m_lagSumNs += lag;
+    m_lagMaxNs = qMax(m_lagMaxNs, lag);
+    ++m_probes;
 }
 
 void GuiStats::addBusyNanoseconds(qint64 ns)
@@ -60,6 +73,8 @@ void GuiStats::start(int intervalMs)
     m_lastUpdates = m_updates;
     m_lastRefreshes = m_refreshes;
     m_timer.start(intervalMs);
+    m_sinceProbe.start();
+    m_probe.start();
 }
 
 void GuiStats::report()
@@ -77,10 +92,15 @@ void GuiStats::report()
     m_lastBusyNs = busy;
     m_lastCpuNs = cpu;
     m_lastUpdates = m_updates;
+    const double lagAvgMs = m_probes ? double(m_lagSumNs) / double(m_probes) / 1e6 : 0;
+    const double lagMaxMs = double(m_lagMaxNs) / 1e6;
+    m_lagSumNs = m_lagMaxNs = m_probes = 0;
     std::fprintf(stderr,
                  "plexus-monitor stats: gui busy %.1f%% (events), gui cpu %.1f%%, "
-                 "model updates %.1f/s, view refreshes %.1f/s, rss %.1f MiB\n",
-                 busyShare, cpuShare, updates, refreshes, double(residentBytes()) / (1024.0 * 1024.0));
+                 "model updates %.1f/s, view refreshes %.1f/s, rss %.1f MiB, "
+                 "timer lag avg %.1f ms max %.1f ms\n",
+                 busyShare, cpuShare, updates, refreshes, double(residentBytes()) / (1024.0 * 1024.0),
+                 lagAvgMs, lagMaxMs);
     std::fflush(stderr);
 }
 

@@ -17,7 +17,8 @@ namespace PlexusMonitor::Gui {
     busy share (time inside event delivery at the outermost level, measured by
     MonitorApplication::notify(), and the thread's CPU time, both over wall time), the model
     updates per second (resets, data changes, row insertions and removals, layout changes of
-    every watched model) and the process RSS (/proc/self/statm).
+    every watched model), the process RSS (/proc/self/statm), and how late a 50 ms timer on
+    the GUI thread fired (average and worst): what a user feels as the GUI's latency.
 */
 class GuiStats : public QObject
 {
@@ -38,8 +39,15 @@ public:
 private:
     void report();
 
+    void probe();
+
     QTimer m_timer;
+    QTimer m_probe;             // the latency probe
     QElapsedTimer m_wall;
+    QElapsedTimer m_sinceProbe;
+    qint64 m_lagSumNs = 0;
+    qint64 m_lagMaxNs = 0;
+    qint64 m_probes = 0;
     qint64 m_lastBusyNs = 0;
     qint64 m_lastCpuNs = 0;
     quint64 m_lastUpdates = 0;

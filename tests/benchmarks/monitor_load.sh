@@ -76,6 +76,7 @@ add_host "${tag}mon" 10.79.0.254
 
 printf '==> %d machines x %d workers flooding; monitor for %d s (view %s)\n' \
     "$hosts" "$workers" "$seconds" "$view"
+ctl="$build/monitor/cli/plexusctl"
 set +e
 ip netns exec "${tag}mon" timeout --signal=TERM "$seconds" \
     xvfb-run -a -s "-screen 0 1600x1000x24" "$monitor" --port 7400 --stats --view "$view" \
@@ -83,3 +84,18 @@ ip netns exec "${tag}mon" timeout --signal=TERM "$seconds" \
 set -e
 grep -E '^plexus-monitor stats' "$work/monitor.log" || { echo "error: no stats from the monitor:" >&2; cat "$work/monitor.log" >&2; exit 1; }
 printf '==> result: %s\n' "$(grep -E '^plexus-monitor stats' "$work/monitor.log" | tail -n 1)"
+# What a monitor sees of that cluster right after (the same flood still going).
+if [ -x "$ctl" ]; then
+    ip netns exec "${tag}mon" "$ctl" --port 7400 --timeout 5000 status --json >"$work/status.json" || true
+    python3 - "$work/status.json" "$hosts" "$workers" <<'PY' || true
+import json, sys
+try:
+    data = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("==> plexusctl status: no JSON (%s)" % e); sys.exit(0)
+machines = data.get("machines", data if isinstance(data, list) else [])
+procs = sum(len(m.get("processes", [])) for m in machines)
+print("==> plexusctl status: %d machines, %d processes (expected %s x (1 + %s))"
+      % (len(machines), procs, sys.argv[2], sys.argv[3]))
+PY
+fi

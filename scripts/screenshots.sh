@@ -86,14 +86,26 @@ start_node() {   # tag port other-port fd
 start_node a "$port_a" "$port_b" 3
 start_node b "$port_b" "$port_a" 4
 
+# Both masters up (cluster_node: linked to each other) within 10 s, or the script fails
+# with what the nodes said.
+ready=0
 for _ in $(seq 1 100); do
     if [ "$driven" = 1 ]; then
-        grep -q '^PEERUP' "$work/a.log" 2>/dev/null && break
+        grep -q '^PEERUP' "$work/a.log" 2>/dev/null && { ready=1; break; }
     else
-        grep -q '^READY' "$work/a.log" 2>/dev/null && grep -q '^READY' "$work/b.log" 2>/dev/null && break
+        grep -q '^READY' "$work/a.log" 2>/dev/null && grep -q '^READY' "$work/b.log" 2>/dev/null \
+            && { ready=1; break; }
     fi
     sleep 0.1
 done
+if [ "$ready" = 0 ]; then
+    echo "error: the demo masters did not come up within 10 s ($node); their output:" >&2
+    for log in "$work/a.log" "$work/b.log"; do
+        echo "--- $(basename "$log")" >&2
+        tail -n 40 "$log" >&2 2>/dev/null || echo "(no output)" >&2
+    done
+    exit 1
+fi
 
 # Traffic: cluster-wide broadcasts from both masters, calls to the other master, and the
 # same from worker 0 of each machine, a few times a second (cluster_node's stdin commands).

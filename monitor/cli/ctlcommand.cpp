@@ -57,7 +57,9 @@ CtlCommand::CtlCommand(const CtlOptions &options, QObject *parent)
 bool CtlCommand::start(int *exitCode)
 {
     ClientOptions client = m_options.client;
-    client.timeoutMs = m_options.timeoutMs;
+    // --timeout bounds finding masters; what they are asked gets at least the time a
+    // master takes to answer without a silent worker.
+    client.timeoutMs = qMax(m_options.timeoutMs, MinAnswerTimeoutMs);
     client.trace = m_options.command == Command::Trace;
     client.traceOpcode = m_options.opcode;
     if (m_options.command == Command::Top)
@@ -218,6 +220,14 @@ void CtlCommand::onTimeout()
     if (m_done)
         return;
     const ClusterState *state = m_client.state();
+    if ((m_options.command == Command::Status || m_options.command == Command::Top)
+        && !m_awaitingAnswers && m_client.pendingSnapshots() > 0) {
+        // Masters were found in time and are answering: give them the answer timeout (the
+        // client fails the snapshots after it), once.
+        m_awaitingAnswers = true;
+        m_timeout.start(m_client.options().timeoutMs);
+        return;
+    }
     if (m_options.command == Command::Status && state->reportingMachines() > 0) {
         // Some answered in time: show them, and say who did not.
         for (const MachineEntry &m : state->machines()) {

@@ -20,12 +20,17 @@ enum ExitCode {
 
 enum class Command { Status, Top, Trace, Send, Restart };
 
+/*! How long a master found gets to answer a snapshot or a control action, at least,
+    whatever --timeout says: a master waits up to 2000 ms for its silent workers' parts of
+    a snapshot before it answers without them. */
+inline constexpr int MinAnswerTimeoutMs = 2500;
+
 /*! Everything the command line says. */
 struct CtlOptions
 {
     Command command = Command::Status;
     PlexusMonitor::ClientOptions client;
-    int timeoutMs = 3000;
+    int timeoutMs = 3000;      //!< to find masters (their answers: MinAnswerTimeoutMs at least)
     bool json = false;
     int iterations = 0;        //!< top: frames before exiting (0: until interrupted)
     int intervalMs = 1000;     //!< top: between frames
@@ -40,8 +45,8 @@ struct CtlOptions
 /*!
     \class PlexusCtl::CtlCommand
     Runs one plexusctl command on a MonitorClient and ends the event loop with its exit
-    code (QCoreApplication::exit()). All waiting is event-driven and bounded by --timeout
-    until a master is found.
+    code (QCoreApplication::exit()). All waiting is event-driven: --timeout bounds finding
+    masters, and a master found gets max(--timeout, MinAnswerTimeoutMs) to answer.
 */
 class CtlCommand : public QObject
 {
@@ -73,6 +78,7 @@ private:
     bool m_controlSent = false;
     bool m_refused = false;
     bool m_done = false;
+    bool m_awaitingAnswers = false;   // --timeout is over, snapshots are still on the way
 };
 
 } // namespace PlexusCtl

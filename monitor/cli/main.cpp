@@ -63,7 +63,10 @@ int main(int argc, char **argv)
     parser.addPositionalArgument(u"command"_s, u"status, top, trace, send or restart"_s);
     const QCommandLineOption port(u"port"_s, u"UDP discovery port (the masters' cluster port)."_s, u"port"_s);
     const QCommandLineOption peer(u"peer"_s, u"A master at host:port (repeatable)."_s, u"host:port"_s);
-    const QCommandLineOption timeout(u"timeout"_s, u"How long to look for masters, in ms (default 3000)."_s,
+    const QCommandLineOption timeout(u"timeout"_s,
+                                     u"How long to look for masters, in ms (default 3000). A master "
+                                     "found gets at least 2500 ms to answer whatever this is: it "
+                                     "waits up to 2000 ms for a silent worker."_s,
                                      u"ms"_s, u"3000"_s);
     const QCommandLineOption json(u"json"_s, u"status, trace: JSON output."_s);
     const QCommandLineOption iterations(u"iterations"_s, u"top: frames before exiting (default: until interrupted)."_s,

@@ -136,7 +136,7 @@ void ClusterState::setDisconnected(quint64 machine, qint64 now)
     e->snapshot.processes.clear();
     e->snapshot.links.clear();
     e->rates.clear();
-    m_history.removeIf([machine](const auto &it) { return it.key().machine == machine; });
+    m_history.remove(machine);
     m_flow.removeMachine(machine);
     touch();
 }
@@ -163,7 +163,16 @@ void ClusterState::applySnapshot(const MachineSnapshot &snapshot, qint64 now)
             previous.insert(p.pid, &p);
     }
 
+    // Histories of processes that are gone, first, so that their room goes to new ones.
+    const quint64 id = snapshot.machine;
+    QSet<qint64> pids;
+    for (const ProcessSnapshot &p : snapshot.processes)
+        pids.insert(p.pid);
+    QHash<qint64, RateHistory> &histories = m_history[id];
+    histories.removeIf([&](const auto &it) { return !pids.contains(it.key()); });
+
     QList<ProcessRates> newRates(snapshot.processes.size());
+    QSet<qint64> recorded;   // a pid listed twice (0 while restarting) gets one history
     for (qsizetype i = 0; i < snapshot.processes.size(); ++i) {
         const ProcessSnapshot &p = snapshot.processes.at(i);
         ProcessRates &r = newRates[i];
@@ -180,17 +189,19 @@ void ClusterState::applySnapshot(const MachineSnapshot &snapshot, qint64 now)
             if (const OpcodeStats *o = codes.value(p.opcodes.at(k).code))
                 r.opcodes[k] = rates(p.opcodes.at(k), *o, seconds);
         }
-        m_history[{snapshot.machine, p.pid}].append(now, r.total);
+        if (recorded.contains(p.pid))
+            continue;
+        recorded.insert(p.pid);
+        auto h = histories.find(p.pid);
+        if (h == histories.end()) {
+            if (histories.size() >= MaxHistoriesPerMachine)
+                continue;   // a master listing thousands of processes: the first ones
+            h = histories.insert(p.pid, RateHistory());
+        }
+        h->append(now, r.total);
     }
-
-    // Histories of processes that are gone.
-    QSet<qint64> pids;
-    for (const ProcessSnapshot &p : snapshot.processes)
-        pids.insert(p.pid);
-    const quint64 id = snapshot.machine;
-    m_history.removeIf([&](const auto &it) {
-        return it.key().machine == id && !pids.contains(it.key().pid);
-    });
+    if (histories.isEmpty())
+        m_history.remove(id);
 
     e.snapshot = snapshot;
     e.rates = std::move(newRates);
@@ -254,12 +265,27 @@ void ClusterState::applyTrace(const TraceBatch &batch, qint64 now)
     for (qsizetype i = skip; i < batch.samples.size(); ++i) {
         m_trace.append(batch.samples.at(i));
         m_trace.back().machine = batch.machine;
+        m_traceBytes += traceSampleCost(m_trace.back());
         ++m_traceNext;
     }
-    // QList::remove() at the front only moves its begin: the ring is a sliding window.
-    if (m_trace.size() > m_traceCapacity)
-        m_trace.remove(0, m_trace.size() - m_traceCapacity);
+    trimTrace();
     touch();
+}
+
+void ClusterState::trimTrace()
+{
+    // The oldest go until both bounds hold (the newest sample always stays).
+    qsizetype drop = qMax<qsizetype>(0, m_trace.size() - m_traceCapacity);
+    qsizetype bytes = m_traceBytes;
+    for (qsizetype i = 0; i < drop; ++i)
+        bytes -= traceSampleCost(m_trace.at(i));
+    while (bytes > m_traceMaxBytes && drop < m_trace.size() - 1)
+        bytes -= traceSampleCost(m_trace.at(drop++));
+    if (drop == 0)
+        return;
+    // QList::remove() at the front only moves its begin: the ring is a sliding window.
+    m_trace.remove(0, drop);
+    m_traceBytes = bytes;
 }
 
 void ClusterState::addRefused(const QString &peer, const QString &reason, bool incompatible,
@@ -295,14 +321,18 @@ void ClusterState::clear()
     m_history.clear();
     m_flow.clear();
     m_trace.clear();
+    m_traceBytes = 0;
     m_traceNext = 0;
     touch();
 }
 
 const RateHistory *ClusterState::history(const ProcessKey &key) const
 {
-    auto it = m_history.constFind(key);
-    return it == m_history.cend() ? nullptr : &*it;
+    const auto machine = m_history.constFind(key.machine);
+    if (machine == m_history.cend())
+        return nullptr;
+    const auto it = machine->constFind(key.pid);
+    return it == machine->cend() ? nullptr : &*it;
 }
 
 const RateHistory *ClusterState::machineHistory(quint64 id) const
@@ -315,8 +345,14 @@ const RateHistory *ClusterState::machineHistory(quint64 id) const
 void ClusterState::setTraceCapacity(int capacity)
 {
     m_traceCapacity = qMax(1, capacity);
-    if (m_trace.size() > m_traceCapacity)
-        m_trace.remove(0, m_trace.size() - m_traceCapacity);
+    trimTrace();
+    touch();
+}
+
+void ClusterState::setTraceMaxBytes(qsizetype bytes)
+{
+    m_traceMaxBytes = qMax<qsizetype>(1, bytes);
+    trimTrace();
     touch();
 }
 

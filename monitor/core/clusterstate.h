@@ -33,6 +33,12 @@ struct ProcessRates
     QList<Rates> opcodes;      //!< parallel to ProcessSnapshot::opcodes
 };
 
+/*! What a trace sample costs in memory, as the trace ring and TraceModel count it. */
+inline qsizetype traceSampleCost(const TraceSample &s)
+{
+    return qsizetype(sizeof(TraceSample)) + s.data.size();
+}
+
 /*! What the monitor knows of one machine. */
 struct MachineEntry
 {
@@ -93,6 +99,12 @@ class ClusterState
 {
 public:
     static constexpr int DefaultTraceCapacity = 10000;
+    /*! The trace ring's bound in bytes (traceSampleCost() of every sample), whatever the
+        capacity: payload samples are up to 4 KiB each. */
+    static constexpr qsizetype DefaultTraceMaxBytes = 8 * 1024 * 1024;
+    /*! Rate histories of one machine, at most (the master first, then its workers in
+        the snapshot's order): each is up to an hour of points. */
+    static constexpr int MaxHistoriesPerMachine = 1024;
 
     ClusterState();
 
@@ -128,10 +140,15 @@ public:
 
     const FlowHistory &flow() const { return m_flow; }
 
-    /*! Trace samples: a sliding window of the last traceCapacity(). Each sample has a
-        sequence number, counting from 0 for the first ever received. */
+    /*! Trace samples: a sliding window of the last traceCapacity(), fewer if they take
+        more than traceMaxBytes() (traceSampleCost() each). Each sample has a sequence
+        number, counting from 0 for the first ever received. */
     void setTraceCapacity(int capacity);
     int traceCapacity() const { return m_traceCapacity; }
+    void setTraceMaxBytes(qsizetype bytes);
+    qsizetype traceMaxBytes() const { return m_traceMaxBytes; }
+    /*! What the samples in the ring take now. */
+    qsizetype traceBytes() const { return m_traceBytes; }
     /*! The sequence number the next sample will get (= samples received so far). */
     quint64 traceSequence() const { return m_traceNext; }
     /*! The samples with a sequence number >= \a from that are still in the ring, oldest
@@ -141,13 +158,16 @@ public:
 private:
     MachineEntry &entry(quint64 machine);
     void touch() { ++m_generation; }
+    void trimTrace();
 
     QList<MachineEntry> m_machines;
     QList<RefusedPeer> m_refused;
-    QHash<ProcessKey, RateHistory> m_history;
+    QHash<quint64, QHash<qint64, RateHistory>> m_history;   // machine -> pid -> history
     FlowHistory m_flow;
     QList<TraceSample> m_trace;    // sequence numbers [m_traceNext - size, m_traceNext)
     int m_traceCapacity = DefaultTraceCapacity;
+    qsizetype m_traceMaxBytes = DefaultTraceMaxBytes;
+    qsizetype m_traceBytes = 0;
     quint64 m_traceNext = 0;
     quint64 m_generation = 0;
 };

@@ -1,26 +1,20 @@
 // SPDX-License-Identifier: MIT
-#include "monitorclient.h"
+//
+// MonitorClient's life: starting and stopping its Node, the masters' link events, the
+// problems and status it reports, and control actions. What it asks every master it is
+// linked to is in masterpolling.cpp.
 
 #include "format.h"
+#include "monitorclient_p.h"
 #include "snapshotdecoder.h"
 
 #include <plexus/calls.h>
 #include <plexus/clusteroptions.h>
 #include <plexus/introspection.h>
 #include <plexus/message.h>
-#include <plexus/node.h>
-#include <plexus/reply.h>
 
-#include <QtCore/qdatetime.h>
-#include <QtCore/qelapsedtimer.h>
-#include <QtCore/qhash.h>
 #include <QtCore/qmetaobject.h>
-#include <QtCore/qpointer.h>
-#include <QtCore/qset.h>
-#include <QtCore/qtimer.h>
 #include <QtCore/qurl.h>
-
-#include <functional>
 
 using namespace Qt::StringLiterals;
 
@@ -28,21 +22,26 @@ namespace PlexusMonitor {
 
 namespace {
 
-constexpr int TraceRetryMs = 5000;          // after a subscription ended or was refused
-constexpr qint64 ForgetAfterMs = 60000;     // machines neither linked nor mentioned
-constexpr qint64 ProblemRepeatMs = 60000;   // the same problem, reported again
-constexpr int MaxFollowed = 256;            // peers dialed from peer lists, in all
-
-qint64 now()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
-
 QString frameErrorName(Plexus::FrameError reason)
 {
     const char *key = QMetaEnum::fromType<Plexus::FrameError>().valueToKey(int(reason));
     return key ? QString::fromLatin1(key) : QString::number(int(reason));
 }
+
+// "host:port" or "tcp://host:port" -> tcp://host:port; an invalid QUrl if it is neither.
+QUrl peerUrl(const QString &text)
+{
+    const QString t = text.trimmed();
+    QUrl url(t.contains(u"://"_s) ? t : u"tcp://"_s + t);
+    if (!url.isValid() || url.scheme() != u"tcp"_s || url.host().isEmpty() || url.port() <= 0
+        || !url.path().isEmpty())
+        return {};
+    return url;
+}
+
+} // namespace
+
+namespace Internal {
 
 QString replyErrorText(Plexus::Reply::Error error)
 {
@@ -61,121 +60,9 @@ QString replyErrorText(Plexus::Reply::Error error)
     }
 }
 
-// "host:port" or "tcp://host:port" -> tcp://host:port; an invalid QUrl if it is neither.
-QUrl peerUrl(const QString &text)
-{
-    const QString t = text.trimmed();
-    QUrl url(t.contains(u"://"_s) ? t : u"tcp://"_s + t);
-    if (!url.isValid() || url.scheme() != u"tcp"_s || url.host().isEmpty() || url.port() <= 0
-        || !url.path().isEmpty())
-        return {};
-    return url;
-}
+} // namespace Internal
 
-// Emits at most once per interval: at once if the last emission is old enough, else when
-// the interval is over (KDToolBox's KDSignalThrottler, leading edge).
-class Throttle
-{
-public:
-    Throttle(QObject *parent, std::function<void()> fire) : m_fire(std::move(fire))
-    {
-        m_timer.setSingleShot(true);
-        m_timer.callOnTimeout(parent, [this] { emitNow(); });
-    }
-    void setInterval(int msec) { m_interval = qMax(0, msec); }
-    void trigger()
-    {
-        if (m_timer.isActive())
-            return;
-        const qint64 since = m_last.isValid() ? m_last.elapsed() : m_interval;
-        if (since >= m_interval)
-            emitNow();
-        else
-            m_timer.start(int(m_interval - since));
-    }
-    void cancel() { m_timer.stop(); }
-
-private:
-    void emitNow()
-    {
-        m_last.start();
-        m_fire();
-    }
-    QTimer m_timer;
-    QElapsedTimer m_last;
-    std::function<void()> m_fire;
-    int m_interval = 250;
-};
-
-} // namespace
-
-struct MasterLink
-{
-    Plexus::PeerInfo info;
-    QPointer<Plexus::Reply> snapshot;
-    QPointer<Plexus::Reply> trace;
-    qint64 traceRetryAt = 0;
-    bool appeared = false;   // machineAppeared() was emitted
-};
-
-class MonitorClientPrivate
-{
-public:
-    explicit MonitorClientPrivate(MonitorClient *q)
-        : q(q),
-          stateThrottle(q, [q] { Q_EMIT q->stateChanged(); }),
-          traceThrottle(q, [q] { Q_EMIT q->traceReceived(); })
-    { }
-
-    bool fail(MonitorClient::Error e, const QString &text)
-    {
-        error = e;
-        errorString = text;
-        node.reset();
-        return false;
-    }
-
-    void onPeerConnected(const Plexus::PeerInfo &peer);
-    void onPeerDisconnected(const Plexus::PeerInfo &peer);
-    void onSecurityEvent(Plexus::FrameError reason, const QString &peer);
-    void poll();
-    void requestSnapshot(quint64 machine, MasterLink &link);
-    void subscribeTrace(quint64 machine, MasterLink &link);
-    void sendControl(quint64 machine, const QByteArray &request);
-    void report(const QString &key, const QString &text);
-    void changed();
-    void updateStatus();
-    void followPeers(const MachineSnapshot &snapshot);
-    Plexus::Reply *sendToMaster(quint64 machine, quint32 opcode, const QByteArray &data, int timeout);
-
-    MonitorClient *q;
-    ClientOptions options;
-    std::unique_ptr<Plexus::Node> node;
-    ClusterState state;
-    QHash<quint64, MasterLink> masters;
-    QHash<QString, qint64> reported;   // problem key -> when last reported
-    QSet<quint64> followed;            // machines dialed from a peer list
-    QTimer pollTimer;
-    Throttle stateThrottle;
-    Throttle traceThrottle;
-    QString status;
-    MonitorClient::Error error = MonitorClient::NoError;
-    QString errorString;
-    bool paused = false;
-};
-
-Plexus::Reply *MonitorClientPrivate::sendToMaster(quint64 machine, quint32 opcode,
-                                                  const QByteArray &data, int timeout)
-{
-    const Plexus::Message message = Plexus::newMessage(
-            {.opcode = opcode, .data = data, .timeout = timeout, .reply = true});
-    if (message.isNull())
-        return nullptr;
-    Plexus::Reply *reply = Plexus::sendTo(Plexus::Sender(machine, 0, -1), message);
-    if (reply)
-        reply->setTimeout(timeout);
-    return reply;
-}
+using namespace Internal;
 
 void MonitorClientPrivate::report(const QString &key, const QString &text)
 {
@@ -275,150 +162,6 @@ void MonitorClientPrivate::onSecurityEvent(Plexus::FrameError reason, const QStr
     }
     report(u"security/"_s + peer + u'/' + name, text);
     changed();
-}
-
-void MonitorClientPrivate::poll()
-{
-    if (!node || paused)
-        return;
-    const qint64 t = now();
-    for (auto it = masters.begin(); it != masters.end(); ++it) {
-        if (!it->snapshot)
-            requestSnapshot(it.key(), *it);
-        if (options.trace && !it->trace && t >= it->traceRetryAt) {
-            const MachineEntry *m = state.machine(it.key());
-            if (!m || !m->hasSnapshot || m->snapshot.trace)
-                subscribeTrace(it.key(), *it);
-        }
-    }
-    // RTTs change without a link event: refresh them from the Node.
-    for (const Plexus::PeerInfo &p : node->peers()) {
-        if (!p.isMonitor && masters.contains(p.machineId))
-            state.setConnected(p.machineId, p.address.toString(), p.port, p.version,
-                               p.roundTripMs, p.connectedSince.toMSecsSinceEpoch(), t);
-    }
-    state.prune(t, ForgetAfterMs);
-}
-
-void MonitorClientPrivate::requestSnapshot(quint64 machine, MasterLink &link)
-{
-    if (link.snapshot)
-        return;   // one outstanding per master, whatever the interval
-    Plexus::Reply *reply = sendToMaster(machine, Plexus::Introspection::SnapshotOpcode, {},
-                                        options.timeoutMs);
-    if (!reply)
-        return;
-    link.snapshot = reply;
-    QObject::connect(reply, &Plexus::Reply::replyReceived, q, [this, machine](const Plexus::Message &m) {
-        if (!masters.contains(machine))
-            return;
-        if (m.isError()) {
-            report(u"snapshot/"_s + QString::number(machine),
-                   u"machine %1: snapshot failed: %2"_s.arg(Format::machineId(machine),
-                                                           replyErrorText(m.error())));
-            return;
-        }
-        MachineSnapshot snapshot;
-        QString error;
-        if (!decodeSnapshot(m.data(), &snapshot, &error)) {
-            state.addBadAnswer(machine, error);
-            report(u"decode/"_s + QString::number(machine),
-                   u"machine %1 sent a snapshot this monitor cannot read: %2"_s
-                           .arg(Format::machineId(machine), error));
-            changed();
-            return;
-        }
-        if (snapshot.machine != machine) {
-            // Answers are keyed by the link they came on, never by what they claim.
-            state.addBadAnswer(machine, u"snapshot of another machine"_s);
-            report(u"decode/"_s + QString::number(machine),
-                   u"machine %1 answered with the snapshot of %2"_s
-                           .arg(Format::machineId(machine), Format::machineId(snapshot.machine)));
-            return;
-        }
-        if (paused)
-            return;
-        state.applySnapshot(snapshot, now());
-        followPeers(snapshot);
-        MasterLink &link = masters[machine];
-        if (!link.appeared) {
-            link.appeared = true;
-            Q_EMIT q->machineAppeared(machine);
-        }
-        changed();
-        updateStatus();
-    });
-    QObject::connect(reply, &Plexus::Reply::finished, q, [this, machine, reply] {
-        if (reply->error() != Plexus::Reply::NoError
-            && reply->error() != Plexus::Reply::OperationCanceledError && masters.contains(machine))
-            report(u"snapshot/"_s + QString::number(machine),
-                   u"machine %1: snapshot failed: %2"_s.arg(Format::machineId(machine),
-                                                           replyErrorText(reply->error())));
-    });
-}
-
-void MonitorClientPrivate::followPeers(const MachineSnapshot &snapshot)
-{
-    if (!options.followPeers || !node)
-        return;
-    for (const PeerSnapshot &p : snapshot.peers) {
-        if (p.monitor || p.machine == 0 || p.port == 0 || masters.contains(p.machine)
-            || followed.contains(p.machine) || followed.size() >= MaxFollowed)
-            continue;
-        QUrl url;
-        url.setScheme(u"tcp"_s);
-        url.setHost(p.address);
-        url.setPort(p.port);
-        if (!url.isValid() || url.host().isEmpty())
-            continue;
-        followed.insert(p.machine);
-        node->connectToPeer(url);
-    }
-}
-
-void MonitorClientPrivate::subscribeTrace(quint64 machine, MasterLink &link)
-{
-    if (link.trace)
-        return;
-    // A subscription streams until it is stopped or the link goes: no timeout.
-    Plexus::Reply *reply = sendToMaster(machine, Plexus::Introspection::TraceOpcode,
-                                        encodeTraceRequest(options.traceOpcode), 0);
-    if (!reply)
-        return;
-    link.trace = reply;
-    link.traceRetryAt = now() + TraceRetryMs;
-    QObject::connect(reply, &Plexus::Reply::replyReceived, q, [this, machine](const Plexus::Message &m) {
-        if (!masters.contains(machine) || m.isError())
-            return;
-        TraceBatch batch;
-        QString error;
-        if (!decodeTrace(m.data(), &batch, &error)) {
-            // A refusal ("tracing is disabled", "too many subscribers") is a control-style
-            // answer rather than a batch.
-            ControlAnswer refusal;
-            if (decodeControlAnswer(m.data(), &refusal, nullptr) && !refusal.ok) {
-                report(u"trace/"_s + QString::number(machine),
-                       u"machine %1 refused the trace: %2"_s.arg(Format::machineId(machine),
-                                                                refusal.error));
-                return;
-            }
-            state.addBadAnswer(machine, error);
-            report(u"trace/"_s + QString::number(machine),
-                   u"machine %1 sent a trace batch this monitor cannot read: %2"_s
-                           .arg(Format::machineId(machine), error));
-            return;
-        }
-        if (paused || batch.machine != machine)
-            return;
-        state.applyTrace(batch, now());
-        traceThrottle.trigger();
-        changed();
-    });
-    QObject::connect(reply, &Plexus::Reply::finished, q, [this, machine] {
-        auto it = masters.find(machine);
-        if (it != masters.end())
-            it->traceRetryAt = now() + TraceRetryMs;
-    });
 }
 
 void MonitorClientPrivate::sendControl(quint64 machine, const QByteArray &request)
@@ -547,19 +290,11 @@ void MonitorClient::stop()
     d->pollTimer.stop();
     d->stateThrottle.cancel();
     d->traceThrottle.cancel();
-    // Ask the masters to end the subscriptions now rather than when the link goes.
-    const QHash<quint64, MasterLink> masters = std::exchange(d->masters, {});
-    for (auto it = masters.cbegin(); it != masters.cend(); ++it) {
-        if (it->trace) {
-            const Plexus::Message stopMessage = Plexus::newMessage(
-                    {.opcode = Plexus::Introspection::TraceOpcode, .data = encodeTraceStop()});
-            if (!stopMessage.isNull())
-                Plexus::sendTo(Plexus::Sender(it.key(), 0, -1), stopMessage);
-            it->trace->abort();
-        }
-        if (it->snapshot)
-            it->snapshot->abort();
-    }
+    d->stopTraces();
+    // Before the Node goes: its destructor would close the links after a single write
+    // attempt; shutdown() lets them drain (briefly, and only if a socket buffer is full),
+    // so that the trace stops of stopTraces() reach the masters.
+    d->node->shutdown(StopFlushMs);
     d->node.reset();
     d->followed.clear();
     d->updateStatus();

@@ -41,8 +41,13 @@ bool OpcodeModel::update()
         next.reserve(p->opcodes.size());
         for (qsizetype i = 0; i < p->opcodes.size(); ++i)
             next.append({p->opcodes.at(i), r && i < r->opcodes.size() ? r->opcodes.at(i) : Rates()});
-        std::sort(next.begin(), next.end(),
-                  [](const Row &a, const Row &b) { return a.stats.code < b.stats.code; });
+        // A master listing one op-code twice would make the rows ambiguous: keep the
+        // first (stable_sort keeps it in front of its repeats).
+        std::stable_sort(next.begin(), next.end(),
+                         [](const Row &a, const Row &b) { return a.stats.code < b.stats.code; });
+        next.erase(std::unique(next.begin(), next.end(),
+                               [](const Row &a, const Row &b) { return a.stats.code == b.stats.code; }),
+                   next.end());
     }
     sync(m_rows, next, [](const Row &row) { return row.stats.code; },
          [](int, Row &existing, Row &fresh) { existing = std::move(fresh); });

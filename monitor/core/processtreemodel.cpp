@@ -4,6 +4,9 @@
 #include "format.h"
 #include "modelroles.h"
 
+#include <algorithm>
+#include <utility>
+
 using namespace Qt::StringLiterals;
 
 namespace PlexusMonitor {
@@ -218,20 +221,25 @@ void ProcessTreeModel::syncMachine(int row, MachineRow &existing, MachineRow &fr
     existing.workerRestarts = fresh.workerRestarts;
     const QModelIndex machineIndex = createIndex(row, 0, makeId(existing.handle, MachineLevel));
     const auto pidOf = [](const ProcessRow &p) { return p.pid; };
+    // Workers by slot and pid: pids repeat while workers restart (0 until they are
+    // running again) and slots are unique per master, while a replacement in the same
+    // slot is still a removal and an insertion (its pid differs). A hostile master that
+    // repeats both only gets a reset (syncRows refuses repeated keys).
+    const auto workerKey = [](const ProcessRow &p) { return std::pair(p.process.slot, p.pid); };
     const auto copy = [](int, ProcessRow &e, ProcessRow &f) { e = std::move(f); };
 
     // Workers only exist under a master: drop them before their master goes, add them
     // after it came.
     if (fresh.master.isEmpty() && !existing.master.isEmpty()) {
         QList<ProcessRow> none;
-        sync(existing.workers, none, pidOf, copy, index(0, 0, machineIndex));
+        sync(existing.workers, none, workerKey, copy, index(0, 0, machineIndex));
     }
     sync(existing.master, fresh.master, pidOf, copy, machineIndex);
     if (existing.master.isEmpty())
         return;
     const QModelIndex masterIndex = index(0, 0, machineIndex);
     rowsChanged(0, 0, machineIndex);
-    sync(existing.workers, fresh.workers, pidOf, copy, masterIndex);
+    sync(existing.workers, fresh.workers, workerKey, copy, masterIndex);
     if (!existing.workers.isEmpty())
         rowsChanged(0, int(existing.workers.size()) - 1, masterIndex);
 }

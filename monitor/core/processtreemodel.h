@@ -13,9 +13,10 @@ namespace PlexusMonitor {
     process. A machine row shows its master's traffic (all of its machine's traffic goes
     through the master) and the restarts of its workers.
 
-    Rows are keyed by machine id and pid: a refresh with the same processes emits only
-    dataChanged(); a worker that exits is removed and its replacement inserted, under their
-    master, without resetting the model. SortRole gives numbers for numeric columns, for a
+    Rows are keyed by machine id, and workers by slot and pid (pids repeat while workers
+    restart): a refresh with the same processes emits only dataChanged(); a worker that
+    exits is removed and its replacement inserted, under their master, without resetting
+    the model. SortRole gives numbers for numeric columns, for a
     QSortFilterProxyModel; ItemKindRole, MachineIdRole and PidRole identify rows.
 */
 class ProcessTreeModel : public ModelBase

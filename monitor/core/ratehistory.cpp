@@ -5,21 +5,57 @@
 
 namespace PlexusMonitor {
 
-RateHistory::RateHistory(int capacity)
+namespace {
+
+qint64 secondOf(qint64 time)
 {
-    m_ring.resize(qMax(1, capacity));
+    // Floor division: times before the epoch (a test's, a broken clock's) stay ordered.
+    return time >= 0 ? time / RateHistory::PointMs
+                     : -((-time + RateHistory::PointMs - 1) / RateHistory::PointMs);
+}
+
+} // namespace
+
+RateHistory::RateHistory(int capacity)
+    : m_capacity(qMax(1, capacity))
+{
+    // Nothing up front: a machine can have many processes, most of them short-lived.
 }
 
 void RateHistory::append(qint64 time, const Rates &rates)
 {
-    m_ring[m_head] = {time, {float(rates.messagesIn), float(rates.messagesOut),
-                             float(rates.bytesIn), float(rates.bytesOut)}};
-    m_head = (m_head + 1) % int(m_ring.size());
-    m_size = qMin(m_size + 1, int(m_ring.size()));
+    const float values[4] = {float(rates.messagesIn), float(rates.messagesOut),
+                             float(rates.bytesIn), float(rates.bytesOut)};
+    if (m_size > 0) {
+        Stored &last = newest();
+        const qint64 second = secondOf(time);
+        const qint64 lastSecond = secondOf(last.time);
+        if (second == lastSecond) {
+            // The same second: the running average of what came in it.
+            const quint32 n = last.count;
+            for (int k = 0; k < 4; ++k)
+                last.values[k] = float((double(last.values[k]) * n + values[k]) / (n + 1));
+            last.count = n + 1;
+            last.time = qMax(last.time, time);
+            return;
+        }
+        if (second < lastSecond)
+            clear();   // the monitor's clock went back: the times would no longer be sorted
+    }
+    const Stored point{time, {values[0], values[1], values[2], values[3]}, 1};
+    if (m_ring.size() < m_capacity) {
+        // Still growing: the ring is the list, oldest first, and m_head is its end.
+        m_ring.append(point);
+    } else {
+        m_ring[m_head] = point;
+    }
+    m_head = (m_head + 1) % m_capacity;
+    m_size = qMin(m_size + 1, m_capacity);
 }
 
 void RateHistory::clear()
 {
+    m_ring = {};   // gives the memory back
     m_head = 0;
     m_size = 0;
 }
@@ -28,6 +64,12 @@ const RateHistory::Stored &RateHistory::at(int i) const
 {
     const int cap = int(m_ring.size());
     return m_ring[(m_head - m_size + i + cap) % cap];
+}
+
+RateHistory::Stored &RateHistory::newest()
+{
+    const int cap = int(m_ring.size());
+    return m_ring[(m_head - 1 + cap) % cap];
 }
 
 RatePoint RateHistory::last() const

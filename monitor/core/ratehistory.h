@@ -33,22 +33,31 @@ struct RatePoint
 
 /*!
     \class PlexusMonitor::RateHistory
-    A ring of rate points: by default an hour of one point per second. points() averages
-    them down for the wider chart ranges (10 min, 1 h), so that a chart never draws more
-    points than it has pixels.
+    A ring of rate points, one per second of the monitor's clock: by default the last hour.
+    Rates appended within the same second are averaged into that second's point (stamped
+    with the time of the latest), so that the ranges mean what they say whatever the poll
+    interval. The ring grows as points come, up to capacity(). points() averages them down
+    for the wider chart ranges (10 min, 1 h), so that a chart never draws more points than
+    it has pixels.
 */
 class RateHistory
 {
 public:
     static constexpr int DefaultCapacity = 3600;
+    static constexpr qint64 PointMs = 1000;   //!< the duration of one point
 
     explicit RateHistory(int capacity = DefaultCapacity);
 
+    /*! Adds \a rates at \a time (ms since the epoch): into the point of that second if
+        there is one, else as a new point. A time before the newest point's second (the
+        clock went back) starts the history over. */
     void append(qint64 time, const Rates &rates);
     void clear();
     int size() const { return m_size; }
     bool isEmpty() const { return m_size == 0; }
-    int capacity() const { return int(m_ring.size()); }
+    int capacity() const { return m_capacity; }
+    /*! The points memory is held for now (grows with size(), up to about capacity()). */
+    int allocated() const { return int(m_ring.capacity()); }
     /*! The newest point; a default RatePoint when empty. */
     RatePoint last() const;
 
@@ -60,15 +69,18 @@ public:
     QList<RatePoint> points(qint64 rangeMs, int maxPoints) const;
 
 private:
-    // Stored as floats: a chart needs no more, and a point costs 24 bytes instead of 40.
+    // Stored as floats: a chart needs no more.
     struct Stored {
-        qint64 time;
+        qint64 time;        // the latest rates' time within the point's second
         float values[4];
+        quint32 count;      // rates averaged into it
     };
     const Stored &at(int i) const;   // 0 = oldest
+    Stored &newest();
 
-    QList<Stored> m_ring;
-    int m_head = 0;   // where the next point goes
+    QList<Stored> m_ring;   // grows up to m_capacity, then wraps
+    int m_capacity = DefaultCapacity;
+    int m_head = 0;         // where the next point goes
     int m_size = 0;
 };
 

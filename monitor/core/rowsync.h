@@ -17,7 +17,8 @@ namespace PlexusMonitor::Internal {
     are inserted where \a next has them (one beginInsert/endInsert per run), and every
     remaining row gets the fresh data through \a hooks.update(row, existing, fresh). If the
     rows that stay changed their order, there is no such minimal edit: the whole list is
-    replaced inside hooks.beginReset()/endReset() instead.
+    replaced inside hooks.beginReset()/endReset() instead. So is it when keys repeat in
+    either list (a hostile or confused master): a minimal edit needs unique keys.
 
     \a hooks provides beginRemove(first, last), endRemove(), beginInsert(first, last),
     endInsert(), beginReset(), endReset() and update(int row, Row &existing, Row &fresh).
@@ -27,6 +28,12 @@ template <typename Row, typename KeyOf, typename Hooks>
 bool syncRows(QList<Row> &rows, QList<Row> &next, KeyOf keyOf, Hooks &hooks)
 {
     using Key = std::decay_t<decltype(keyOf(rows.front()))>;
+    const auto reset = [&] {
+        hooks.beginReset();
+        rows = std::move(next);
+        hooks.endReset();
+        return true;
+    };
     QSet<Key> nextKeys;
     nextKeys.reserve(next.size());
     for (const Row &r : std::as_const(next))
@@ -35,6 +42,10 @@ bool syncRows(QList<Row> &rows, QList<Row> &next, KeyOf keyOf, Hooks &hooks)
     oldKeys.reserve(rows.size());
     for (const Row &r : std::as_const(rows))
         oldKeys.insert(keyOf(r));
+    // Everything below pairs the rows up by key: a repeated key would pair two rows with
+    // one and leave the lists of different lengths.
+    if (nextKeys.size() != next.size() || oldKeys.size() != rows.size())
+        return reset();
 
     // The rows that stay must keep their order, or no minimal edit exists.
     {
@@ -44,12 +55,8 @@ bool syncRows(QList<Row> &rows, QList<Row> &next, KeyOf keyOf, Hooks &hooks)
                 continue;
             while (j < rows.size() && !nextKeys.contains(keyOf(rows.at(j))))
                 ++j;
-            if (j >= rows.size() || keyOf(rows.at(j)) != keyOf(r)) {
-                hooks.beginReset();
-                rows = std::move(next);
-                hooks.endReset();
-                return true;
-            }
+            if (j >= rows.size() || keyOf(rows.at(j)) != keyOf(r))
+                return reset();
             ++j;
         }
     }
@@ -86,7 +93,9 @@ bool syncRows(QList<Row> &rows, QList<Row> &next, KeyOf keyOf, Hooks &hooks)
         changed = true;
         i = end;
     }
-    // Fresh data for the rows that stayed (inserted ones are already fresh).
+    // Fresh data for the rows that stayed (inserted ones are already fresh). With unique
+    // keys and the order kept, rows now holds next's keys in next's order.
+    Q_ASSERT(rows.size() == next.size());
     for (qsizetype i = 0; i < rows.size(); ++i) {
         if (oldKeys.contains(keyOf(rows.at(i))))
             hooks.update(int(i), rows[i], next[i]);

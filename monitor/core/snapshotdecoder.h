@@ -27,7 +27,10 @@ inline constexpr int MaxSamples = 65536;          //!< per trace batch
 inline constexpr int MaxEntries = 262144;
 inline constexpr int MaxTextBytes = 1024;         //!< names, hosts, peers, reasons
 inline constexpr int MaxErrorTextBytes = 4096;    //!< a control answer's "error"
-inline constexpr int MaxSampleDataBytes = 65536;  //!< one sample's "data"
+/*! One sample's "data": what a master sends at most (Introspection::Options'
+    tracePayloadBytes is capped there at 4096), so that a hostile master cannot make every
+    sample of the trace ring hold more. */
+inline constexpr int MaxSampleDataBytes = 4096;
 inline constexpr qsizetype MaxTotalDataBytes = 16 * 1024 * 1024;   //!< all samples' data
 inline constexpr int MaxDepth = 16;               //!< nesting inside skipped values
 } // namespace DecodeLimits

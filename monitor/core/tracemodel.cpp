@@ -54,14 +54,30 @@ TraceModel::TraceModel(const ClusterState *state, QObject *parent)
 
 void TraceModel::setCapacity(int capacity)
 {
-    capacity = qMax(1, capacity);
-    m_capacity = capacity;
-    if (m_rows.size() > capacity) {
-        const int drop = int(m_rows.size()) - capacity;
-        beginRemoveRows({}, 0, drop - 1);
-        m_rows.remove(0, drop);
-        endRemoveRows();
-    }
+    m_capacity = qMax(1, capacity);
+    trim();
+}
+
+void TraceModel::setMaxBytes(qsizetype bytes)
+{
+    m_maxBytes = qMax<qsizetype>(1, bytes);
+    trim();
+}
+
+void TraceModel::trim()
+{
+    qsizetype drop = qMax<qsizetype>(0, m_rows.size() - m_capacity);
+    qsizetype bytes = m_bytes;
+    for (qsizetype i = 0; i < drop; ++i)
+        bytes -= traceSampleCost(m_rows.at(i));
+    while (bytes > m_maxBytes && drop < m_rows.size() - 1)
+        bytes -= traceSampleCost(m_rows.at(drop++));
+    if (drop == 0)
+        return;
+    beginRemoveRows({}, 0, int(drop) - 1);
+    m_rows.remove(0, drop);
+    m_bytes = bytes;
+    endRemoveRows();
 }
 
 void TraceModel::clear()
@@ -70,6 +86,7 @@ void TraceModel::clear()
         return;
     beginCountedReset();
     m_rows.clear();
+    m_bytes = 0;
     endResetModel();
 }
 
@@ -82,23 +99,49 @@ bool TraceModel::update()
     m_next = state()->traceSequence();
     if (fresh.isEmpty())
         return false;
-    if (fresh.size() >= m_capacity) {
+    // How many of the fresh ones can stay, newest first, within both bounds (the newest
+    // one always does).
+    qsizetype keep = 0;
+    qsizetype freshBytes = 0;
+    for (qsizetype i = fresh.size() - 1; i >= 0 && keep < m_capacity; --i) {
+        const qsizetype cost = traceSampleCost(fresh.at(i));
+        if (keep > 0 && freshBytes + cost > m_maxBytes)
+            break;
+        freshBytes += cost;
+        ++keep;
+    }
+    // Then how many of the rows shown can stay in front of them.
+    qsizetype drop = 0;
+    qsizetype bytes = m_bytes;
+    if (keep == fresh.size()) {
+        drop = qMax<qsizetype>(0, m_rows.size() + keep - m_capacity);
+        for (qsizetype i = 0; i < drop; ++i)
+            bytes -= traceSampleCost(m_rows.at(i));
+        while (drop < m_rows.size() && bytes + freshBytes > m_maxBytes)
+            bytes -= traceSampleCost(m_rows.at(drop++));
+    } else {
+        drop = m_rows.size();
+    }
+    if (keep < fresh.size())
+        fresh.remove(0, fresh.size() - keep);
+    if (drop == m_rows.size() && drop > 0) {
         // Everything shown goes: one reset instead of a removal and an insertion.
-        fresh.remove(0, fresh.size() - m_capacity);
         beginCountedReset();
         m_rows = std::move(fresh);
+        m_bytes = freshBytes;
         endResetModel();
         return true;
     }
-    const qsizetype overflow = m_rows.size() + fresh.size() - m_capacity;
-    if (overflow > 0) {
-        beginRemoveRows({}, 0, int(overflow) - 1);
-        m_rows.remove(0, overflow);
+    if (drop > 0) {
+        beginRemoveRows({}, 0, int(drop) - 1);
+        m_rows.remove(0, drop);
+        m_bytes = bytes;
         endRemoveRows();
     }
     const int at = int(m_rows.size());
     beginInsertRows({}, at, at + int(fresh.size()) - 1);
     m_rows.append(std::move(fresh));
+    m_bytes += freshBytes;
     endInsertRows();
     return true;
 }
@@ -155,13 +198,18 @@ QVariant TraceModel::data(const QModelIndex &index, int role) const
 
 QVariant TraceModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::ToolTipRole && section == ToColumn)
+        return u"A message a master received: the master that saw it (the master routes it "
+               "on). A message the master sent: its destination."_s;
+    if (role != Qt::DisplayRole)
         return {};
     switch (Column(section)) {
     case TimeColumn: return u"Time"_s;
     case MachineColumn: return u"Machine"_s;
     case FromColumn: return u"From"_s;
-    case ToColumn: return u"To"_s;
+    case ToColumn: return u"Seen by / to"_s;
     case KindColumn: return u"Kind"_s;
     case OpcodeColumn: return u"Op-code"_s;
     case SizeColumn: return u"Size"_s;

@@ -14,7 +14,8 @@ namespace PlexusMonitor {
 /*!
     \class PlexusMonitor::TraceModel
     The live trace: the last capacity() sampled message headers of every master, oldest
-    first. refresh() appends what arrived since the last one and drops the oldest rows
+    first, fewer when they take more than maxBytes() (traceSampleCost() each: samples
+    with payloads). refresh() appends what arrived since the last one and drops the oldest rows
     beyond the capacity (one insert and at most one remove per refresh). While paused
     (setPaused()) it keeps its rows; on resume it catches up with what the state still
     holds. Filter it with a QSortFilterProxyModel.
@@ -27,7 +28,7 @@ public:
         TimeColumn,
         MachineColumn,     //!< the master that reported it
         FromColumn,        //!< pid (@machine when another machine)
-        ToColumn,          //!< pid, "another machine", ...
+        ToColumn,          //!< "Seen by / to": pid (a received message: the master's), "another machine", ...
         KindColumn,
         OpcodeColumn,      //!< hex, "function" for 0
         SizeColumn,
@@ -37,11 +38,16 @@ public:
     Q_ENUM(Column)
 
     static constexpr int DefaultCapacity = 10000;
+    static constexpr qsizetype DefaultMaxBytes = 8 * 1024 * 1024;
 
     explicit TraceModel(const ClusterState *state, QObject *parent = nullptr);
 
     int capacity() const { return m_capacity; }
     void setCapacity(int capacity);
+    qsizetype maxBytes() const { return m_maxBytes; }
+    void setMaxBytes(qsizetype bytes);
+    /*! What the rows take now. */
+    qsizetype bytes() const { return m_bytes; }
     /*! Removes every row (new samples still come in). */
     void clear();
     /*! Samples that left the state before this model could show them. */
@@ -65,10 +71,14 @@ protected:
     int flatRowCount() const override { return int(m_rows.size()); }
 
 private:
+    void trim();
+
     QList<TraceSample> m_rows;
     quint64 m_next = 0;        // the state's sequence number of the next sample to take
     quint64 m_missed = 0;
     int m_capacity = DefaultCapacity;
+    qsizetype m_maxBytes = DefaultMaxBytes;
+    qsizetype m_bytes = 0;
 };
 
 } // namespace PlexusMonitor

@@ -165,16 +165,21 @@ void TraceView::applyFilter()
 
 void TraceView::exportDialog()
 {
-    QString filter;
-    const QString name = QFileDialog::getSaveFileName(this, tr("Export the trace"),
-                                                      u"plexus-trace.csv"_s,
-                                                      tr("CSV (*.csv);;JSON (*.json)"), &filter);
-    if (name.isEmpty())
-        return;
-    QString file = name;
-    if (QFileInfo(file).suffix().isEmpty())
-        file += filter.contains(u"json"_s) ? u".json"_s : u".csv"_s;
-    exportTo(file);
+    // open(), not getSaveFileName(): no nested event loop, the client and the views go on.
+    auto *dialog = new QFileDialog(this, tr("Export the trace"), u"plexus-trace.csv"_s,
+                                   tr("CSV (*.csv);;JSON (*.json)"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setAcceptMode(QFileDialog::AcceptSave);
+    dialog->setFileMode(QFileDialog::AnyFile);
+    dialog->setDefaultSuffix(u"csv"_s);
+    connect(dialog, &QFileDialog::filterSelected, dialog, [dialog](const QString &filter) {
+        dialog->setDefaultSuffix(filter.contains(u"json"_s) ? u"json"_s : u"csv"_s);
+    });
+    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &name) {
+        if (!name.isEmpty())
+            exportTo(name);
+    });
+    dialog->open();
 }
 
 bool TraceView::exportTo(const QString &fileName, bool quiet)
@@ -186,9 +191,14 @@ bool TraceView::exportTo(const QString &fileName, bool quiet)
         ok = json ? m_model->exportJson(&file) : m_model->exportCsv(&file);
     if (ok)
         ok = file.commit();
-    if (!ok && !quiet)
-        QMessageBox::warning(this, tr("Export failed"),
-                             tr("Could not write %1: %2").arg(fileName, file.errorString()));
+    if (!ok && !quiet) {
+        // Window-modal but not blocking: open(), not exec() or warning().
+        auto *box = new QMessageBox(QMessageBox::Warning, tr("Export failed"),
+                                    tr("Could not write %1: %2").arg(fileName, file.errorString()),
+                                    QMessageBox::Ok, this);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    }
     return ok;
 }
 

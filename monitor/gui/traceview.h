@@ -37,8 +37,8 @@ public:
     QTableView *view() const { return m_view; }
     bool isTracePaused() const;
     void setTracePaused(bool paused);
-    /*! Writes the trace to \a fileName, CSV or JSON by its suffix; false with a message
-        box on error (none when \a quiet). */
+    /*! Writes the trace to \a fileName, CSV or JSON by its suffix; false on error, with
+        a message box that does not block (open()) unless \a quiet. */
     bool exportTo(const QString &fileName, bool quiet = false);
 
 protected:

@@ -24,6 +24,7 @@
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qprocess.h>
+#include <QtCore/qscopeguard.h>
 #include <QtCore/qset.h>
 #include <QtCore/quuid.h>
 #include <QtNetwork/qtcpserver.h>
@@ -80,6 +81,7 @@ private Q_SLOTS:
     void plexusctlStatusJson();
     void plexusctlExitCodes_data();
     void plexusctlExitCodes();
+    void plexusctlWaitsForSilentWorkers();
     void wrongSecretSeesNothing();
 
 private:
@@ -193,10 +195,11 @@ void tst_Monitor::initTestCase()
     m_h1.tag = "h1";
     m_h2.tag = "h2";
     const quint16 p1 = freePort();
+    QVERIFY(p1);
     quint16 p2 = freePort();
-    while (p2 == p1)
+    for (int i = 0; i < 50 && p2 == p1; ++i)
         p2 = freePort();
-    QVERIFY(p1 && p2);
+    QVERIFY(p2 && p2 != p1);
     QVERIFY(startNode(m_h1, p1, p2, true));
     QVERIFY(startNode(m_h2, p2, p1, false));
     QTRY_VERIFY_WITH_TIMEOUT(m_h1.machine && m_h2.machine, JoinTimeoutMs);
@@ -358,25 +361,34 @@ void tst_Monitor::updatesAreCoalesced()
 void tst_Monitor::killedWorkerIsReplaced()
 {
     QTRY_COMPARE_WITH_TIMEOUT(modelPids(m_h2.machine), realPids(m_h2), 10000);
+    const QSet<qint64> before = realPids(m_h2);
     const qint64 victim = m_h2.workers.front();
+    const QModelIndex victimRow = m_tree->indexOf({m_h2.machine, victim});
+    QVERIFY(victimRow.isValid());
+    const int victimSlot = victimRow.siblingAtColumn(ProcessTreeModel::SlotColumn).data(SortRole).toInt();
     QSignalSpy removed(m_tree.get(), &QAbstractItemModel::rowsRemoved);
     QCOMPARE(::kill(pid_t(victim), SIGKILL), 0);
     QTRY_VERIFY_WITH_TIMEOUT(!m_h2.workers.contains(victim) && m_h2.workers.size() == 2, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(modelPids(m_h2.machine), realPids(m_h2), 15000);
     QVERIFY(!modelPids(m_h2.machine).contains(victim));
+    QVERIFY(!m_tree->indexOf({m_h2.machine, victim}).isValid());
     QVERIFY(removed.size() >= 1);
     QCOMPARE(m_tree->resetCount(), 0);
-    // The replacement took the victim's slot, and the slot counts a restart.
-    const QSet<qint64> before = toSet(m_h2.workers);
-    qint64 replacement = 0;
-    for (qint64 pid : m_h2.workers) {
-        if (pid != victim && m_tree->indexOf({m_h2.machine, pid}).isValid()
-            && m_tree->indexOf({m_h2.machine, pid}).siblingAtColumn(ProcessTreeModel::RestartsColumn)
-                               .data(SortRole).toULongLong() > 0)
-            replacement = pid;
-    }
-    QVERIFY2(replacement != 0, "no worker row with a restart");
-    QVERIFY(before.contains(replacement));
+    // The replacement is a new process (its pid was not among those before), it took the
+    // victim's slot, and the slot counts a restart.
+    const QSet<qint64> added = realPids(m_h2) - before;
+    QCOMPARE(added.size(), 1);
+    const qint64 replacement = *added.cbegin();
+    QVERIFY(!before.contains(replacement));
+    const QModelIndex row = m_tree->indexOf({m_h2.machine, replacement});
+    QVERIFY(row.isValid());
+    QCOMPARE(row.siblingAtColumn(ProcessTreeModel::SlotColumn).data(SortRole).toInt(), victimSlot);
+    const auto restarts = [&] {
+        m_tree->refresh();
+        return m_tree->indexOf({m_h2.machine, replacement})
+                .siblingAtColumn(ProcessTreeModel::RestartsColumn).data(SortRole).toULongLong();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(restarts() > 0, 10000);
 }
 
 void tst_Monitor::controlRefusedWhenDisabled()
@@ -395,7 +407,15 @@ void tst_Monitor::controlRefusedWhenDisabled()
     m_client->sendTestMessage(OpSink, "refused", false, m_h2.machine);
     QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 10000);
     QCOMPARE(finished.at(1).at(0).toBool(), false);
+    // A message h2 had wrongly sent would reach its processes after the refusal: send a
+    // marker to them through h1 (which allows it), after the refusal, and only when every
+    // process of h2 ran it, check that the refused one never came.
+    m_client->sendTestMessage(OpSink, "marker-after-refusal", true, m_h1.machine);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, 10000);
+    QVERIFY2(finished.at(2).at(0).toBool(), qPrintable(finished.at(2).at(1).toString()));
+    QTRY_COMPARE_WITH_TIMEOUT(sinkLines(m_h2, "marker-after-refusal"), 3, 15000);
     QCOMPARE(sinkLines(m_h2, "refused"), 0);
+    QVERIFY(m_h2.workers.contains(worker));   // and the refused restart never happened
 }
 
 void tst_Monitor::controlAcceptedWhenEnabled()
@@ -521,6 +541,40 @@ void tst_Monitor::plexusctlExitCodes()
         for (const QByteArray &line : lines)
             QCOMPARE(QJsonDocument::fromJson(line).object().value(u"opcode"_s).toInteger(), OpPing);
     }
+}
+
+void tst_Monitor::plexusctlWaitsForSilentWorkers()
+{
+    // A stopped worker never answers its part of a snapshot: the master answers without it
+    // after its 2 s gather timeout. A --timeout shorter than that bounds finding the
+    // masters only; the snapshot still gets its answer.
+    QTRY_COMPARE_WITH_TIMEOUT(modelPids(m_h2.machine), realPids(m_h2), 10000);
+    const qint64 silent = m_h2.workers.front();
+    QCOMPARE(::kill(pid_t(silent), SIGSTOP), 0);
+    const auto resume = qScopeGuard([silent] { ::kill(pid_t(silent), SIGCONT); });
+    QProcess *ctl = runCtl({u"--peer"_s, u"127.0.0.1:%1"_s.arg(m_h2.port), u"--timeout"_s, u"500"_s,
+                            u"status"_s, u"--json"_s},
+                           Secret);
+    QVERIFY(ctl->waitForFinished(30000));
+    const QString err = QString::fromLocal8Bit(ctl->readAllStandardError());
+    const QByteArray output = ctl->readAllStandardOutput();
+    QVERIFY2(ctl->exitCode() == 0, qPrintable(u"exit %1, stderr: %2"_s.arg(ctl->exitCode()).arg(err)));
+    QVERIFY2(!err.contains(u"did not answer"_s), qPrintable(err));
+    const QJsonArray machines = QJsonDocument::fromJson(output).object().value(u"machines"_s).toArray();
+    bool seen = false;
+    for (const QJsonValue &mv : machines) {
+        const QJsonObject m = mv.toObject();
+        if (m.value(u"machine"_s).toString().toULongLong(nullptr, 16) != m_h2.machine)
+            continue;
+        for (const QJsonValue &pv : m.value(u"processes"_s).toArray()) {
+            const QJsonObject p = pv.toObject();
+            if (p.value(u"pid"_s).toInteger() == silent) {
+                seen = true;
+                QCOMPARE(p.value(u"responding"_s).toBool(true), false);
+            }
+        }
+    }
+    QVERIFY2(seen, output.constData());
 }
 
 void tst_Monitor::wrongSecretSeesNothing()

@@ -5,10 +5,12 @@
 // one removal and one insertion, numeric sorting, the trace ring and its exports.
 
 #include "clusterstate.h"
+#include "followedpeers.h"
 #include "machinesmodel.h"
 #include "modelroles.h"
 #include "opcodemodel.h"
 #include "processtreemodel.h"
+#include "rowsync.h"
 #include "securitymodel.h"
 #include "tracemodel.h"
 
@@ -119,6 +121,13 @@ private Q_SLOTS:
     void traceModelPauses();
     void traceExports();
     void flowLanesBySender();
+    void syncRowsResetsOnRepeatedKeys();
+    void repeatedPidsAndOpcodes();
+    void rateHistoryIsTimeBased();
+    void rateHistoryGrowsLazily();
+    void historiesPerMachineBounded();
+    void traceRingBoundedByBytes();
+    void followedPeersArePruned();
 };
 
 void tst_MonitorModels::ratesFromSuccessiveSnapshots()
@@ -492,6 +501,254 @@ void tst_MonitorModels::flowLanesBySender()
     QCOMPARE(bounded.entryCount(), 3);
     bounded.add(batch(M1, 2, 1, T0), T0 + 120000);   // the second is too old
     QCOMPARE(bounded.entryCount(), 3);
+}
+
+void tst_MonitorModels::syncRowsResetsOnRepeatedKeys()
+{
+    struct Hooks {
+        QStringList calls;
+        void beginRemove(int first, int last) { calls << u"remove %1-%2"_s.arg(first).arg(last); }
+        void endRemove() { }
+        void beginInsert(int first, int last) { calls << u"insert %1-%2"_s.arg(first).arg(last); }
+        void endInsert() { }
+        void beginReset() { calls << u"reset"_s; }
+        void endReset() { }
+        void update(int row, std::pair<int, int> &existing, std::pair<int, int> &fresh)
+        {
+            QCOMPARE_GE(row, 0);
+            existing = fresh;
+        }
+    } hooks;
+    using Row = std::pair<int, int>;   // key, value
+    const auto key = [](const Row &r) { return r.first; };
+    QList<Row> rows{{1, 0}, {2, 0}, {3, 0}};
+    // Unique keys: a minimal edit.
+    QList<Row> next{{1, 1}, {3, 1}, {4, 1}};
+    QVERIFY(Internal::syncRows(rows, next, key, hooks));
+    QCOMPARE(hooks.calls, (QStringList{u"remove 1-1"_s, u"insert 2-2"_s}));
+    QCOMPARE(rows, (QList<Row>{{1, 1}, {3, 1}, {4, 1}}));
+    // A key repeated in the new rows (more rows than keys): a reset, never a read past the end.
+    hooks.calls.clear();
+    next = {{1, 2}, {1, 3}, {3, 2}, {4, 2}, {4, 3}};
+    QVERIFY(Internal::syncRows(rows, next, key, hooks));
+    QCOMPARE(hooks.calls, QStringList{u"reset"_s});
+    QCOMPARE(rows.size(), 5);
+    // And in the old rows: a reset again.
+    hooks.calls.clear();
+    next = {{1, 4}, {4, 4}};
+    QVERIFY(Internal::syncRows(rows, next, key, hooks));
+    QCOMPARE(hooks.calls, QStringList{u"reset"_s});
+    QCOMPARE(rows, (QList<Row>{{1, 4}, {4, 4}}));
+    // Unique again: back to dataChanged only.
+    hooks.calls.clear();
+    next = {{1, 5}, {4, 5}};
+    QVERIFY(!Internal::syncRows(rows, next, key, hooks));
+    QVERIFY(hooks.calls.isEmpty());
+    QCOMPARE(rows, (QList<Row>{{1, 5}, {4, 5}}));
+}
+
+void tst_MonitorModels::repeatedPidsAndOpcodes()
+{
+    ClusterState state;
+    ProcessTreeModel tree(&state);
+    QAbstractItemModelTester treeTester(&tree);
+    OpcodeModel opcodes(&state);
+    QAbstractItemModelTester opcodeTester(&opcodes);
+    opcodes.setProcess(M1, 100);
+    state.applySnapshot(machine(M1, T0, {process(100, -1, 5), process(101, 0, 1), process(102, 1, 1)}), T0);
+    tree.refresh();
+    opcodes.refresh();
+    QCOMPARE(pidsUnder(tree, tree.index(0, 0)), (QList<qint64>{100, 101, 102}));
+
+    // Both workers restarting: pid 0 twice (slots 0 and 1). Rows by slot: two of them.
+    state.applySnapshot(machine(M1, T0 + 1000, {process(100, -1, 6), process(0, 0, 0), process(0, 1, 0)}),
+                        T0 + 1000);
+    tree.refresh();
+    QCOMPARE(pidsUnder(tree, tree.index(0, 0)), (QList<qint64>{100, 0, 0}));
+    QCOMPARE(tree.resetCount(), 0);
+    const QModelIndex master = tree.index(0, 0, tree.index(0, 0));
+    QCOMPARE(tree.index(1, ProcessTreeModel::SlotColumn, master).data(SortRole).toInt(), 1);
+    state.applySnapshot(machine(M1, T0 + 2000, {process(100, -1, 7), process(103, 0, 0), process(0, 1, 0)}),
+                        T0 + 2000);
+    tree.refresh();
+    QCOMPARE(pidsUnder(tree, tree.index(0, 0)), (QList<qint64>{100, 103, 0}));
+    QCOMPARE(tree.resetCount(), 0);
+
+    // A hostile master: the same worker (slot and pid) three times, and op-codes repeated.
+    ProcessSnapshot hostileMaster = process(100, -1, 8, 3);
+    hostileMaster.opcodes += hostileMaster.opcodes;
+    hostileMaster.opcodes.append(OpcodeStats{0x100, u"again"_s, 9, 9, 9, 9});
+    state.applySnapshot(machine(M1, T0 + 3000, {hostileMaster, process(103, 0, 1), process(103, 0, 1),
+                                                process(103, 0, 1)}),
+                        T0 + 3000);
+    tree.refresh();
+    opcodes.refresh();
+    QCOMPARE(pidsUnder(tree, tree.index(0, 0)), (QList<qint64>{100, 103, 103, 103}));
+    QCOMPARE(tree.resetCount(), 1);   // no minimal edit with repeated keys
+    // One row per op-code, the first listed.
+    QCOMPARE(opcodes.rowCount(), 2);
+    QCOMPARE(opcodes.index(0, OpcodeModel::CodeColumn).data(OpcodeRole).toUInt(), 0x100u);
+    QCOMPARE(opcodes.index(0, OpcodeModel::NameColumn).data().toString(), u"test.ping"_s);
+    QCOMPARE(opcodes.index(1, OpcodeModel::CodeColumn).data(OpcodeRole).toUInt(), 0x200u);
+    // And back to a sane snapshot: the rows follow.
+    state.applySnapshot(machine(M1, T0 + 4000, {process(100, -1, 9), process(103, 0, 2), process(104, 1, 0)}),
+                        T0 + 4000);
+    tree.refresh();
+    opcodes.refresh();
+    QCOMPARE(pidsUnder(tree, tree.index(0, 0)), (QList<qint64>{100, 103, 104}));
+    QCOMPARE(opcodes.rowCount(), 2);
+    // The state keeps one history per pid, however often it is listed.
+    QVERIFY(state.history({M1, 103}));
+    QCOMPARE(state.history({M1, 103})->size(), 2);   // T0 + 3000 and T0 + 4000
+}
+
+void tst_MonitorModels::rateHistoryIsTimeBased()
+{
+    // A snapshot every 200 ms: one point per second, the average of its five rates.
+    RateHistory h;
+    for (int i = 0; i < 5 * 600; ++i)   // 10 minutes
+        h.append(T0 + qint64(i) * 200, Rates{double(i % 5), 10, 0, 0});
+    QCOMPARE(h.size(), 600);
+    QCOMPARE(h.last().time, T0 + 2999 * 200);   // stamped with the latest rates in it
+    QCOMPARE(h.last().rates.messagesIn, 2.0);   // (0 + 1 + 2 + 3 + 4) / 5
+    QCOMPARE(h.last().rates.messagesOut, 10.0);
+    // "1 min" is a minute of points, not 60 snapshots (12 s).
+    const QList<RatePoint> minute = h.points(60 * 1000, 1000);
+    QCOMPARE(minute.size(), 61);   // both ends included
+    QCOMPARE(h.last().time - minute.front().time, 60 * 1000);
+    // The whole hour holds 10 minutes of it.
+    const QList<RatePoint> hour = h.points(3600 * 1000, 3600);
+    QCOMPARE(hour.size(), 600);
+    QVERIFY(hour.back().time - hour.front().time >= 599 * 1000);
+    // An hour of 200 ms snapshots fits: the capacity counts seconds.
+    for (int i = 5 * 600; i < 5 * 4000; ++i)
+        h.append(T0 + qint64(i) * 200, Rates{1, 1, 1, 1});
+    QCOMPARE(h.size(), 3600);
+    QCOMPARE(h.last().time - h.points(3600 * 1000, 3600).front().time, 3599 * 1000);
+    // A clock that went back starts over rather than unsorting the points.
+    h.append(T0, Rates{7, 0, 0, 0});
+    QCOMPARE(h.size(), 1);
+    QCOMPARE(h.last().rates.messagesIn, 7.0);
+}
+
+void tst_MonitorModels::rateHistoryGrowsLazily()
+{
+    RateHistory h;
+    QCOMPARE(h.capacity(), 3600);
+    QCOMPARE(h.allocated(), 0);
+    for (int i = 0; i < 10; ++i)
+        h.append(T0 + qint64(i) * 1000, Rates{double(i), 0, 0, 0});
+    QCOMPARE(h.size(), 10);
+    QVERIFY2(h.allocated() < 100, qPrintable(QString::number(h.allocated())));
+    for (int i = 10; i < 5000; ++i)
+        h.append(T0 + qint64(i) * 1000, Rates{double(i), 0, 0, 0});
+    QCOMPARE(h.size(), 3600);
+    QVERIFY2(h.allocated() <= 2 * 3600, qPrintable(QString::number(h.allocated())));
+    QCOMPARE(h.points(3600 * 1000, 4000).front().rates.messagesIn, 1400.0);
+    QCOMPARE(h.last().rates.messagesIn, 4999.0);
+    h.clear();
+    QCOMPARE(h.allocated(), 0);
+}
+
+void tst_MonitorModels::historiesPerMachineBounded()
+{
+    // A master listing thousands of processes gets histories for the first ones only.
+    const int n = ClusterState::MaxHistoriesPerMachine + 500;
+    QList<ProcessSnapshot> processes{process(100, -1, 1)};
+    for (int i = 0; i < n; ++i)
+        processes.append(process(1000 + i, i, 1));
+    ClusterState state;
+    state.applySnapshot(machine(M1, T0, processes), T0);
+    for (ProcessSnapshot &p : processes)
+        p.counters.messagesIn += 10;
+    state.applySnapshot(machine(M1, T0 + 1000, processes), T0 + 1000);
+    int histories = 0;
+    for (const ProcessSnapshot &p : std::as_const(processes))
+        histories += state.history({M1, p.pid}) ? 1 : 0;
+    QCOMPARE(histories, ClusterState::MaxHistoriesPerMachine);
+    QVERIFY(state.history({M1, 100}));   // the master first
+    QVERIFY(state.history({M1, 1000}));
+    QVERIFY(!state.history({M1, 1000 + n - 1}));
+    // The rates are there for every process all the same.
+    QCOMPARE(state.processRates({M1, 1000 + n - 1})->total.messagesIn, 10.0);
+    // Another machine has its own room.
+    state.applySnapshot(machine(M2, T0, {process(200, -1, 1)}), T0);
+    state.applySnapshot(machine(M2, T0 + 1000, {process(200, -1, 2)}), T0 + 1000);
+    QVERIFY(state.history({M2, 200}));
+    // Room made by processes that went is given to new ones.
+    QList<ProcessSnapshot> fewer{processes.front()};
+    for (int i = 0; i < 10; ++i)
+        fewer.append(process(5000 + i, i, 1));
+    state.applySnapshot(machine(M1, T0 + 2000, fewer), T0 + 2000);
+    for (ProcessSnapshot &p : fewer)
+        p.counters.messagesIn += 10;
+    state.applySnapshot(machine(M1, T0 + 3000, fewer), T0 + 3000);
+    QVERIFY(state.history({M1, 5009}));
+    QVERIFY(!state.history({M1, 1000}));
+}
+
+void tst_MonitorModels::traceRingBoundedByBytes()
+{
+    // Samples with the largest payload the decoder accepts: the ring holds what fits in
+    // its bytes, fewer than its capacity.
+    ClusterState state;
+    TraceModel model(&state);
+    QAbstractItemModelTester tester(&model);
+    const qsizetype cost = traceSampleCost(TraceSample{}) + 4096;
+    for (quint64 b = 0; b < 10; ++b) {
+        TraceBatch big = batch(M1, b, 1000, T0 + qint64(b) * 1000);
+        for (TraceSample &s : big.samples)
+            s.data = QByteArray(4096, 'p');
+        state.applyTrace(big, T0);
+        model.refresh();
+        QVERIFY(state.traceBytes() <= ClusterState::DefaultTraceMaxBytes);
+        QVERIFY(model.bytes() <= TraceModel::DefaultMaxBytes);
+    }
+    const qsizetype fits = ClusterState::DefaultTraceMaxBytes / cost;
+    QCOMPARE(qsizetype(state.traceSamples(0).size()), fits);
+    QCOMPARE(state.traceBytes(), fits * cost);
+    QCOMPARE(model.rowCount(), int(TraceModel::DefaultMaxBytes / cost));
+    QCOMPARE(model.bytes(), model.rowCount() * cost);
+    QCOMPARE(model.sample(model.rowCount() - 1).time, T0 + 9000 + 999);   // the newest stay
+    QCOMPARE(state.traceSequence(), 10000u);
+    // Small samples again: the count bounds it.
+    state.applyTrace(batch(M1, 10, 10000, T0 + 20000), T0);
+    model.refresh();
+    QCOMPARE(state.traceSamples(0).size(), 10000);
+    QCOMPARE(model.rowCount(), 10000);
+    QCOMPARE(model.bytes(), 10000 * traceSampleCost(TraceSample{}));
+    // A smaller bound, set later, applies at once.
+    state.setTraceMaxBytes(100 * traceSampleCost(TraceSample{}));
+    QCOMPARE(state.traceSamples(0).size(), 100);
+    model.setMaxBytes(10 * traceSampleCost(TraceSample{}));
+    QCOMPARE(model.rowCount(), 10);
+    QCOMPARE(model.sample(9).time, T0 + 20000 + 9999);
+}
+
+void tst_MonitorModels::followedPeersArePruned()
+{
+    Internal::FollowedPeers followed;
+    QVERIFY(followed.mention(u"10.0.0.1"_s, 7400, T0));    // new: dial it
+    QVERIFY(!followed.mention(u"10.0.0.1"_s, 7400, T0));   // once
+    // A restarted master has a new machine id but the same address: nothing new to dial.
+    QVERIFY(!followed.mention(u"10.0.0.1"_s, 7400, T0 + 30000));
+    QVERIFY(followed.mention(u"10.0.0.1"_s, 7401, T0));
+    QCOMPARE(followed.size(), 2);
+    // Addresses that no peer list names any more are forgotten...
+    followed.prune(T0 + 80000, 60000);
+    QCOMPARE(followed.size(), 1);   // 7400 was named at T0 + 30000
+    followed.prune(T0 + 100000, 60000);
+    QCOMPARE(followed.size(), 0);
+    // ...so that a long-running monitor never fills up with the addresses of the past.
+    for (int round = 0; round < 10; ++round) {
+        const qint64 t = T0 + 200000 + round * 100000;
+        for (int i = 0; i < Internal::FollowedPeers::MaxEntries; ++i)
+            QVERIFY(followed.mention(u"10.1.%1.%2"_s.arg(round).arg(i), 7400, t));
+        QVERIFY(!followed.mention(u"10.2.0.1"_s, 7400, t));   // full for now
+        followed.prune(t + 70000, 60000);
+        QCOMPARE(followed.size(), 0);
+    }
+    QVERIFY(followed.mention(u"10.2.0.1"_s, 7400, T0 + 2000000));
 }
 
 QTEST_GUILESS_MAIN(tst_MonitorModels)

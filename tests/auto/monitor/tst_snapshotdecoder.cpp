@@ -584,6 +584,9 @@ void tst_SnapshotDecoder::traceDataBounded()
 {
     TraceBatch t;
     QString error;
+    // What a master sends at most (its tracePayloadBytes is capped at 4096): a hostile one
+    // cannot make each sample of the monitor's trace ring hold more.
+    QCOMPARE(DecodeLimits::MaxSampleDataBytes, 4096);
     QCborMap batch = traceBatch();
     QCborArray samples;
     samples.append(QCborMap{{u"from"_s, 1}, {u"data"_s, QByteArray(DecodeLimits::MaxSampleDataBytes, 'd')}});

@@ -18,6 +18,8 @@
 
 #include <QtGui/qevent.h>
 #include <QtTest/qtest.h>
+#include <QtWidgets/qfiledialog.h>
+#include <QtWidgets/qmessagebox.h>
 #include <QtWidgets/qtabwidget.h>
 #include <QtWidgets/qtreeview.h>
 
@@ -37,6 +39,7 @@ private Q_SLOTS:
     void refreshIntervalIsPerView();
     void flowWidgetEmptyAndLanes();
     void presentationFormats();
+    void traceExportDoesNotBlock();
 
 private:
     std::unique_ptr<MonitorClient> m_client;
@@ -174,6 +177,34 @@ void tst_MonitorGui::presentationFormats()
     QCOMPARE(Presentation::ago(10), u"just now"_s);
     QCOMPARE(Presentation::opcode(0x10), u"0x0010"_s);
     QCOMPARE(Presentation::opcode(0x10, u"work"_s), u"work (0x0010)"_s);
+}
+
+void tst_MonitorGui::traceExportDoesNotBlock()
+{
+    // Neither the file dialog nor the error box runs a nested event loop: both calls
+    // return with the dialog open (a blocking one would never return here).
+    TraceView *trace = m_window->traceView();
+    m_window->showPage(trace);
+    QAction *exportAction = nullptr;
+    for (QAction *a : trace->findChildren<QAction *>()) {
+        if (a->text().startsWith(u"Export"_s))
+            exportAction = a;
+    }
+    QVERIFY(exportAction);
+    exportAction->trigger();
+    QFileDialog *dialog = trace->findChild<QFileDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(dialog->isVisible());
+    QCOMPARE(dialog->acceptMode(), QFileDialog::AcceptSave);
+    dialog->reject();
+
+    QVERIFY(!trace->exportTo(u"/nonexistent-dir-of-tst_monitorgui/trace.csv"_s));
+    QMessageBox *box = trace->findChild<QMessageBox *>();
+    QVERIFY(box);
+    QVERIFY(box->isVisible());
+    QVERIFY(box->text().contains(u"nonexistent-dir-of-tst_monitorgui"_s));
+    box->accept();
+    QVERIFY(!trace->exportTo(u"/nonexistent-dir-of-tst_monitorgui/trace.csv"_s, true));
 }
 
 QTEST_MAIN(tst_MonitorGui)

@@ -94,8 +94,12 @@ void CtlCommand::finish(int code)
     if (m_done)
         return;
     m_done = true;
-    m_client.stop();
-    QCoreApplication::exit(code);
+    // Usually called from a signal of the client, that is from inside its Node's link
+    // callbacks: the Node must not be destroyed under them. Stop from the event loop.
+    QMetaObject::invokeMethod(this, [this, code] {
+        m_client.stop();
+        QCoreApplication::exit(code);
+    }, Qt::QueuedConnection);
 }
 
 bool CtlCommand::statusComplete() const

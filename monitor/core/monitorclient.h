@@ -76,7 +76,9 @@ public:
     /*! Starts the Node and joins the cluster. Returns false with error() and errorString()
         set if it cannot (no SECRET, a bad peer address, the discovery port taken). */
     bool start(const ClientOptions &options);
-    /*! Stops polling and tracing and closes the Node's links. */
+    /*! Stops polling and tracing and closes the Node's links. Destroys the Node: do not
+        call it from a slot directly connected to this client's signals (they are emitted
+        from inside the Node's link callbacks); queue the call instead. */
     void stop();
     bool isRunning() const;
     Error error() const;

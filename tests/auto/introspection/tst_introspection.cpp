@@ -542,7 +542,12 @@ void tst_Introspection::subscriberThatStopsReadingIsDropped()
             << snapshotOf(m->machine).value(k("traceDropped")).toInteger();
     // The batches queued before the limit bit (at most one batch past 64 KiB) and the
     // traffic's own buffers; nothing that grows with the flood.
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed memory in quarantine (256 MiB by default): RSS says nothing there.
+    Q_UNUSED(rssAfter);
+#else
     QVERIFY2(rssAfter - rssBefore < 16 * 1024, "the master's memory grew with the stopped subscriber");
+#endif
 }
 
 QTEST_GUILESS_MAIN(tst_Introspection)

@@ -527,7 +527,7 @@ void tst_Monitor::plexusctlExitCodes()
     QVERIFY(ctl->waitForFinished(30000));
     const QString err = QString::fromLocal8Bit(ctl->readAllStandardError());
     const QByteArray output = ctl->readAllStandardOutput();
-    QCOMPARE(ctl->exitStatus(), QProcess::NormalExit);
+    QVERIFY2(ctl->exitStatus() == QProcess::NormalExit, qPrintable(u"plexusctl crashed: "_s + err));
     QVERIFY2(ctl->exitCode() == exitCode, qPrintable(u"exit %1, stderr: %2"_s.arg(ctl->exitCode()).arg(err)));
     if (!message.isEmpty())
         QVERIFY2(err.contains(message), qPrintable(err));

@@ -432,7 +432,7 @@ void Router::linkFrame(Link *link, MessagePrivate *frame)
         return;
     m_stats->countIn(m->header.privateFlags, Wire::HeaderSize + m->header.length);
     if (Q_UNLIKELY(m_traceHook))
-        m_traceHook->received(*m, *e);
+        m_traceHook->received(*m);
     const quint16 pf = m->header.privateFlags;
     if (pf & Wire::Control) {
         m_host->controlReceived(e, m.data());

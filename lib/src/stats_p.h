@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "frame_p.h"
+
 #include <plexus/node.h>
 
 #include <QtCore/qhash.h>
@@ -29,13 +31,13 @@ constexpr int TrafficKindCount = int(TrafficKind::Count);
 
 constexpr TrafficKind trafficKind(quint16 privateFlags) noexcept
 {
-    if (privateFlags & 0x0040)       // Wire::Control
+    if (privateFlags & Wire::Control)
         return TrafficKind::Control;
-    if (privateFlags & 0x0001)       // Wire::Reply
+    if (privateFlags & Wire::Reply)
         return TrafficKind::Reply;
-    if (privateFlags & 0x0200)       // Wire::Typed
+    if (privateFlags & Wire::Typed)
         return TrafficKind::Typed;
-    const bool workers = privateFlags & 0x0008, cluster = privateFlags & 0x0010;
+    const bool workers = privateFlags & Wire::Workers, cluster = privateFlags & Wire::Cluster;
     return workers && cluster ? TrafficKind::Broadcast
          : cluster            ? TrafficKind::Cluster
          : workers            ? TrafficKind::Local

@@ -97,12 +97,10 @@ bool isTraced(const MessagePrivate &m) noexcept
 }
 } // namespace
 
-void Tracer::received(const MessagePrivate &m, const Endpoint &from)
+void Tracer::received(const MessagePrivate &m)
 {
-    if (!isTraced(m))
-        return;
-    record(m, m.header.originPid, m.header.originMachine, m_pid, m_machine);
-    Q_UNUSED(from);
+    if (isTraced(m))
+        record(m, m.header.originPid, m.header.originMachine, m_pid, m_machine);
 }
 
 void Tracer::sent(const MessagePrivate &m, const Endpoint *to)

@@ -55,7 +55,7 @@ public:
     quint64 droppedBatches() const noexcept { return m_droppedTotal; }
 
     // The router's hooks, on the Node's thread, only while subscribed.
-    void received(const MessagePrivate &m, const Endpoint &from);
+    void received(const MessagePrivate &m);
     void sent(const MessagePrivate &m, const Endpoint *to);
 
 private:

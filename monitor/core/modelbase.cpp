@@ -71,4 +71,10 @@ void ModelBase::beginCountedReset()
     ++m_resets;
 }
 
+Qt::ItemFlags ModelBase::flags(const QModelIndex &index) const
+{
+    return index.isValid() ? Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren
+                           : Qt::NoItemFlags;
+}
+
 } // namespace PlexusMonitor

@@ -45,6 +45,8 @@ public:
     int rowCount(const QModelIndex &parent = {}) const override;
     bool hasChildren(const QModelIndex &parent = {}) const override;
     QModelIndex sibling(int row, int column, const QModelIndex &idx) const override;
+    // Enabled, selectable, no children: what a row of a flat table is.
+    Qt::ItemFlags flags(const QModelIndex &index) const override;
 
 Q_SIGNALS:
     /*! After every refresh() that changed something. */

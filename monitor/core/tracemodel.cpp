@@ -219,12 +219,6 @@ QVariant TraceModel::headerData(int section, Qt::Orientation orientation, int ro
     return {};
 }
 
-Qt::ItemFlags TraceModel::flags(const QModelIndex &index) const
-{
-    return index.isValid() ? Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren
-                           : Qt::NoItemFlags;
-}
-
 bool TraceModel::exportCsv(QIODevice *device) const
 {
     if (!device || !device->isWritable())

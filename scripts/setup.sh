@@ -15,12 +15,16 @@
 set -euo pipefail
 
 # Every Debian package the build needs; later features append here.
-# g++ rather than build-essential: cmake + ninja need no make or dpkg-dev.
+# Installed with --no-install-recommends, so a package that is only *recommended* by another
+# (libqt6opengl6-dev by qt6-base-dev; Qt Charts' CMake package needs it) must be named here.
+# ../shared/tools/fresh-debian-check proves the list on a minimal Debian 12 root.
+# g++ rather than build-essential: cmake + ninja need no make or dpkg-dev. doxygen builds
+# the API reference (target plexus-apidoc) and its warning check (tst_apidoc).
 # clang and libclang-rt-14-dev are for the libFuzzer targets (scripts/fuzz.sh); iproute2
 # (ip netns) for the multi-host cluster tests. The monitor: qt6-charts-dev (rate charts),
 # libqt6svg6 (its SVG icons), xvfb and xauth (xvfb-run: scripts/screenshots.sh and the
 # demo without a display), imagemagick (import, for whole-screen captures).
-PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libsodium-dev clang libclang-rt-14-dev iproute2 qt6-charts-dev libqt6svg6 xvfb xauth imagemagick"
+PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libqt6opengl6-dev libsodium-dev doxygen clang libclang-rt-14-dev iproute2 qt6-charts-dev libqt6svg6 xvfb xauth imagemagick"
 
 # CMake cache entries the scripts rely on. They are passed at the first configure and
 # enforced later (an existing build directory configured without them is re-configured).

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# install_test.sh BUILD_DIR SOURCE_DIR CMAKE CXX [LAUNCHER]
+# install_test.sh BUILD_DIR SOURCE_DIR CMAKE CXX [LAUNCHER] [PROGRAMS]
 #
 # Installs the build into a temporary prefix and uses it as an outsider would:
 #  1. the installed libplexus.so exports the public API only;
 #  2. a one-file program builds with `pkg-config --cflags --libs plexus` and runs;
 #  3. every example builds as a stand-alone project with find_package(Plexus), and
-#     basic_call runs.
+#     basic_call runs;
+#  4. the installed programs (plexusctl, plexus-monitor when the monitor is built) start
+#     from the prefix with no LD_LIBRARY_PATH: their RPATH finds libplexus.
 # The prefix is removed on exit, also when a step fails.
 set -euo pipefail
 
-build=$1 source=$2 cmake=$3 cxx=$4 launcher=${5:-}
+build=$1 source=$2 cmake=$3 cxx=$4 launcher=${5:-} programs=${6:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/plexus-install-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
@@ -81,4 +83,22 @@ done
 out=$(timeout 30 "$work/build-basic_call/basic_call") || fail "basic_call exited with $?"
 [ "$(grep -c 'Request complete' <<<"$out")" = 2 ] || fail "basic_call printed: $out"
 printf '   basic_call: ran\n'
+step "installed programs run from the prefix"
+# Moved away from where it was installed, so that only a relative RPATH can find the library.
+mv "$prefix" "$work/moved"
+prefix="$work/moved"
+for program in $programs; do
+    exe="$prefix/bin/$program"
+    [ -x "$exe" ] || fail "$program was not installed into bin/"
+    runpath=$(readelf -d "$exe" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+    case "$runpath" in
+        *'$ORIGIN'*) ;;
+        *) fail "$program has no \$ORIGIN-relative RUNPATH (\"$runpath\")" ;;
+    esac
+    out=$(env -u LD_LIBRARY_PATH QT_QPA_PLATFORM=offscreen timeout 30 "$exe" --version 2>&1) \
+        || fail "$program --version exited with $?: $out"
+    grep -q "$(sed -n 's/^ *VERSION \([0-9.]*\)$/\1/p' "$source/CMakeLists.txt")" <<<"$out" \
+        || fail "$program --version printed: $out"
+    printf '   %s: %s\n' "$program" "$out"
+done
 step "ok"

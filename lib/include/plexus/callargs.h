@@ -17,11 +17,9 @@ namespace Plexus {
     \endcode
 
     Replies cost only when they are wanted:
-    \list
-    \li \c reply = true: the call returns a Plexus::Reply that emits a signal per reply;
-    \li \c onReply / \c onDone given: they run on the caller, no QObject is created;
-    \li neither: fire-and-forget; targets send no reply traffic at all.
-    \endlist
+    - \c reply = true: the call returns a Plexus::Reply that emits a signal per reply;
+    - \c onReply / \c onDone given: they run on the caller, no QObject is created;
+    - neither: fire-and-forget; targets send no reply traffic at all.
 */
 struct CallArgs
 {
@@ -63,6 +61,7 @@ struct CallArgs
 */
 struct ReplyArgs
 {
+    /*! The reply's payload, copied synchronously. */
     Payload data = {};
     /*! 0 = now. */
     quint64 timestamp = 0;
@@ -70,6 +69,7 @@ struct ReplyArgs
     quint64 id = 0;
     /*! Used when non-zero or when flagsSet is true; otherwise the request's flags. */
     quint16 flags = 0;
+    /*! Use \c flags even when it is 0 (to clear the request's flags in the reply). */
     bool flagsSet = false;
     /*! True on the last reply of this target. */
     bool done = false;
@@ -83,10 +83,15 @@ struct ReplyArgs
 */
 struct OpcodeSpec
 {
+    /*! The op-code: non-zero and below ReservedOpcodeBase. */
     quint32 opcode = 0;
+    /*! Run on the target for every message to this op-code; nullptr unregisters it. */
     Handler call = nullptr;
+    /*! Default CallArgs::onReply for calls to this op-code that give none. */
     Handler onReply = nullptr;
+    /*! Default CallArgs::onDone for calls to this op-code that give none. */
     Handler onDone = nullptr;
+    /*! Handed to \c call as Message::udata(); stays in this process. */
     void *udata = nullptr;
 };
 

@@ -47,13 +47,15 @@ struct ClusterOptions
     int heartbeatIntervalMs = 1000;
     /*! ...and a link that brought no input for this long is declared dead and closed. */
     int deadAfterMs = 4000;
-    /*! Reconnect delays: min × 2^attempt, capped at max, each multiplied by a random
-        factor in [0.5, 1.5]. */
+    /*! Reconnect delays: min × 2^attempt, capped at reconnectMaxMs, each multiplied by a
+        random factor in [0.5, 1.5]. */
     int reconnectMinMs = 500;
+    /*! The longest delay between two reconnect attempts (see reconnectMinMs). */
     int reconnectMaxMs = 30000;
-    /*! Cluster links whose handshake is not through after this long are closed, and at
-        most this many may be unfinished at once (the oldest is shed). */
+    /*! Cluster links whose handshake is not through after this long are closed. */
     int handshakeTimeoutMs = 5000;
+    /*! At most this many cluster links may be inside their handshake at once; past it the
+        oldest is shed. */
     int maxPendingConnections = 256;
 };
 

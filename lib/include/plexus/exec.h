@@ -35,15 +35,20 @@ struct ExecOptions
     QString ipcUrl = {};
     /*! 0 = the built-in default (see maxMessageLength()). */
     qsizetype maxMessageLength = 0;
+    /*! What happens when a worker exits (Melon's restart policy). */
     WorkerInfo::RestartPolicy restartPolicy = WorkerInfo::Restart;
+    /*! Crash-loop protection: a slot whose worker crashed maxRestarts times within
+        restartWindowMs is given up (WorkerInfo::GivenUp) and no longer respawned. */
     int maxRestarts = 5;
+    /*! The window of maxRestarts, in milliseconds. */
     int restartWindowMs = 10000;
     /*! Bound on a graceful shutdown after SIGTERM/SIGINT. */
     int shutdownTimeoutMs = 5000;
-    /*! See Node::setHandshakeTimeout(), Node::setMaxPendingConnections() and
-        Node::setWorkerStartTimeout(). */
+    /*! See Node::setHandshakeTimeout(). */
     int handshakeTimeoutMs = 5000;
+    /*! See Node::setMaxPendingConnections(). */
     int maxPendingConnections = 64;
+    /*! See Node::setWorkerStartTimeout(). */
     int workerStartTimeoutMs = 10000;
     /*! See Node::setBusyPoll(). */
     int busyPollUs = 20;

@@ -78,6 +78,7 @@ struct Options
     int traceMaxQueuedBytes = 256 * 1024;
 };
 
+/*! Writes \a options to \a debug. */
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const Options &options);
 
 } // namespace Introspection

@@ -38,19 +38,28 @@ class PLEXUS_EXPORT Sender
     Q_PROPERTY(int slot READ slot)
     Q_PROPERTY(bool isLocalProcess READ isLocalProcess)
 public:
+    /*! No process: pid 0, slot -1, this machine. */
     Sender() noexcept = default;
+    /*! The process \a pid with worker slot \a slot (-1: the master) on this machine. */
     Sender(qint64 pid, int slot) noexcept : m_pid(pid), m_slot(slot) { }
+    /*! The process \a pid with worker slot \a slot on machine \a machineId; pid 0 with
+        slot -1 names the master of that machine (Plexus::sendTo()). */
     Sender(quint64 machineId, qint64 pid, int slot) noexcept
         : m_machine(machineId), m_pid(pid), m_slot(slot) { }
+    /*! The machine id; 0 means this machine. */
     quint64 machineId() const noexcept { return m_machine; }
+    /*! The process id on its machine. */
     qint64 pid() const noexcept { return m_pid; }
+    /*! The worker slot, 0..N-1 for forked workers, N.. for spawned ones; -1 for a master. */
     int slot() const noexcept { return m_slot; }
+    /*! True if the process is a master (slot -1). */
     bool isMaster() const noexcept { return m_slot < 0; }
     /*! True if the message came from this process. */
     bool isLocalProcess() const noexcept;
     /*! True if the message came from a process of this machine. */
     bool isLocalMachine() const noexcept;
 
+    /*! Same pid and slot, and the same machine, where a machine id of 0 matches any. */
     friend bool operator==(const Sender &a, const Sender &b) noexcept
     {
         return a.m_pid == b.m_pid && a.m_slot == b.m_slot
@@ -96,13 +105,20 @@ class PLEXUS_EXPORT Message
     Q_PROPERTY(bool isReply READ isReply)
     Q_PROPERTY(bool isDone READ isDone)
 public:
+    /*! A null message (isNull()). */
     Message() noexcept;
+    /*! Shares \a other (fio_ipc_dup): no bytes are copied. */
     Message(const Message &other) noexcept;
+    /*! Takes over \a other, which becomes null. */
     Message(Message &&other) noexcept;
+    /*! Shares \a other; releases what this message held. */
     Message &operator=(const Message &other) noexcept;
+    /*! Takes over \a other. */
     Message &operator=(Message &&other) noexcept;
+    /*! Releases this copy; the last one frees the message (fio_ipc_free). */
     ~Message();
 
+    /*! Swaps this message with \a other; never fails. */
     void swap(Message &other) noexcept { d.swap(other.d); }
 
     /*! True for a default-constructed Message, or one whose creation failed. */
@@ -156,7 +172,10 @@ private:
     QExplicitlySharedDataPointer<MessagePrivate> d;
 };
 
+/*! Writes the header of \a message (id, op-code, flags, sender, length) to \a debug;
+    never its payload. */
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const Message &message);
+/*! Writes \a sender (machine, pid, slot) to \a debug. */
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const Sender &sender);
 
 } // namespace Plexus

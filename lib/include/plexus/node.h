@@ -49,7 +49,12 @@ class PLEXUS_EXPORT Node : public QObject
     Q_PROPERTY(quint64 machineId READ machineId CONSTANT)
     Q_PROPERTY(QString ipcUrl READ ipcUrl)
 public:
-    enum Role { Master, Worker, Peer };
+    /*! What a process is in a Plexus application. */
+    enum Role {
+        Master,   //!< owns the IPC socket and the workers, joins the cluster
+        Worker,   //!< forked or spawned by a master, connected to it
+        Peer,     //!< watches a cluster (a monitor): no workers, never a target
+    };
     Q_ENUM(Role)
 
     /*! Why an operation of the Node failed, grouped by hundreds per layer. */
@@ -77,16 +82,16 @@ public:
 
     /*! Traffic and security counters of this process. */
     struct Counters {
-        quint64 messagesIn = 0;
-        quint64 messagesOut = 0;
-        quint64 bytesIn = 0;
-        quint64 bytesOut = 0;
+        quint64 messagesIn = 0;          //!< frames received (requests and replies)
+        quint64 messagesOut = 0;         //!< frames sent
+        quint64 bytesIn = 0;             //!< payload bytes received
+        quint64 bytesOut = 0;            //!< payload bytes sent
         quint64 rejectedFrames = 0;      //!< all security rejections
         quint64 lateReplies = 0;         //!< replies for calls already finished
         quint64 droppedReplies = 0;      //!< replies not sent: their caller was gone
-        quint64 unknownOpcodes = 0;
-        quint64 backpressureErrors = 0;
-        quint64 restarts = 0;
+        quint64 unknownOpcodes = 0;      //!< requests for an op-code with no handler here
+        quint64 backpressureErrors = 0;  //!< sends refused: a link's queue was over its limit
+        quint64 restarts = 0;            //!< workers respawned by this master
         quint64 heldMessages = 0;        //!< messages held for a worker that was starting
     };
 
@@ -113,9 +118,13 @@ public:
     /*! The Node of this process, or nullptr. */
     static Node *instance();
 
+    /*! This process's role. */
     Role role() const;
+    /*! True in the master. */
     bool isMaster() const { return role() == Master; }
+    /*! True in a worker, forked or spawned. */
     bool isWorker() const { return role() == Worker; }
+    /*! This process's id. */
     qint64 pid() const;
     /*! A random id drawn when the master starts, the same in all its workers. */
     quint64 machineId() const;
@@ -135,10 +144,13 @@ public:
 
     /*!
         How long a new connection may take to finish its handshake before it is closed
-        (default 5000 ms), and how many may be unfinished at once before the oldest is
-        dropped (default 64). Before start().
+        (default 5000 ms). Before start().
     */
     void setHandshakeTimeout(int msec);
+    /*!
+        How many new connections may be inside their handshake at once before the oldest
+        is dropped (default 64). Before start().
+    */
     void setMaxPendingConnections(int count);
     /*!
         After handling input from a link, keep looking for more for \a usec microseconds
@@ -155,8 +167,11 @@ public:
 
     /*! Starts listening (master) or connects (worker). Called by Plexus::exec(). */
     bool start();
+    /*! True between a successful start() and the end of shutdown(). */
     bool isRunning() const;
+    /*! The error of the last operation that failed; NoError if none did. */
     Error error() const;
+    /*! A readable description of error(), naming what failed. */
     QString errorString() const;
 
     /*! The workers of this master (empty on workers). */
@@ -201,6 +216,7 @@ public:
     /*! Removes the handle() handler of \a opcode. */
     void unhandle(quint32 opcode);
 
+    /*! This process's counters, as of now. */
     Counters counters() const;
     /*! Frames rejected by this process for \a reason (FrameError::NoError: all of them). */
     quint64 rejectedFrames(FrameError reason) const;
@@ -229,20 +245,23 @@ public:
         \endcode
     */
     bool listenCluster(quint16 port);
+    /*! Joins the cluster as listenCluster(quint16) does, with every setting of \a options
+        (secret in code, announce addresses, intervals). */
     bool listenCluster(const ClusterOptions &options);
     /*! Connects to the master at \a url ("tcp://host:port"), for peers that discovery
         cannot reach (other subnets). Reconnects after a loss, as with discovered peers. */
     bool connectToPeer(const QUrl &url);
     /*! The cluster port (TCP and UDP), 0 before listenCluster(). */
     quint16 clusterPort() const;
+    /*! True after a successful listenCluster(), until shutdown. */
     bool isInCluster() const;
     /*! The machines this master has a live link to. */
     QList<PeerInfo> peers() const;
 
     /*!
         What monitors may see and do on this master (docs/MONITOR.md): snapshots always,
-        traces unless \c{options.trace} is false, control actions (restart a worker, send
-        a test message) only with \c{options.remoteControl}. Master only; may be changed
+        traces unless \c options.trace is false, control actions (restart a worker, send
+        a test message) only with \c options.remoteControl. Master only; may be changed
         at any time.
 
         \code
@@ -250,15 +269,21 @@ public:
         \endcode
     */
     void setIntrospection(const Introspection::Options &options);
+    /*! What monitors may see and do on this master (setIntrospection()). */
     Introspection::Options introspection() const;
 
     /*! Asks every worker to stop, waits up to \a timeoutMs, then stops this Node. */
     void shutdown(int timeoutMs = 5000);
 
 Q_SIGNALS:
+    /*! The worker of a slot connected to this master (also after a restart). */
     void workerStarted(const Plexus::WorkerInfo &worker, QPrivateSignal);
+    /*! The worker \a worker ended, for \a reason; WorkerInfo::state says whether its slot
+        will be restarted. */
     void workerExited(const Plexus::WorkerInfo &worker, Plexus::WorkerInfo::ExitReason reason,
                       QPrivateSignal);
+    /*! A frame or a connection from \a peer was rejected for \a reason (counted in
+        rejectedFrames()). */
     void securityEvent(Plexus::FrameError reason, const QString &peer, QPrivateSignal);
     /*! Every worker forked at start has connected (at once on a master without workers). */
     void workersReady(QPrivateSignal);

@@ -37,18 +37,27 @@ inline QByteArrayView bytes(const void *data, qsizetype length) noexcept
 class PLEXUS_EXPORT Payload
 {
 public:
+    /*! The largest number of ranges a Payload holds. */
     static constexpr int MaxPieces = 8;
 
+    /*! An empty payload. */
     Payload() noexcept = default;
+    /*! One range, \a piece; its bytes must live until the call that takes it returns. */
     Payload(QByteArrayView piece) noexcept { append(piece); }
+    /*! The bytes of \a piece (not a copy of the QByteArray: it must outlive the call). */
     Payload(const QByteArray &piece) noexcept { append(QByteArrayView(piece)); }
+    /*! A NUL-terminated \a string, without its terminator (a literal: \c {"text"}). */
     Payload(const char *string) noexcept { append(QByteArrayView(string)); }
+    /*! Several ranges, concatenated in order: \c {{header, "text", array}}. */
     Payload(std::initializer_list<QByteArrayView> pieces) noexcept;
 
     /*! Total number of bytes over all ranges. */
     qsizetype size() const noexcept { return m_size; }
+    /*! True when the payload has no bytes (it may still have empty ranges). */
     bool isEmpty() const noexcept { return m_size == 0; }
+    /*! The number of ranges, at most MaxPieces. */
     int pieceCount() const noexcept { return m_count; }
+    /*! Range \a i, 0 <= i < pieceCount(). */
     QByteArrayView piece(int i) const noexcept { return m_pieces[i]; }
 
     /*! Copies every range, in order, to \a destination, which holds at least size() bytes. */

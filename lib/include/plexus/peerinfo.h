@@ -36,21 +36,23 @@ class PLEXUS_EXPORT PeerInfo
     Q_PROPERTY(QDateTime connectedSince MEMBER connectedSince)
     Q_PROPERTY(double roundTripMs MEMBER roundTripMs)
 public:
-    quint64 machineId = 0;
+    quint64 machineId = 0;        //!< the machine's id (Sender::machineId())
     QHostAddress address;         //!< of the TCP link
     quint16 port = 0;             //!< its cluster port (0 when it connected to us and never announced)
     QString version;              //!< its Plexus version
     bool isMonitor = false;       //!< a monitor (role Peer), not a master
-    QDateTime connectedSince;
-    quint64 messagesIn = 0;
-    quint64 messagesOut = 0;
-    quint64 bytesIn = 0;          //!< on the wire
-    quint64 bytesOut = 0;
+    QDateTime connectedSince;     //!< when the current link's handshake completed
+    quint64 messagesIn = 0;       //!< frames received on the link
+    quint64 messagesOut = 0;      //!< frames sent on the link
+    quint64 bytesIn = 0;          //!< received on the wire, records and overhead included
+    quint64 bytesOut = 0;         //!< sent on the wire, records and overhead included
     double roundTripMs = -1;      //!< from the heartbeats; -1 before the first answer
 
+    /*! False for a default-constructed PeerInfo (no machine). */
     bool isValid() const noexcept { return machineId != 0; }
 };
 
+/*! Writes \a peer (machine id, address, port, version, round trip) to \a debug. */
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const PeerInfo &peer);
 
 } // namespace Plexus

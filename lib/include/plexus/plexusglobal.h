@@ -6,6 +6,12 @@
 #include <QtCore/qglobal.h>
 #include <QtCore/qobjectdefs.h>
 
+/*!
+    \namespace Plexus
+    Encrypted messaging between the processes of one application and the machines of a
+    cluster: the free functions that send calls and replies, and the classes around them.
+    Start with Plexus::exec() and Plexus::Node.
+*/
 namespace Plexus {
 Q_NAMESPACE_EXPORT(PLEXUS_EXPORT)
 

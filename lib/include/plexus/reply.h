@@ -48,7 +48,9 @@ class PLEXUS_EXPORT Reply : public QObject
 {
     Q_OBJECT
 public:
+    /*! Why a call failed, grouped by hundreds: the call itself, a target, the caller. */
     enum Error {
+        /*! The call succeeded. */
         NoError = 0,
         // Errors of the call itself (1xx)
         InvalidArgumentsError = 101,   //!< no call nor op-code, cluster without op-code, ...
@@ -61,7 +63,7 @@ public:
         UnknownOpcodeError = 202,      //!< the target has no handler for the op-code
         RemoteError = 203,             //!< the target reported another failure
         // Errors of the caller (3xx)
-        TimeoutError = 301,
+        TimeoutError = 301,            //!< the timeout passed before every target finished
         OperationCanceledError = 302,  //!< abort() was called
         BackpressureError = 303,       //!< the link's send queue is above its limit
     };
@@ -69,8 +71,11 @@ public:
 
     ~Reply() override;
 
+    /*! True once finished() was emitted (or is about to be, from the event loop). */
     bool isFinished() const;
+    /*! The call's error: its own, or the first target's that failed; NoError if none. */
     Error error() const;
+    /*! A readable description of error(). */
     QString errorString() const;
 
     /*! Number of targets (processes) whose final reply is awaited; for a worker's
@@ -88,9 +93,13 @@ public:
     void abort();
     /*! Ends the call with TimeoutError \a msec from now unless finished by then; 0 = never. */
     void setTimeout(int msec);
+    /*! The timeout in milliseconds (CallArgs::timeout or setTimeout()); 0 = none. */
     int timeout() const;
 
+    /*! True (the default) if the Reply deletes itself after finished(). */
     bool autoDelete() const;
+    /*! With \a autoDelete false, the caller deletes the Reply (it may do so at any time;
+        the call is then aborted). */
     void setAutoDelete(bool autoDelete);
 
     /*!
@@ -102,11 +111,17 @@ public:
     bool waitForFinished(int timeoutMs = -1);
 
 Q_SIGNALS:
+    /*! A reply arrived: \a message is one streamed reply or a target's final one
+        (Message::isDone()). Error replies of lost targets come here too (Message::isError()). */
     void replyReceived(const Plexus::Message &message, QPrivateSignal);
+    /*! The call failed with \a error; emitted before finished(). */
     void errorOccurred(Plexus::Reply::Error error, QPrivateSignal);
+    /*! Every target has finished or failed; emitted exactly once. */
     void finished(QPrivateSignal);
 
 protected:
+    /*! Reimplemented from QObject: delivers the replies queued for this Reply's thread.
+        An implementation detail; do not call it. */
     bool event(QEvent *event) override;
 
 private:

@@ -29,6 +29,7 @@ class PLEXUS_EXPORT WorkerInfo
     Q_PROPERTY(int restarts MEMBER restarts)
     Q_PROPERTY(quint64 machineId MEMBER machineId)
 public:
+    /*! Where the worker of a slot is in its life. */
     enum State {
         Starting,  //!< forked or started, not yet connected
         Running,   //!< connected to the master
@@ -37,12 +38,14 @@ public:
     };
     Q_ENUM(State)
 
+    /*! What the master does when the worker exits (Melon's restart policy). */
     enum RestartPolicy {
         Restart,    //!< restart whenever it exits (default)
         NoRestart,  //!< leave the slot empty once it exits
     };
     Q_ENUM(RestartPolicy)
 
+    /*! Why a worker ended (Node::workerExited()). */
     enum ExitReason {
         NormalExit,   //!< exited with status 0
         ErrorExit,    //!< exited with a non-zero status
@@ -52,22 +55,24 @@ public:
     };
     Q_ENUM(ExitReason)
 
-    qint64 pid = 0;
+    qint64 pid = 0;           //!< its process id; 0 before it was started
     int slot = -1;            //!< 0..N-1 for forked workers, N.. for spawned ones
     QStringList arguments;    //!< program and arguments
-    State state = Starting;
-    RestartPolicy restartPolicy = Restart;
+    State state = Starting;   //!< see State
+    RestartPolicy restartPolicy = Restart;   //!< see RestartPolicy
     bool isExec = false;      //!< started with spawn() (exec'd), op-codes only
     int restarts = 0;         //!< how often this slot was restarted
     int exitCode = 0;         //!< last exit status, or the signal number if it crashed
     qint64 startedAt = 0;     //!< ms since the epoch
     quint64 machineId = 0;    //!< the machine of its master
 
+    /*! False for a default-constructed WorkerInfo (no slot). */
     bool isValid() const noexcept { return slot >= 0; }
     /*! This worker as a message destination, for Plexus::sendTo(). */
     Sender sender() const noexcept { return Sender(machineId, pid, slot); }
 };
 
+/*! Writes \a info (slot, pid, state, restarts) to \a debug. */
 PLEXUS_EXPORT QDebug operator<<(QDebug debug, const WorkerInfo &info);
 
 } // namespace Plexus

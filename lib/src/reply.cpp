@@ -13,7 +13,21 @@
 namespace Plexus {
 
 namespace {
-std::atomic<bool> g_warnedNoEventLoop{false};
+// Once per thread: a thread that makes many Replies without an event loop hears of it once.
+thread_local bool t_warnedNoEventLoop = false;
+
+// True in a thread whose Replies can never get their signals from an event loop: a thread
+// Qt does not know (std::thread, no event dispatcher), or a QThreadPool thread (QRunnable,
+// QtConcurrent) that is not running a local event loop right now. Pool threads have an
+// event dispatcher but never run its loop between tasks.
+bool threadRunsNoEventLoop()
+{
+    if (!QAbstractEventDispatcher::instance())
+        return true;
+    QThread *thread = QThread::currentThread();
+    return thread->loopLevel() == 0
+            && qstrcmp(thread->metaObject()->className(), "QThreadPoolThread") == 0;
+}
 
 // Runs \a fn with the call's PendingCalls on the Node's thread: at once from that thread,
 // queued from another. Nothing happens when the call already ended.
@@ -59,11 +73,14 @@ Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
     d->channel = std::make_shared<ReplyChannel>();
     d->channel->reply = reply;
     d->channel->sameThread = sameThread;
-    if (!sameThread && !QAbstractEventDispatcher::instance() && firstTime(g_warnedNoEventLoop))
-        qCWarning(lcIpc, "A Plexus::Reply was made in a thread without an event loop: its "
-                         "signals arrive only while that thread waits in "
+    if (!sameThread && !t_warnedNoEventLoop && threadRunsNoEventLoop()) {
+        t_warnedNoEventLoop = true;
+        qCWarning(lcIpc, "A Plexus::Reply was made in a thread without an event loop (%s): "
+                         "its signals arrive only while that thread waits in "
                          "Reply::waitForFinished() (or runs an event loop). Use the "
-                         "onReply/onDone callbacks there.");
+                         "onReply/onDone callbacks there.",
+                  QAbstractEventDispatcher::instance() ? "a QThreadPool task" : "no Qt event dispatcher");
+    }
     return reply;
 }
 

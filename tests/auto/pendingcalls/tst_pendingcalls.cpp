@@ -16,7 +16,11 @@
 #include <QtCore/qpointer.h>
 #include <QtCore/qregularexpression.h>
 #include <QtCore/qsemaphore.h>
+#include <QtCore/qeventloop.h>
+#include <QtCore/qscopeguard.h>
 #include <QtCore/qthread.h>
+#include <QtCore/qthreadpool.h>
+#include <QtCore/qtimer.h>
 #include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
 
@@ -197,6 +201,7 @@ private Q_SLOTS:
     void replyInThreadWithEventLoop();
     void replyInThreadDeletedEarly();
     void replyInThreadWithoutEventLoop();
+    void replyInPoolThreadWarnsOncePerThread();
     void destroyedWithOpenCalls_data();
     void destroyedWithOpenCalls();
     void failOfFinishedTargetIsNoop();
@@ -1400,6 +1405,64 @@ void tst_PendingCalls::replyInThreadWithoutEventLoop()
     QCOMPARE(o.received.load(), 2);
     QVERIFY(o.inOwnThread.load());
     QCOMPARE(o.error.load(), int(Reply::NoError));
+}
+
+namespace {
+std::atomic<int> g_noLoopWarnings{0};
+QtMessageHandler g_previousHandler = nullptr;
+
+void countNoLoopWarnings(QtMsgType type, const QMessageLogContext &context, const QString &text)
+{
+    if (text.contains(u"thread without an event loop"))
+        ++g_noLoopWarnings;
+    else if (g_previousHandler)
+        g_previousHandler(type, context, text);
+}
+} // namespace
+
+void tst_PendingCalls::replyInPoolThreadWarnsOncePerThread()
+{
+    // Regression (issue 16.5): a Reply made in a QThreadPool task can never get its signals
+    // (pool threads have an event dispatcher, but never run its loop between tasks), and
+    // 4,000 of them said nothing. Warned once per such thread; never in a thread that runs
+    // an event loop.
+    g_noLoopWarnings = 0;
+    g_previousHandler = qInstallMessageHandler(countNoLoopWarnings);
+    const auto restore = qScopeGuard([] { qInstallMessageHandler(g_previousHandler); });
+    auto makeReplies = [](int count) {
+        for (int i = 0; i < count; ++i)
+            delete ReplyPrivate::create(nullptr, 0, /*sameThread=*/false);
+    };
+    QThreadPool first, second;
+    first.setMaxThreadCount(1);
+    second.setMaxThreadCount(1);
+    for (int task = 0; task < 4; ++task)
+        first.start([&] { makeReplies(1000); });   // one thread, four tasks: one warning
+    QVERIFY(first.waitForDone(10000));
+    QCOMPARE(g_noLoopWarnings.load(), 1);
+    second.start([&] { makeReplies(10); });        // another thread: its own warning
+    QVERIFY(second.waitForDone(10000));
+    QCOMPARE(g_noLoopWarnings.load(), 2);
+
+    // A thread that runs an event loop, and a pool task that runs a local one: no warning.
+    QThread withLoop;
+    withLoop.start();
+    QObject context;
+    context.moveToThread(&withLoop);
+    QMetaObject::invokeMethod(&context, [&] { makeReplies(10); }, Qt::BlockingQueuedConnection);
+    withLoop.quit();
+    QVERIFY(withLoop.wait(10000));
+    QThreadPool third;
+    third.start([&] {
+        QEventLoop loop;
+        QTimer::singleShot(0, &loop, [&] {
+            makeReplies(10);
+            loop.quit();
+        });
+        loop.exec();
+    });
+    QVERIFY(third.waitForDone(10000));
+    QCOMPARE(g_noLoopWarnings.load(), 2);
 }
 
 void tst_PendingCalls::destroyedWithOpenCalls_data()

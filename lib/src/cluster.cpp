@@ -191,7 +191,7 @@ void TcpCluster::onNewConnection(int fd)
     while (m_handshaking.size() >= qMax(1, m_options.maxPendingConnections)) {
         QPointer<Link> oldest = m_handshaking.takeFirst();
         if (oldest)
-            oldest->reject(FrameError::HandshakeTimeout);
+            oldest->shed();
     }
     auto *link = new TcpLink(m_router, linkSetup(Handshake::Side::Acceptor), fd);
     m_handshaking.append(link);

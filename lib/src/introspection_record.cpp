@@ -80,6 +80,7 @@ QCborMap IntrospectionService::processRecord() const
     counters.insert(key("unknownOpcodes"), u64(c.unknownOpcodes));
     counters.insert(key("backpressureErrors"), u64(c.backpressureErrors));
     counters.insert(key("heldMessages"), u64(c.heldMessages));
+    counters.insert(key("abandonedConnections"), u64(c.abandonedConnections));
     p.insert(key("counters"), counters);
 
     QCborMap kinds;

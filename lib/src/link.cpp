@@ -21,6 +21,12 @@ constexpr qsizetype StreamThreshold = 64 * 1024;
 
 constexpr qsizetype ReadChunk = 256 * 1024;
 constexpr int ReadRounds = 8;              // per notification, so one busy link cannot starve others
+// A link's budget per wake-up: however much input it keeps finding, it goes back to the
+// event loop once this much time has passed (checked between read chunks, so a chunk's
+// handlers may overrun it), so timers, signals and the other links get their turn. Long
+// enough for dozens of sequential round trips, so the busy poll keeps its latency win; the
+// price is one pass through the event loop per slice, with input already waiting.
+constexpr qint64 BusyPollSliceUs = 1000;
 // A payload at least this long is sealed straight from the message into its own records,
 // and decrypted straight into the message, instead of going through the batch record.
 constexpr qsizetype LargePayload = 64 * 1024;
@@ -320,6 +326,16 @@ void Link::reject(FrameError reason)
     close();
 }
 
+void Link::shed()
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_counters.bytesIn == 0 && transportPeerClosed())
+        transportLost();
+    else
+        reject(FrameError::HandshakeTimeout);
+}
+
 void Link::transportLost()
 {
     if (m_state == State::Closed)
@@ -340,7 +356,8 @@ void Link::transportLost()
 
 void Link::inputReady()
 {
-    readyRead();
+    const QDeadlineTimer slice(std::chrono::microseconds(BusyPollSliceUs), Qt::PreciseTimer);
+    readyRead(&slice);
     // A request/response peer answers within microseconds, but going back to the event
     // loop and blocking costs a wake-up that this VM class charges tens of microseconds for,
     // on both sides. So look for the answer a little longer first. When that keeps finding
@@ -352,15 +369,17 @@ void Link::inputReady()
         --m_spinPause;
         return;
     }
+    // Each read that finds input opens a new window of budgetUs for the next one (a
+    // request/response exchange), but the whole stay is bounded by the slice.
     QDeadlineTimer until(std::chrono::microseconds(budgetUs), Qt::PreciseTimer);
     bool found = false;
-    while (m_state != State::Closed) {
+    while (m_state != State::Closed && !slice.hasExpired()) {
         bool readable = false;
         if (!transportWait(true, 0, &readable))
             return;
         if (readable) {
             found = true;
-            readyRead();
+            readyRead(&slice);
             until = QDeadlineTimer(std::chrono::microseconds(budgetUs), Qt::PreciseTimer);
             continue;
         }
@@ -375,7 +394,7 @@ void Link::inputReady()
     }
 }
 
-void Link::readyRead()
+void Link::readyRead(const QDeadlineTimer *until)
 {
     struct Batch {
         Link *link;
@@ -400,6 +419,8 @@ void Link::readyRead()
         deliver();
         if (n < room)
             return;   // drained the transport for now
+        if (until && until->hasExpired())
+            return;   // the rest waits for the next turn of the event loop
     }
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 
 QT_BEGIN_NAMESPACE
+class QDeadlineTimer;
 class QTimer;
 QT_END_NAMESPACE
 
@@ -158,6 +159,11 @@ public:
     void close();
     // Reports \a reason to the handler and closes.
     void reject(FrameError reason);
+    // Closes a link that has not finished its handshake, to make room for a new one. A peer
+    // that already went away without sending a byte is churn, not an attack: such a link is
+    // closed as if its transport had ended (an abandoned connection); any other is rejected
+    // with HandshakeTimeout.
+    void shed();
 
     virtual QString description() const = 0;
 
@@ -169,6 +175,8 @@ protected:
     virtual qint64 transportWrite(const char *data, qint64 size) = 0;
     // Bytes the transport buffers itself (a QTcpSocket's write buffer).
     virtual qint64 transportQueued() const { return 0; }
+    // True if the peer has closed its side and nothing is left to read.
+    virtual bool transportPeerClosed() const { return false; }
     virtual void transportClose() = 0;
     // Asks for readyWrite() when the transport can take more.
     virtual void setWriteNotification(bool enabled) = 0;
@@ -176,9 +184,12 @@ protected:
     // \a forRead); sets *readable. False on a transport error.
     virtual bool transportWait(bool forRead, int timeoutMs, bool *readable) = 0;
 
-    // What a backend calls when input is there: readyRead(), then an adaptive busy poll.
+    // What a backend calls when input is there: readyRead(), then an adaptive busy poll,
+    // within a budget of time per wake-up (link.cpp, BusyPollSliceUs).
     void inputReady();
-    void readyRead();
+    // Reads and handles what the transport has, up to ReadRounds chunks; with \a until,
+    // stops early once it has expired (what is left waits for the next notification).
+    void readyRead(const QDeadlineTimer *until = nullptr);
     void readyWrite();
     void transportLost();
 

@@ -138,4 +138,17 @@ bool SocketLink::transportWait(bool forRead, int timeoutMs, bool *readable)
     return !(p.revents & POLLNVAL);
 }
 
+bool SocketLink::transportPeerClosed() const
+{
+    if (m_fd < 0 || m_connecting)
+        return false;
+    char c;
+    ssize_t n;
+    do
+        n = ::recv(m_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    // 0: an orderly end of stream with nothing before it; a reset counts as gone too.
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+}
+
 } // namespace Plexus

@@ -39,6 +39,7 @@ protected:
     void transportClose() override;
     void setWriteNotification(bool enabled) override;
     bool transportWait(bool forRead, int timeoutMs, bool *readable) override;
+    bool transportPeerClosed() const override;
 
 private:
     void onWritable();

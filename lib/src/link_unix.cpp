@@ -67,7 +67,11 @@ UnixLink::~UnixLink() = default;
 
 QString UnixLink::description() const
 {
-    return QStringLiteral("unix:pid %1").arg(peer().pid ? peer().pid : m_peerPid);
+    // The kernel's word, never the pid a Hello claims: a refused impersonation is reported
+    // (and rate-limited) under the process that sent it, not the one it pretended to be.
+    if (m_peerPid > 0)
+        return QStringLiteral("unix:pid %1").arg(m_peerPid);
+    return QStringLiteral("unix:pid ? (claims %1)").arg(peer().pid);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -117,7 +121,7 @@ bool UnixServer::shedOldestPending()
         return false;
     UnixLink *oldest = m_pending.takeFirst();
     ++m_shed;
-    oldest->reject(FrameError::HandshakeTimeout);
+    oldest->shed();
     return true;
 }
 

@@ -16,8 +16,8 @@ namespace Plexus {
 
 /*
     A Link over a connected AF_UNIX stream socket (the descriptor backend is SocketLink's).
-    The peer's pid and uid come from SO_PEERCRED, so a connection is named by its process
-    before it has said anything.
+    The peer's pid comes from SO_PEERCRED, so a connection is named (description()) by the
+    process the kernel says it is, before it has said anything and whatever it claims.
 */
 class UnixLink final : public SocketLink
 {

@@ -10,6 +10,7 @@
 #include <QtCore/qcoreapplication.h>
 
 #include <atomic>
+#include <utility>
 
 #include <unistd.h>
 
@@ -127,7 +128,9 @@ bool NodePrivate::connectToMaster()
                  QStringLiteral("cannot connect to the master at %1: %2").arg(setup.ipcUrl, err));
         return false;
     }
-    Endpoint *master = router->createEndpoint(Endpoint::Kind::Master, -1, false);
+    // In an exec'd worker the master runs another image: its function pointers are refused
+    // here too (it never sends any; this holds if it did).
+    Endpoint *master = router->createEndpoint(Endpoint::Kind::Master, -1, setup.isExec);
     auto *link = new UnixLink(router, linkSetup(Handshake::Side::Connector), fd);
     master->connecting = link;
     masterLink = link;
@@ -171,7 +174,11 @@ quint32 NodePrivate::admit(Link *link, const PeerIdentity &peer, FrameError *err
         *error = FrameError::BadHandshake;
         return 0;
     }
-    return workers->admit(peer, unix ? unix->peerPid() : 0, error);
+    QString why;
+    const quint32 endpoint = workers->admit(peer, unix ? unix->peerPid() : 0, error, &why);
+    if (!endpoint)
+        refusal = {link->id(), why};
+    return endpoint;
 }
 
 void NodePrivate::endpointConnected(Endpoint *endpoint)
@@ -208,6 +215,11 @@ void NodePrivate::endpointLost(Endpoint *endpoint, const PeerIdentity &peer)
 void NodePrivate::unadmittedLinkClosed(Link *link)
 {
     Q_Q(Node);
+    // A peer that connected and left without a byte (a port scan, a health check): counted,
+    // and never as an attack.
+    if (link->setup().side == Handshake::Side::Acceptor && link->lostByTransport()
+        && link->counters().bytesIn == 0 && link->rejectedFor() == FrameError::NoError)
+        Stats::bump(stats.process.abandonedConnections);
     if (link->setup().scope == Handshake::Scope::Cluster) {
         if (cluster)
             cluster->unadmittedLinkClosed(link);
@@ -241,7 +253,11 @@ void NodePrivate::controlReceived(Endpoint *endpoint, MessagePrivate *m)
 
 void NodePrivate::securityEvent(Link *link, FrameError reason)
 {
-    reportRejection(link->description(), reason, QStringLiteral("link closed"));
+    QString what = QStringLiteral("link closed");
+    if (refusal.link == link->id()) {
+        what = QStringLiteral("Hello refused (%1)").arg(std::exchange(refusal, {}).why);
+    }
+    reportRejection(link->description(), reason, what);
 }
 
 void NodePrivate::reportRejection(const QString &peer, FrameError reason, const QString &what)

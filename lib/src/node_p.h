@@ -118,6 +118,12 @@ public:
     QPointer<Link> masterLink;           // worker
     ClusterTransport *cluster = nullptr; // master or peer, after listenCluster()
     IntrospectionService *introspection = nullptr;
+    // Why admit() refused the Hello of link \c link, for the security line that follows at
+    // once (securityEvent()).
+    struct Refusal {
+        quint64 link = 0;
+        QString why;
+    } refusal;
 };
 
 } // namespace Plexus

@@ -238,10 +238,15 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
             routeError = Reply::TargetLostError;   // a process of another machine: no route
         } else if (only->pid() == qint64(self.pid))
             toSelf = true;
-        else if (Endpoint *e = endpointForPid(only->pid()))
-            remote.append(e);
-        else
+        else if (Endpoint *e = endpointForPid(only->pid())) {
+            // An exec'd worker runs another image: a function pointer means nothing there.
+            if (functionPointer && e->isExec)
+                routeError = Reply::InvalidArgumentsError;
+            else
+                remote.append(e);
+        } else {
             routeError = Reply::TargetLostError;
+        }
     } else if (m_isWorker) {
         if (m_master) {
             remote.append(m_master);

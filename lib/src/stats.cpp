@@ -71,6 +71,7 @@ Node::Counters Stats::counters() const
     out.backpressureErrors = c.backpressureErrors.load(std::memory_order_relaxed);
     out.restarts = c.restarts.load(std::memory_order_relaxed);
     out.heldMessages = c.heldMessages.load(std::memory_order_relaxed);
+    out.abandonedConnections = c.abandonedConnections.load(std::memory_order_relaxed);
     return out;
 }
 

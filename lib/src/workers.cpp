@@ -209,11 +209,15 @@ bool WorkerTable::startExec(int s, QString *error)
     return started;
 }
 
-quint32 WorkerTable::admit(const PeerIdentity &peer, qint64 credentialPid, FrameError *error)
+quint32 WorkerTable::admit(const PeerIdentity &peer, qint64 credentialPid, FrameError *error,
+                           QString *why)
 {
     *error = FrameError::BadHandshake;
+    // What the Hello claims is only a claim; the caller names the peer by its credentials.
+    const QString claim = QStringLiteral("Hello claims pid %1, slot %2").arg(peer.pid).arg(peer.slot);
     if (m_shuttingDown || peer.slot < 0 || peer.slot >= m_slots.size()) {
-        qCWarning(lcSecurity) << "refusing IPC peer pid" << peer.pid << "claiming slot" << peer.slot;
+        *why = claim + (m_shuttingDown ? QStringLiteral(": shutting down")
+                                       : QStringLiteral(": no such slot"));
         return 0;
     }
     Slot &slot = m_slots[peer.slot];
@@ -224,8 +228,11 @@ quint32 WorkerTable::admit(const PeerIdentity &peer, qint64 credentialPid, Frame
     Endpoint *e = m_router->endpoint(slot.endpoint);
     if (slot.info.state == WorkerInfo::GivenUp || !e || e->state != Endpoint::State::Starting
         || !credentialsMatch || !pidMatches || peer.isExec != slot.info.isExec) {
-        qCWarning(lcSecurity) << "refusing IPC peer pid" << peer.pid << "for slot" << peer.slot
-                              << "(state" << slot.info.state << "expected pid" << slot.info.pid << ')';
+        *why = claim + (!credentialsMatch ? QStringLiteral(": not the sending process")
+                        : !pidMatches     ? QStringLiteral(": not the process started for the slot (pid %1)")
+                                                    .arg(slot.info.pid)
+                        : peer.isExec != slot.info.isExec ? QStringLiteral(": wrong kind of worker")
+                                                          : QStringLiteral(": the slot is not starting"));
         return 0;
     }
     *error = FrameError::NoError;

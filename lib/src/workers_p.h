@@ -52,7 +52,9 @@ public:
     bool allStarted() const;
 
     // Admission of a worker's Hello: the endpoint of the slot it claims, or 0 (*error set).
-    quint32 admit(const PeerIdentity &peer, qint64 credentialPid, FrameError *error);
+    // The endpoint of the slot a connecting worker's Hello claims, or 0 with *error set and
+    // *why saying what was wrong, for the security log.
+    quint32 admit(const PeerIdentity &peer, qint64 credentialPid, FrameError *error, QString *why);
     void connected(Endpoint *endpoint);
     void lost(Endpoint *endpoint, const PeerIdentity &peer);
 

@@ -36,7 +36,8 @@ QJsonObject processJson(const ProcessSnapshot &p, const ProcessRates *rates)
                          {u"droppedReplies"_s, qint64(c.droppedReplies)},
                          {u"unknownOpcodes"_s, qint64(c.unknownOpcodes)},
                          {u"backpressureErrors"_s, qint64(c.backpressureErrors)},
-                         {u"heldMessages"_s, qint64(c.heldMessages)}};
+                         {u"heldMessages"_s, qint64(c.heldMessages)},
+                         {u"abandonedConnections"_s, qint64(c.abandonedConnections)}};
     QJsonArray opcodes;
     for (qsizetype i = 0; i < p.opcodes.size(); ++i) {
         const OpcodeStats &o = p.opcodes.at(i);

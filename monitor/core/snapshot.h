@@ -54,6 +54,7 @@ struct ProcessCounters
     quint64 unknownOpcodes = 0;
     quint64 backpressureErrors = 0;
     quint64 heldMessages = 0;
+    quint64 abandonedConnections = 0;   // closed by their peer before a byte: not rejections
 };
 
 /*! Messages and bytes of one kind, in and out. */

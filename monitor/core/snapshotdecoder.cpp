@@ -28,6 +28,7 @@ bool readCounters(CborReader &d, ProcessCounters *c)
                 : key == u"unknownOpcodes"    ? &c->unknownOpcodes
                 : key == u"backpressureErrors" ? &c->backpressureErrors
                 : key == u"heldMessages"      ? &c->heldMessages
+                : key == u"abandonedConnections" ? &c->abandonedConnections
                                               : nullptr;
         return field ? d.readUInt(key, field) : d.skip();
     });

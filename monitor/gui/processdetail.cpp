@@ -126,6 +126,7 @@ void ProcessDetail::showProcess(const MachineEntry &m, const ProcessSnapshot &p,
                                                       + QString::number(c.droppedReplies));
     html += row(tr("Back-pressure errors"), problem(c.backpressureErrors));
     html += row(tr("Held messages"), QString::number(c.heldMessages));
+    html += row(tr("Abandoned connections"), QString::number(c.abandonedConnections));
     html += u"</table>"_s;
 
     html += u"<p style='margin-top:8px'><b>"_s + tr("By kind") + u"</b></p><table cellspacing=0>"_s

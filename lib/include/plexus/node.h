@@ -93,6 +93,9 @@ public:
         quint64 backpressureErrors = 0;  //!< sends refused: a link's queue was over its limit
         quint64 restarts = 0;            //!< workers respawned by this master
         quint64 heldMessages = 0;        //!< messages held for a worker that was starting
+        /*! Connections closed by their peer before sending a single byte (port scans,
+            health checks, clients that gave up): churn, not rejections. */
+        quint64 abandonedConnections = 0;
     };
 
     /*! A master with no forked workers, for use in an existing application. */
@@ -158,7 +161,9 @@ public:
         request/response exchange then skips the wake-up from idle, which on VMs costs
         tens of microseconds per message on each side: the sequential round-trip rate more
         than doubles. A link whose spins keep finding nothing stops spinning for a while,
-        so an idle or slow peer costs next to nothing. For links made after the call.
+        so an idle or slow peer costs next to nothing, and however much input a link keeps
+        finding it goes back to the event loop after at most 1 ms of polling, so timers,
+        signals and the other links are never starved. For links made after the call.
     */
     void setBusyPoll(int usec);
     /*! How long traffic for a worker that is starting waits for it to connect before it

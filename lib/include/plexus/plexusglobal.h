@@ -31,7 +31,7 @@ enum class FrameError {
     ReplayedFrame,         //!< a single message already seen, or outside the time window
     TruncatedFrame,        //!< the stream ended inside a handshake, record or frame
     UnexpectedFrame,       //!< an authenticated frame that makes no sense on this link
-    HandshakeTimeout,      //!< the handshake did not finish in time (or the link was shed)
+    HandshakeTimeout,      //!< the handshake did not finish in time, or a silent link was shed
 };
 Q_ENUM_NS(FrameError)
 

@@ -30,8 +30,8 @@ class ReplyPrivate;
     Threads: the Reply lives in the thread that made the call and emits its signals there,
     as a QNetworkReply does; it is safe to connect to until that thread's event loop runs
     again. A thread that runs no event loop (a QThreadPool task, a std::thread) receives
-    the signals only while it waits in waitForFinished(); Plexus warns once when a Reply is
-    made in such a thread. Prefer the onReply/onDone callbacks there.
+    the signals only while it waits in waitForFinished(); Plexus warns when a Reply is
+    made in such a thread (once per thread). Prefer the onReply/onDone callbacks there.
 
     \code
     auto *reply = Plexus::call({.call = onMaster, .data = {"work"}, .reply = true});

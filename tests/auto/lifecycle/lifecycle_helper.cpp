@@ -15,6 +15,12 @@
         stuck       idle, but slot 0 ignores SIGTERM and blocks its event loop
         flood       1 worker; the master floods it with LIFE_FLOOD calls answered slowly
                     (LIFE_FLOOD_MODE = sendto | local)
+        busyflood   2 workers flood the master for as long as it runs, with pipelined calls
+                    (LIFE_WINDOW in flight each) or, with LIFE_FLOOD_MODE=fire, with
+                    fire-and-forget calls as fast as backpressure lets them; each costs the
+                    master LIFE_WORK_US (default 2 µs), so that its input never runs dry; the
+                    master's 250 ms timer reports its lateness ("TICK n= late= maxlate=
+                    calls=", ms)
         crashloop   every worker aborts in onStart (LIFE_MAX_RESTARTS, LIFE_WINDOW_MS,
                     LIFE_SET_LIMIT tune the limit)
         norestart   NoRestart policy; slot 0 exits 3, slot 1 exits 0 once connected
@@ -45,6 +51,7 @@
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qdatetime.h>
 #include <QtCore/qdir.h>
+#include <QtCore/qelapsedtimer.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qsocketnotifier.h>
 #include <QtCore/qtimer.h>
@@ -149,6 +156,62 @@ void onCallDone(const Message &m)
         int(m.length()), m.data().data());
 }
 
+// busyflood: every answer sends the next call, so each worker keeps its window full.
+void onWork(const Message &m);
+
+void onFloodDone(const Message &)
+{
+    call({.call = onWork, .onDone = onFloodDone, .data = {"flood"}});
+}
+
+// busyflood, master: each call costs LIFE_WORK_US of work (default 2 µs), as a real handler
+// does, so the master is the bottleneck and its links always have input waiting.
+void onWork(const Message &m)
+{
+    static const int workUs = envInt("LIFE_WORK_US", 2);
+    QElapsedTimer t;
+    t.start();
+    while (t.nsecsElapsed() < workUs * 1000) { }
+    if (m.wantsReply())
+        reply(m, {.data = {"done"}, .done = true});
+}
+
+void startBusyFlood(Node &node)
+{
+    if (qgetenv("LIFE_FLOOD_MODE") == "fire") {
+        // Batches from a zero timer: the worker's own event loop keeps turning.
+        auto *timer = new QTimer(&node);
+        QObject::connect(timer, &QTimer::timeout, [] {
+            for (int i = 0; i < 256; ++i)
+                call({.call = onWork, .data = {"flood"}});
+        });
+        timer->start(0);
+    } else {
+        for (int i = 0; i < envInt("LIFE_WINDOW", 64); ++i)
+            onFloodDone(Message());
+    }
+    say("BUSYFLOOD slot=%d pid=%d", g_slot, int(::getpid()));
+}
+
+// busyflood, master: a precise 250 ms timer that says how late each tick came.
+void startLatenessTicks(Node &node)
+{
+    constexpr qint64 IntervalMs = 250;
+    auto *timer = new QTimer(&node);
+    timer->setTimerType(Qt::PreciseTimer);
+    auto clock = std::make_shared<QElapsedTimer>();
+    auto n = std::make_shared<int>(0);
+    auto maxLate = std::make_shared<qint64>(0);
+    clock->start();
+    QObject::connect(timer, &QTimer::timeout, &node, [&node, clock, n, maxLate] {
+        const qint64 late = qMax<qint64>(0, clock->restart() - IntervalMs);
+        *maxLate = qMax(*maxLate, late);
+        say("TICK n=%d late=%lld maxlate=%lld calls=%llu", ++*n, late, *maxLate,
+            node.counters().messagesIn);
+    });
+    timer->start(IntervalMs);
+}
+
 void onAliveDone(const Message &m)
 {
     if (!m.isError())
@@ -185,6 +248,13 @@ void pingWorker(const WorkerInfo &w)
     QObject::connect(r, &Reply::finished, [r, from, slot, pid] {
         say("PONG slot=%d pid=%lld err=%d from=%lld", slot, pid, int(r->error()), *from);
     });
+    if (w.isExec) {
+        // A function pointer means nothing in another image: refused at the caller.
+        Reply *fn = sendTo(w.sender(), newMessage({.call = onEchoPid, .data = {"fn"}, .reply = true}));
+        QObject::connect(fn, &Reply::finished, [fn, slot] {
+            say("EXECFNSENDTO slot=%d err=%d", slot, int(fn->error()));
+        });
+    }
 }
 
 void localCall(const char *tag, const CallArgs &args)
@@ -263,7 +333,7 @@ void quitWhenAllGivenUp(Node &node)
 void masterStart(Node &node)
 {
     g_isMaster = true;
-    say("MASTER pid=%lld url=%s", node.pid(), qPrintable(node.ipcUrl()));
+    say("MASTER pid=%lld url=%s machine=%llx", node.pid(), qPrintable(node.ipcUrl()), node.machineId());
     const bool ok = node.setIpcUrl(QStringLiteral("unix:///tmp/never-used.sock"));
     say("MSETURL ok=%d err=%s", ok ? 1 : 0, key(node.error()));
 
@@ -316,6 +386,8 @@ void masterStart(Node &node)
             say("LIMITED fds=%d filler=%d", open, int(filler.size()));
         }
         say("READY workers=%d", int(node.workers().size()));
+        if (g_scenario == "busyflood")
+            startLatenessTicks(node);
         if (g_scenario == "count") {
             QByteArrayList args;
             for (const QString &a : QCoreApplication::arguments())
@@ -329,7 +401,8 @@ void masterStart(Node &node)
     });
     QObject::connect(qApp, &QCoreApplication::aboutToQuit, &node, [&node] {
         const Node::Counters c = node.counters();
-        say("COUNTERS restarts=%llu rejected=%llu", c.restarts, c.rejectedFrames);
+        say("COUNTERS restarts=%llu rejected=%llu abandoned=%llu", c.restarts, c.rejectedFrames,
+            c.abandonedConnections);
     });
 
     if (g_scenario == "crashloop" && qEnvironmentVariableIsSet("LIFE_SET_LIMIT"))
@@ -447,6 +520,8 @@ void workerStart(Node &node)
     }
     if (g_scenario == "flood" || g_scenario == "spawn")
         startSlowResponder(&node);
+    if (g_scenario == "busyflood")
+        startBusyFlood(node);
     if (g_scenario == "serve" || g_scenario == "badworker") {
         auto *timer = new QTimer(&node);
         QObject::connect(timer, &QTimer::timeout, [] {
@@ -614,6 +689,8 @@ int main(int argc, char **argv)
         options.workers = envInt("LIFE_WORKERS", 1);
     if (g_scenario == "spawn" || g_scenario == "crashloop")
         options.workers = 1;
+    if (g_scenario == "busyflood")
+        options.workers = envInt("LIFE_WORKERS", 2);
     if (g_scenario == "norestart") {
         options.workers = 2;
         options.restartPolicy = WorkerInfo::NoRestart;

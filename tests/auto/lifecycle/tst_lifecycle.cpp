@@ -11,6 +11,8 @@
 #include "crypto_p.h"
 #include "frame_p.h"
 #include "handshake_p.h"
+#include "link_unix_p.h"
+#include "node_p.h"
 
 #include <plexus/plexus.h>
 
@@ -413,6 +415,8 @@ private Q_SLOTS:
     void gracefulShutdown_data();
     void gracefulShutdown();
     void shutdownWithStuckWorker();
+    void busyPollDoesNotStarveEventLoop_data();
+    void busyPollDoesNotStarveEventLoop();
     void masterKilled_data();
     void masterKilled();
     void workerKilledIsRespawned();
@@ -437,6 +441,8 @@ private Q_SLOTS:
     void pendingConnectionsCapped();
     void acceptBacksOffAtFileLimit();
     void securityLogRateLimited();
+    void refusedHellosNamedByCredentials();
+    void churnIsNotAnAttack();
     void secretNotInMemory_data();
     void secretNotInMemory();
     void ipcUrlInvalid_data();
@@ -569,6 +575,49 @@ void tst_Lifecycle::stopAndVerifyClean(Helper *h, int signo, int withinMs)
 }
 
 // ---- shutdown ----------------------------------------------------------------------------
+
+// Regression (issue 16.1): the busy poll restarted its spin window after every read that
+// found input, so a master whose handlers could not keep up with its workers never went back
+// to its event loop: a 250 ms timer fired 3.2 s late (here: not once in 5 s), SIGTERM was
+// handled 7 s after it was sent, and the master took 9-13 s to exit. Now each wake-up of a
+// link has a time budget. Bounds: a tick at most 150 ms late (25 ms is seen under the
+// fire-and-forget flood, 0-1 ms under the pipelined one) and SIGTERM to exit within the
+// shutdown timeout, 5 s (about 1.5 s is seen: the workers are busy flooding).
+void tst_Lifecycle::busyPollDoesNotStarveEventLoop_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("pipelined calls") << u"pipelined"_s;
+    QTest::newRow("fire-and-forget") << u"fire"_s;
+}
+
+void tst_Lifecycle::busyPollDoesNotStarveEventLoop()
+{
+    QFETCH(QString, mode);
+    Helper *h = startHelper({u"busyflood"_s}, {u"LIFE_WINDOW=64"_s, u"LIFE_FLOOD_MODE="_s + mode});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->count(u"BUSYFLOOD"_s) == 2, 10000);
+    // Eight ticks while both workers flood, the first two skipped (start-up); calls must
+    // have gone on meanwhile, or the test would measure an idle master.
+    WAIT_FOR(h, h->count(u"TICK"_s) >= 10, 30000);
+    const QList<Line> ticks = h->find(u"TICK"_s);
+    qint64 maxLate = 0;
+    for (qsizetype i = 2; i < ticks.size(); ++i)
+        maxLate = qMax(maxLate, ticks[i][u"late"_s].toLongLong());
+    const quint64 calls = ticks.last()[u"calls"_s].toULongLong() - ticks[1][u"calls"_s].toULongLong();
+    qInfo("busy flood: %llu messages in over %lld ticks, timer at most %lld ms late",
+          calls, qint64(ticks.size() - 2), maxLate);
+    CHECK(h, calls > 1000);
+    CHECK(h, maxLate <= 150);
+
+    QElapsedTimer exitClock;
+    exitClock.start();
+    ::kill(pid_t(h->masterPid()), SIGTERM);
+    WAIT_FOR(h, h->finished(), 20000);
+    qInfo("busy flood: SIGTERM to exit %lld ms", exitClock.elapsed());
+    CHECK(h, exitClock.elapsed() <= 5000);
+    CHECK(h, h->process.exitStatus() == QProcess::NormalExit);
+    CHECK(h, h->has(u"END"_s, {{u"rc"_s, u"0"_s}}));
+    verifyNothingLeft(h, 5000);
+}
 
 void tst_Lifecycle::gracefulShutdown_data()
 {
@@ -834,6 +883,10 @@ void tst_Lifecycle::execWorker()
     WAIT_FOR(h, h->has(u"EXECFNCALL"_s) && h->has(u"EXECOPCALL"_s), 5000);
     CHECK(h, h->first(u"EXECFNCALL"_s).num(u"err"_s) == int(Reply::RemoteError));
     CHECK(h, h->first(u"EXECOPCALL"_s).num(u"err"_s) == int(Reply::NoError));
+    // Regression: sendTo() with a function pointer to an exec'd worker was sent, and that
+    // worker would have called the raw address in its own, different image.
+    WAIT_FOR(h, h->has(u"EXECFNSENDTO"_s), 5000);
+    CHECK(h, h->first(u"EXECFNSENDTO"_s).num(u"err"_s) == int(Reply::InvalidArgumentsError));
 
     // The secret: not on the command line, not in the environment, and the pipe that carried
     // it is closed on both sides once the worker runs.
@@ -1232,6 +1285,112 @@ void tst_Lifecycle::securityLogRateLimited()
              qPrintable(u"%1 lines in %2 s"_s.arg(lines).arg(seconds)));
     stopAndVerifyClean(h);
     CHECK(h, h->last(u"COUNTERS"_s).num(u"rejected"_s) == Total);
+}
+
+namespace {
+// A LinkHandler that only notes that its link closed (and accepts the master's Hello).
+class ClosedWatcher : public LinkHandler
+{
+public:
+    FrameError linkHello(Link *, const PeerIdentity &) override { return FrameError::NoError; }
+    void linkEstablished(Link *) override { }
+    void linkFrame(Link *, MessagePrivate *frame) override
+    {
+        if (!frame->ref.deref())
+            delete frame;
+    }
+    void linkRejected(Link *, FrameError) override { }
+    void linkClosed(Link *) override { ++closed; }
+    void linkWritten(Link *link) override { link->flush(); }
+    int closed = 0;
+};
+} // namespace
+
+void tst_Lifecycle::refusedHellosNamedByCredentials()
+{
+    // Regression (issue 16.2 and 16.3): a Hello claiming a running worker's pid and slot was
+    // reported under the claimed pid ("unix:pid <victim>"), which also keyed the per-peer
+    // limiter, and workers.cpp logged every refusal directly (300 Hellos, 300 lines in
+    // 0.11 s). The peer is named by SO_PEERCRED, the claim is logged as a claim, and every
+    // line goes through the limiter.
+    Helper *h = startHelper({u"serve"_s}, {u"LIFE_SHOW_SECRET=1"_s});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->has(u"ALIVE"_s), 10000);
+    QFile f(m_dir->filePath(u"secret.hex"_s));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray secret = QByteArray::fromHex(f.readAll().trimmed());
+    QCOMPARE(secret.size(), 32);
+    const CryptoKey linkKey = CryptoKey::derive(secret, NodePrivate::LinkKeyContext);
+    const Line victim = h->first(u"WORKER"_s);
+    const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
+
+    constexpr int Total = 300;
+    QElapsedTimer clock;
+    clock.start();
+    for (int i = 0; i < Total; ++i) {
+        QString error;
+        const int fd = IpcSocket::connect(socket, &error);
+        QVERIFY2(fd >= 0, qPrintable(error));
+        LinkSetup setup;
+        setup.side = Handshake::Side::Connector;
+        setup.localRole = PeerRole::Worker;
+        setup.localMachine = h->first(u"MASTER"_s)[u"machine"_s].toULongLong(nullptr, 16);
+        setup.localPid = quint32(victim.pid());          // the claim
+        setup.localSlot = victim[u"slot"_s].toInt();
+        setup.psk = linkKey;
+        setup.maxMessageLength = maxMessageLength();
+        ClosedWatcher watcher;
+        auto link = std::make_unique<UnixLink>(&watcher, setup, fd);
+        link->start();
+        WAIT_FOR(h, watcher.closed == 1, 10000);
+    }
+    const QString self = u"unix:pid_%1"_s.arg(QCoreApplication::applicationPid());
+    WAIT_FOR(h, h->count(u"SECURITY"_s) == Total, 10000);
+    CHECK(h, h->count(u"SECURITY"_s, {{u"reason"_s, u"BadHandshake"_s}, {u"peer"_s, self}}) == Total);
+    const qint64 seconds = clock.elapsed() / 1000 + 1;
+    const qsizetype lines = h->err.count("[plexus.security]");
+    QVERIFY2(lines >= 1 && lines <= seconds + 2,
+             qPrintable(u"%1 lines in %2 s"_s.arg(lines).arg(seconds)));
+    const QByteArray claimed = "claims pid " + QByteArray::number(victim.pid());
+    CHECK(h, h->err.contains(claimed));
+    CHECK(h, !h->err.contains(QByteArray("unix:pid " + QByteArray::number(victim.pid()))));
+    // The worker that was impersonated is untouched.
+    const int alive = h->count(u"ALIVE"_s);
+    WAIT_FOR(h, h->count(u"ALIVE"_s) > alive + 3, 5000);
+    stopAndVerifyClean(h);
+    CHECK(h, h->last(u"COUNTERS"_s).num(u"rejected"_s) == Total);
+}
+
+void tst_Lifecycle::churnIsNotAnAttack()
+{
+    // Regression (issue 16.4): connections opened and closed without a byte were counted as
+    // HandshakeTimeout when shed to make room (about 1,900 of 2,000). They are abandoned
+    // connections, counted as such, and never a security event.
+    Helper *h = startHelper({u"serve"_s}, {u"LIFE_MAX_PENDING=8"_s});
+    WAIT_FOR(h, h->has(u"READY"_s) && h->has(u"ALIVE"_s), 10000);
+    const qint64 master = h->masterPid();
+    const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
+    constexpr int Total = 2000, Batch = 200;
+    for (int done = 0; done < Total; done += Batch) {
+        // The master is stopped while a batch connects and closes, so that it finds every
+        // one of them already gone, as a busy master does under churn; it then has to shed
+        // to accept the queue (LIFE_MAX_PENDING=8).
+        ::kill(pid_t(master), SIGSTOP);
+        {
+            std::vector<std::unique_ptr<RawClient>> batch;
+            for (int i = 0; i < Batch; ++i) {
+                batch.push_back(std::make_unique<RawClient>());
+                QVERIFY(batch.back()->connectTo(socket));
+            }
+        }   // all closed
+        ::kill(pid_t(master), SIGCONT);
+        const int alive = h->count(u"ALIVE"_s);
+        WAIT_FOR(h, h->count(u"ALIVE"_s) > alive, 5000);
+    }
+    stopAndVerifyClean(h);
+    CHECK(h, !h->has(u"SECURITY"_s));
+    CHECK(h, h->last(u"COUNTERS"_s).num(u"rejected"_s) == 0);
+    CHECK(h, h->last(u"COUNTERS"_s).num(u"abandoned"_s) == Total);
+    CHECK(h, !h->err.contains("[plexus.security]"));
 }
 
 void tst_Lifecycle::secretNotInMemory_data()

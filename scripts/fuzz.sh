@@ -54,7 +54,8 @@ cmake --build "$build" --target "${targets[@]}"
 
 log "fuzz: run ${seconds}s per fuzzer"
 status=0
-ctest --test-dir "$build" -L fuzz --output-on-failure || status=$?
+# Two fuzzers at a time, one per core (each seed corpus is a fixture of its fuzzer).
+ctest --test-dir "$build" -L fuzz --output-on-failure -j2 || status=$?
 
 # libFuzzer's final statistics (executions, speed, coverage) of each fuzzer, from the log.
 grep -E '^([0-9]+/[0-9]+ Test: fuzz_|stat::|Done [0-9]+ runs)' \

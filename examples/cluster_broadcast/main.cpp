@@ -118,10 +118,10 @@ int main(int argc, char **argv)
 
         Plexus::ClusterOptions options;
         options.port = quint16(parser.value(QStringLiteral("port")).toUInt());
-        options.broadcast = !parser.isSet(QStringLiteral("no-broadcast"));
+        options.mesh.broadcast = !parser.isSet(QStringLiteral("no-broadcast"));
         for (const QString &a : parser.values(QStringLiteral("announce"))) {
             const qsizetype colon = a.lastIndexOf(u':');
-            options.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
+            options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
         }
         if (!node.listenCluster(options)) {
             std::fprintf(stderr, "Cluster disabled - set SECRET env var for multi-machine support (%s)\n",
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
         std::fflush(stdout);
         QObject::connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
             std::printf("Peer %llx connected from %s\n", static_cast<unsigned long long>(p.machineId),
-                        qPrintable(p.address.toString()));
+                        qPrintable(p.address));
             std::fflush(stdout);
         });
         if (!parser.isSet(QStringLiteral("send")))

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         options.port = quint16(parser.value(u"port"_s).toUInt());
         for (const QString &a : parser.values(u"announce"_s)) {
             const qsizetype colon = a.lastIndexOf(u':');
-            options.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
+            options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
         }
         if (!node.listenCluster(options)) {
             std::fprintf(stderr, "plexus-cluster-traffic: %s\n", qPrintable(node.errorString()));

@@ -112,8 +112,10 @@ void MonitorClientPrivate::onPeerConnected(const Plexus::PeerInfo &peer)
         return;
     MasterLink &link = masters[peer.machineId];
     link.info = peer;
-    state.setConnected(peer.machineId, peer.address.toString(), peer.port, peer.version,
-                       peer.roundTripMs, peer.connectedSince.toMSecsSinceEpoch(), now());
+    const QUrl address(peer.address);
+    state.setConnected(peer.machineId, address.host(), quint16(qMax(0, address.port())),
+                       peer.version, peer.roundTripMs, peer.connectedSince.toMSecsSinceEpoch(),
+                       now());
     if (!paused)
         requestSnapshot(peer.machineId, link);
     if (options.trace)

@@ -233,13 +233,13 @@ int runNode(int argc, char **argv, const QStringList &args)
         else if (k == u"--idle") g_n.idleSeconds = v.toInt();
         else if (k == u"--workers") workers = v.toInt();
         else if (k == u"--port") options.port = quint16(v.toUInt());
-        else if (k == u"--broadcast") options.broadcast = v == u"1";
+        else if (k == u"--broadcast") options.mesh.broadcast = v == u"1";
         else if (k == u"--announce") {
             const qsizetype colon = v.lastIndexOf(u':');
-            options.announceTo.append({QHostAddress(v.left(colon)), quint16(v.mid(colon + 1).toUInt())});
+            options.mesh.announceTo.append({QHostAddress(v.left(colon)), quint16(v.mid(colon + 1).toUInt())});
         }
     }
-    options.announceIntervalMs = 500;
+    options.mesh.announceIntervalMs = 500;
     Plexus::registerOpcode({.opcode = OpEcho, .call = onEcho});
     Plexus::registerOpcode({.opcode = OpFlood, .call = onFlood});
     Plexus::registerOpcode({.opcode = OpSync, .call = onSync});

@@ -480,8 +480,8 @@ void setUpTrace(Plexus::Node &node, const char *program)
         c = char('a' + QRandomGenerator::global()->bounded(26));
     Plexus::ClusterOptions options;
     options.secret = secret;
-    options.bindAddress = QHostAddress::LocalHost;
-    options.broadcast = false;
+    options.mesh.bindAddress = QHostAddress::LocalHost;
+    options.mesh.broadcast = false;
     if (!node.listenCluster(options)) {
         std::fprintf(stderr, "plexus-bench: %s\n", qPrintable(node.errorString()));
         std::exit(1);

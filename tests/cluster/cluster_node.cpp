@@ -157,14 +157,14 @@ int main(int argc, char **argv)
         }
         Plexus::ClusterOptions options;
         options.port = quint16(parser.value(u"port"_s).toUInt());
-        options.broadcast = !parser.isSet(u"no-broadcast"_s);
+        options.mesh.broadcast = !parser.isSet(u"no-broadcast"_s);
         options.heartbeatIntervalMs = parser.value(u"heartbeat"_s).toInt();
         options.deadAfterMs = parser.value(u"dead"_s).toInt();
-        options.announceIntervalMs = parser.value(u"announce-interval"_s).toInt();
-        options.reconnectMaxMs = parser.value(u"reconnect-max"_s).toInt();
+        options.mesh.announceIntervalMs = parser.value(u"announce-interval"_s).toInt();
+        options.mesh.reconnectMaxMs = parser.value(u"reconnect-max"_s).toInt();
         for (const QString &a : parser.values(u"announce"_s)) {
             const qsizetype colon = a.lastIndexOf(u':');
-            options.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
+            options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
         }
         QObject::connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
             out("PEERUP " + g_tag + ' ' + hex(p.machineId));

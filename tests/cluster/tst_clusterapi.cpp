@@ -39,8 +39,8 @@ private:
         Plexus::ClusterOptions o;
         o.port = port;
         o.secret = "tst_clusterapi";
-        o.broadcast = false;   // nothing leaves this machine
-        o.bindAddress = QHostAddress::LocalHost;
+        o.mesh.broadcast = false;   // nothing leaves this machine
+        o.mesh.bindAddress = QHostAddress::LocalHost;
         return o;
     }
 
@@ -165,14 +165,13 @@ void tst_ClusterApi::peerInfoDebug()
     Plexus::PeerInfo p;
     QVERIFY(!p.isValid());
     p.machineId = 0xabc;
-    p.address = QHostAddress(u"10.77.0.2"_s);
-    p.port = 7400;
+    p.address = u"tcp://10.77.0.2:7400"_s;
     p.version = u"0.1.0"_s;
     p.roundTripMs = 0.25;
     QVERIFY(p.isValid());
     QString text;
     QDebug(&text) << p;
-    QCOMPARE(text, u"PeerInfo(abc, \"10.77.0.2\":7400, v\"0.1.0\", rtt 0.25 ms) "_s);
+    QCOMPARE(text, u"PeerInfo(abc, \"tcp://10.77.0.2:7400\", v\"0.1.0\", rtt 0.25 ms) "_s);
 }
 
 void tst_ClusterApi::shutdownLeaves()

@@ -9,6 +9,7 @@
 #include "discovery_p.h"
 #include "link_tcp_p.h"
 #include "message_p.h"
+#include "clustertransport_p.h"
 #include "node_p.h"
 #include "router_p.h"
 
@@ -248,10 +249,10 @@ void tst_ClusterInput::initTestCase()
     ClusterOptions options;
     options.port = 0;
     options.secret = Secret;
-    options.bindAddress = QHostAddress::LocalHost;
-    options.broadcast = false;
+    options.mesh.bindAddress = QHostAddress::LocalHost;
+    options.mesh.broadcast = false;
     options.handshakeTimeoutMs = HandshakeTimeoutMs;
-    options.maxPendingConnections = MaxPending;
+    options.mesh.maxPendingConnections = MaxPending;
     QVERIFY2(m_node->listenCluster(options), qPrintable(m_node->errorString()));
     m_port = m_node->clusterPort();
     QVERIFY(m_port != 0);
@@ -283,7 +284,9 @@ bool tst_ClusterInput::hasPeer(quint64 machine) const
 int tst_ClusterInput::pendingLinks() const
 {
     int n = 0;
-    const QList<Link *> links = NodePrivate::get(m_node.get())->router->links();
+    // The cluster engine keeps its own links (cluster/mesh): they are its children.
+    const ClusterTransport *cluster = NodePrivate::get(m_node.get())->cluster;
+    const QList<Link *> links = cluster ? cluster->findChildren<Link *>() : QList<Link *>();
     for (const Link *l : links) {
         if (l->setup().scope == Handshake::Scope::Cluster
             && l->setup().side == Handshake::Side::Acceptor && l->isOpen() && !l->isEstablished())

@@ -11,28 +11,12 @@
 namespace Plexus {
 
 /*!
-    \struct Plexus::ClusterOptions
-    How a master joins a cluster (Node::listenCluster()). Every field has a working default;
-    only the port is usually set. The design and the wire format are in docs/CLUSTER.md and
-    docs/PROTOCOL.md section 9.
-
-    \code
-    Plexus::ClusterOptions options;
-    options.port = 7400;
-    options.announceTo = {{QHostAddress("192.0.2.10"), 7400}};   // a routed subnet
-    if (!node.listenCluster(options))
-        qFatal("%s", qPrintable(node.errorString()));
-    \endcode
+    \struct Plexus::MeshOptions
+    Settings of the embedded full mesh, the cluster engine of \c tcp:// URLs: UDP discovery
+    and one TCP link per pair of machines (docs/CLUSTER.md). Part of ClusterOptions.
 */
-struct ClusterOptions
+struct MeshOptions
 {
-    /*! TCP port of the cluster links and UDP port of discovery. 0 picks a free TCP port
-        and uses the same number for UDP. */
-    quint16 port = 0;
-    /*! The cluster secret. Empty: the SECRET environment variable, which Plexus::exec()
-        reads (and removes from the environment) before it forks. Never logged; only keys
-        derived from it are kept. */
-    QByteArray secret;
     /*! The address the TCP server binds to. The discovery socket always binds to any
         IPv4 address: a socket bound to one address does not receive broadcasts. */
     QHostAddress bindAddress = QHostAddress::AnyIPv4;
@@ -43,20 +27,53 @@ struct ClusterOptions
     QList<QPair<QHostAddress, quint16>> announceTo;
     /*! How often this master announces itself. */
     int announceIntervalMs = 2000;
-    /*! A heartbeat goes out on every cluster link this often... */
-    int heartbeatIntervalMs = 1000;
-    /*! ...and a link that brought no input for this long is declared dead and closed. */
-    int deadAfterMs = 4000;
     /*! Reconnect delays: min × 2^attempt, capped at reconnectMaxMs, each multiplied by a
         random factor in [0.5, 1.5]. */
     int reconnectMinMs = 500;
     /*! The longest delay between two reconnect attempts (see reconnectMinMs). */
     int reconnectMaxMs = 30000;
-    /*! Cluster links whose handshake is not through after this long are closed. */
-    int handshakeTimeoutMs = 5000;
     /*! At most this many cluster links may be inside their handshake at once; past it the
         oldest is shed. */
     int maxPendingConnections = 256;
+};
+
+/*!
+    \struct Plexus::ClusterOptions
+    How a master joins a cluster (Node::listenCluster()). Every field has a working default;
+    only the port (or the URL) is usually set. The design and the wire format are in
+    docs/CLUSTER.md and docs/PROTOCOL.md section 9.
+
+    \code
+    Plexus::ClusterOptions options;
+    options.port = 7400;
+    options.mesh.announceTo = {{QHostAddress("192.0.2.10"), 7400}};   // a routed subnet
+    if (!node.listenCluster(options))
+        qFatal("%s", qPrintable(node.errorString()));
+    \endcode
+*/
+struct ClusterOptions
+{
+    /*! The mesh's TCP port for cluster links and UDP port for discovery. 0 picks a free
+        TCP port and uses the same number for UDP. A port in \c url takes precedence. */
+    quint16 port = 0;
+    /*! The cluster secret. Empty: the SECRET environment variable, which Plexus::exec()
+        reads (and removes from the environment) before it forks. Never logged; only keys
+        derived from it are kept. */
+    QByteArray secret;
+    /*! The engine and where it listens, by the URL's scheme: empty or
+        \c "tcp://[host][:port]" for the embedded mesh (a host sets
+        MeshOptions::bindAddress, a port the port). Another scheme is refused with
+        Node::ClusterAddressError. */
+    QString url;
+    /*! A heartbeat goes out to every other machine this often... */
+    int heartbeatIntervalMs = 1000;
+    /*! ...and a machine not heard from for this long is declared lost. */
+    int deadAfterMs = 4000;
+    /*! A connection to another machine whose handshake is not through after this long is
+        closed. */
+    int handshakeTimeoutMs = 5000;
+    /*! The settings of the mesh engine (tcp://). */
+    MeshOptions mesh = {};
 };
 
 } // namespace Plexus

@@ -52,6 +52,9 @@ struct ExecOptions
     int workerStartTimeoutMs = 10000;
     /*! See Node::setBusyPoll(). */
     int busyPollUs = 20;
+    /*! What carries the links of every process (Node::setLinkBackend()); the environment
+        variable PLEXUS_LINK_BACKEND ("descriptor" or "qt") overrides it. */
+    LinkBackend linkBackend = LinkBackend::Descriptor;
     /*! Makes each process's application object; default: a QCoreApplication. */
     std::function<std::unique_ptr<QCoreApplication>(int &argc, char **argv)> createApplication = {};
 };

@@ -75,7 +75,7 @@ public:
         // Cluster (4xx)
         ClusterSecretError = 401,     //!< no cluster secret (SECRET unset or empty)
         ClusterListenError = 402,     //!< the cluster port cannot be listened on (TCP or UDP)
-        ClusterAddressError = 403,    //!< a peer URL is not "tcp://host:port"
+        ClusterAddressError = 403,    //!< a cluster or peer URL names no engine or is malformed
         NotInClusterError = 404,      //!< the operation needs listenCluster() first
     };
     Q_ENUM(Error)
@@ -169,6 +169,17 @@ public:
     /*! How long traffic for a worker that is starting waits for it to connect before it
         fails with Reply::TargetLostError (default 10000 ms). */
     void setWorkerStartTimeout(int msec);
+    /*!
+        What carries this process's links, local and to other machines (default: the
+        PLEXUS_LINK_BACKEND environment variable, "descriptor" or "qt", else
+        LinkBackend::Descriptor). Before start(); workers forked by Plexus::exec() use
+        their master's. The Qt backend runs the links over QLocalSocket and QTcpSocket,
+        for programs that want Qt's sockets underneath; it is slower
+        (docs/ARCHITECTURE.md).
+    */
+    void setLinkBackend(LinkBackend backend);
+    /*! What carries this process's links (setLinkBackend()). */
+    LinkBackend linkBackend() const;
 
     /*! Starts listening (master) or connects (worker). Called by Plexus::exec(). */
     bool start();
@@ -250,8 +261,9 @@ public:
         \endcode
     */
     bool listenCluster(quint16 port);
-    /*! Joins the cluster as listenCluster(quint16) does, with every setting of \a options
-        (secret in code, announce addresses, intervals). */
+    /*! Joins the cluster as listenCluster(quint16) does, with every setting of \a options:
+        the engine (ClusterOptions::url; the mesh by default), the secret in code, the
+        mesh's announce addresses, the intervals. */
     bool listenCluster(const ClusterOptions &options);
     /*! Connects to the master at \a url ("tcp://host:port"), for peers that discovery
         cannot reach (other subnets). Reconnects after a loss, as with discovered peers. */
@@ -294,9 +306,13 @@ Q_SIGNALS:
     void workersReady(QPrivateSignal);
     /*! This worker lost its master; the process is about to quit. */
     void masterLost(QPrivateSignal);
-    /*! A cluster link to another machine is up (one per machine). */
+    /*! Another machine can be reached: emitted once when it joins, not again until
+        peerDisconnected() said it left (a link that replaces another to the same machine
+        is not a new connection). */
     void peerConnected(const Plexus::PeerInfo &peer, QPrivateSignal);
-    /*! The link to \a peer is gone (closed, or silent past ClusterOptions::deadAfterMs). */
+    /*! \a peer can no longer be reached (its link closed, or it was silent past
+        ClusterOptions::deadAfterMs); once per peerConnected(). Calls waiting on it have
+        finished with Reply::TargetLostError. */
     void peerDisconnected(const Plexus::PeerInfo &peer, QPrivateSignal);
     /*! An operation of the Node failed; error() and errorString() say why. */
     void errorOccurred(Plexus::Node::Error error, QPrivateSignal);

@@ -7,7 +7,6 @@
 #include <QtCore/qmetatype.h>
 #include <QtCore/qobjectdefs.h>
 #include <QtCore/qstring.h>
-#include <QtNetwork/qhostaddress.h>
 
 QT_BEGIN_NAMESPACE
 class QDebug;
@@ -22,23 +21,24 @@ namespace Plexus {
 
     \code
     for (const Plexus::PeerInfo &p : node.peers())
-        qInfo() << p.address << p.version << p.roundTripMs << "ms";
+        qInfo() << p.address << p.version << p.roundTripMs << "ms";   // "tcp://192.0.2.7:7400"
     \endcode
 */
 class PLEXUS_EXPORT PeerInfo
 {
     Q_GADGET
     Q_PROPERTY(quint64 machineId MEMBER machineId)
-    Q_PROPERTY(QHostAddress address MEMBER address)
-    Q_PROPERTY(quint16 port MEMBER port)
+    Q_PROPERTY(QString address MEMBER address)
     Q_PROPERTY(QString version MEMBER version)
     Q_PROPERTY(bool isMonitor MEMBER isMonitor)
     Q_PROPERTY(QDateTime connectedSince MEMBER connectedSince)
     Q_PROPERTY(double roundTripMs MEMBER roundTripMs)
 public:
     quint64 machineId = 0;        //!< the machine's id (Sender::machineId())
-    QHostAddress address;         //!< of the TCP link
-    quint16 port = 0;             //!< its cluster port (0 when it connected to us and never announced)
+    /*! Where the machine is, as a URL of its cluster engine: \c "tcp://192.0.2.7:7400" for
+        the mesh (its cluster port; without one when it connected to us and never
+        announced). */
+    QString address;
     QString version;              //!< its Plexus version
     bool isMonitor = false;       //!< a monitor (role Peer), not a master
     QDateTime connectedSince;     //!< when the current link's handshake completed

@@ -36,6 +36,17 @@ enum class FrameError {
 Q_ENUM_NS(FrameError)
 
 /*!
+    What carries a process's links (ExecOptions::linkBackend, Node::setLinkBackend(), or
+    PLEXUS_LINK_BACKEND=descriptor|qt). Both speak the same protocol and interoperate; see
+    docs/ARCHITECTURE.md, "Qt sockets and where Plexus goes below them", for their speed.
+*/
+enum class LinkBackend {
+    Descriptor,   //!< plain system calls on the socket descriptors (the default: fastest)
+    QtSocket,     //!< Qt's own sockets: QLocalSocket between processes, QTcpSocket between machines
+};
+Q_ENUM_NS(LinkBackend)
+
+/*!
     The fast-path handler: a plain function pointer. In a forked worker the program image is
     the same as in the master, so the pointer stays valid across processes; it is carried
     inside the encrypted part of a frame and only ever called for authenticated frames.

@@ -159,8 +159,8 @@ int main(int argc, char **argv)
                                .traceSamples = parser.value(u"trace-samples"_s).toInt(),
                                .traceMaxQueuedBytes = parser.value(u"trace-max-queued"_s).toInt()});
         Plexus::ClusterOptions options;
-        options.bindAddress = QHostAddress::LocalHost;
-        options.broadcast = false;
+        options.mesh.bindAddress = QHostAddress::LocalHost;
+        options.mesh.broadcast = false;
         if (!node.listenCluster(options)) {
             std::fprintf(stderr, "%s\n", qPrintable(node.errorString()));
             QMetaObject::invokeMethod(&node, [] { QCoreApplication::exit(2); }, Qt::QueuedConnection);

@@ -108,14 +108,14 @@ int main(int argc, char **argv)
 
         Plexus::ClusterOptions options;
         options.port = quint16(parser.value(u"port"_s).toUInt());
-        options.broadcast = false;   // loopback: announce to the given ports only
-        options.announceIntervalMs = 500;
+        options.mesh.broadcast = false;   // loopback: announce to the given ports only
+        options.mesh.announceIntervalMs = 500;
         options.heartbeatIntervalMs = 250;
         options.deadAfterMs = 1500;
-        options.reconnectMaxMs = 1000;
+        options.mesh.reconnectMaxMs = 1000;
         for (const QString &a : parser.values(u"announce"_s)) {
             const qsizetype colon = a.lastIndexOf(u':');
-            options.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
+            options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
         }
         if (!node.listenCluster(options)) {
             out("JOINFAIL " + g_tag + ' ' + node.errorString().toUtf8());

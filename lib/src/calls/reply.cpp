@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+#include "reply_p.h"
+#include "logging_p.h"
+#include "pendingcalls_p.h"
+
+#include <QtCore/qabstracteventdispatcher.h>
+#include <QtCore/qeventloop.h>
+#include <QtCore/qthread.h>
+#include <QtCore/qtimer.h>
+
+#include <functional>
+
+namespace Plexus {
+
+namespace {
+// Once per thread: a thread that makes many Replies without an event loop hears of it once.
+thread_local bool t_warnedNoEventLoop = false;
+
+// True in a thread whose Replies can never get their signals from an event loop: a thread
+// Qt does not know (std::thread, no event dispatcher), or a QThreadPool thread (QRunnable,
+// QtConcurrent) that is not running a local event loop right now. Pool threads have an
+// event dispatcher but never run its loop between tasks.
+bool threadRunsNoEventLoop()
+{
+    if (!QAbstractEventDispatcher::instance())
+        return true;
+    QThread *thread = QThread::currentThread();
+    return thread->loopLevel() == 0
+            && qstrcmp(thread->metaObject()->className(), "QThreadPoolThread") == 0;
+}
+
+// Runs \a fn with the call's PendingCalls on the Node's thread: at once from that thread,
+// queued from another. Nothing happens when the call already ended.
+void toCalls(const std::shared_ptr<ReplyChannel> &channel,
+             std::function<void(PendingCalls *, quint64)> fn)
+{
+    QMutexLocker locker(&channel->lock);
+    PendingCalls *calls = channel->calls;
+    const quint64 token = channel->token;
+    if (!calls || !token)
+        return;
+    if (channel->sameThread) {
+        locker.unlock();
+        fn(calls, token);
+        return;
+    }
+    // The lock keeps PendingCalls alive while we post: it clears channel->calls under the
+    // same lock before it is destroyed.
+    QMetaObject::invokeMethod(calls, [channel, fn = std::move(fn), token] {
+        PendingCalls *c;
+        {
+            QMutexLocker l(&channel->lock);
+            c = channel->calls;
+        }
+        if (c)
+            fn(c, token);
+    }, Qt::QueuedConnection);
+}
+} // namespace
+
+QEvent::Type ReplyEvent::eventType()
+{
+    static const auto type = QEvent::Type(QEvent::registerEventType());
+    return type;
+}
+
+Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
+{
+    auto *reply = new Reply;
+    auto *d = get(reply);
+    d->udata = udata;
+    d->timeout = timeout;
+    d->channel = std::make_shared<ReplyChannel>();
+    d->channel->reply = reply;
+    d->channel->sameThread = sameThread;
+    if (!sameThread && !t_warnedNoEventLoop && threadRunsNoEventLoop()) {
+        t_warnedNoEventLoop = true;
+        qCWarning(lcIpc, "A Plexus::Reply was made in a thread without an event loop (%s): "
+                         "its signals arrive only while that thread waits in "
+                         "Reply::waitForFinished() (or runs an event loop). Use the "
+                         "onReply/onDone callbacks there.",
+                  QAbstractEventDispatcher::instance() ? "a QThreadPool task" : "no Qt event dispatcher");
+    }
+    return reply;
+}
+
+Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) { }
+
+Reply::~Reply()
+{
+    Q_D(Reply);
+    if (!d->channel)
+        return;
+    bool abortCall = false;
+    {
+        QMutexLocker locker(&d->channel->lock);
+        d->channel->reply = nullptr;
+        abortCall = !d->finished && d->channel->calls;
+    }
+    // A Reply deleted by its owner before finishing stops waiting: later replies are dropped.
+    if (abortCall)
+        toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+}
+
+bool Reply::event(QEvent *event)
+{
+    if (event->type() == ReplyEvent::eventType()) {
+        d_func()->apply(std::move(static_cast<ReplyEvent *>(event)->update));
+        return true;
+    }
+    return QObject::event(event);
+}
+
+bool Reply::isFinished() const
+{
+    return d_func()->finished;
+}
+
+Reply::Error Reply::error() const
+{
+    return d_func()->error;
+}
+
+QString Reply::errorString() const
+{
+    switch (d_func()->error) {
+    case NoError: return QString();
+    case InvalidArgumentsError:
+        return tr("Invalid call: a call needs a function or an op-code, cluster traffic an op-code");
+    case MessageTooLongError: return tr("The payload is longer than the maximum message length");
+    case NotRunningError: return tr("Plexus is not running in this process");
+    case TooManyPiecesError:
+        return tr("The payload has more than %1 pieces").arg(Payload::MaxPieces);
+    case NotInClusterError: return tr("This node has not joined a cluster");
+    case TargetLostError: return tr("A target process went away before it finished");
+    case UnknownOpcodeError: return tr("A target has no handler for this op-code");
+    case RemoteError: return tr("A target reported an error");
+    case TimeoutError: return tr("The call timed out");
+    case OperationCanceledError: return tr("The call was aborted");
+    case BackpressureError: return tr("The link's send queue is full");
+    }
+    return tr("Unknown error");
+}
+
+int Reply::expectedReplies() const
+{
+    return d_func()->expected;
+}
+
+int Reply::receivedReplies() const
+{
+    return d_func()->received;
+}
+
+int Reply::finishedTargets() const
+{
+    return d_func()->finishedTargets;
+}
+
+void *Reply::udata() const
+{
+    return d_func()->udata;
+}
+
+void Reply::abort()
+{
+    Q_D(Reply);
+    if (d->finished)
+        return;
+    if (d->channel)
+        toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+    ReplyUpdate failed;
+    failed.kind = ReplyUpdate::Failed;
+    failed.error = OperationCanceledError;
+    d->apply(std::move(failed));
+    ReplyUpdate done;
+    done.kind = ReplyUpdate::Finished;
+    d->apply(std::move(done));
+}
+
+void Reply::setTimeout(int msec)
+{
+    Q_D(Reply);
+    d->timeout = msec;
+    if (!d->finished && d->channel) {
+        toCalls(d->channel, [msec](PendingCalls *calls, quint64 token) {
+            calls->setTimeout(token, msec);
+        });
+    }
+}
+
+int Reply::timeout() const
+{
+    return d_func()->timeout;
+}
+
+bool Reply::autoDelete() const
+{
+    return d_func()->autoDelete;
+}
+
+void Reply::setAutoDelete(bool autoDelete)
+{
+    d_func()->autoDelete = autoDelete;
+}
+
+bool Reply::waitForFinished(int timeoutMs)
+{
+    Q_D(Reply);
+    if (d->finished)
+        return true;
+    QEventLoop loop;
+    connect(this, &Reply::finished, &loop, &QEventLoop::quit);
+    QTimer timer;
+    if (timeoutMs >= 0) {
+        timer.setSingleShot(true);
+        connect(&timer, &QTimer::timeout, &loop, &QEventLoop::quit);
+        timer.start(timeoutMs);
+    }
+    ++d->waiting;
+    loop.exec();
+    --d->waiting;
+    const bool done = d->finished;
+    if (d->deletePending && d->waiting == 0) {
+        d->deletePending = false;
+        deleteLater();   // at the caller's level, not inside the loop above
+    }
+    return done;
+}
+
+// ---------------------------------------------------------------------------------------
+// ReplyPrivate::apply: every change to a Reply's state, in the Reply's thread.
+
+void ReplyPrivate::apply(ReplyUpdate &&u)
+{
+    Q_Q(Reply);
+    if (finished)
+        return;   // aborted meanwhile: whatever was still on its way is dropped
+    if (u.expected >= 0)
+        expected = u.expected;
+    if (u.received >= 0)
+        received = u.received;
+    if (u.finishedTargets >= 0)
+        finishedTargets = u.finishedTargets;
+    if (u.error != Reply::NoError && error == Reply::NoError) {
+        error = u.error;
+        Q_EMIT q->errorOccurred(error, Reply::QPrivateSignal());
+        if (finished)
+            return;   // a slot aborted it
+    }
+    switch (u.kind) {
+    case ReplyUpdate::Progress:
+    case ReplyUpdate::Failed:
+        return;
+    case ReplyUpdate::Received:
+        Q_EMIT q->replyReceived(u.message, Reply::QPrivateSignal());
+        return;
+    case ReplyUpdate::Finished:
+        break;
+    }
+    finished = true;
+    {
+        QMutexLocker locker(&channel->lock);
+        channel->calls = nullptr;
+        channel->token = 0;
+    }
+    Q_EMIT q->finished(Reply::QPrivateSignal());
+    if (!autoDelete)
+        return;
+    if (waiting) {
+        deletePending = true;   // waitForFinished() deletes it once it returns
+    } else if (PendingCalls *batch = batchDelete.data()) {
+        batch->deleteReplyLater(q);
+    } else {
+        q->deleteLater();
+    }
+}
+
+} // namespace Plexus

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+//
+// Picking the cluster engine from the cluster URL's scheme. A new engine is one more
+// branch here and a folder beside mesh/ (docs/CLUSTER.md, "Writing a transport").
+#include "clustertransport_p.h"
+#include "mesh_p.h"
+
+#include <QtCore/qurl.h>
+
+namespace Plexus {
+
+ClusterTransport::~ClusterTransport() = default;
+
+ClusterTransport *ClusterTransport::create(const ClusterContext &context, ClusterOptions *options,
+                                           QObject *parent, QString *error)
+{
+    const QUrl url(options->url);
+    const QString scheme = options->url.isEmpty() ? QStringLiteral("tcp") : url.scheme();
+    if (scheme == QLatin1String("tcp")) {
+        if (!options->url.isEmpty() && !MeshTransport::applyUrl(url, options, error))
+            return nullptr;
+        return new MeshTransport(context, parent);
+    }
+    *error = QStringLiteral("No cluster engine for \"%1\" (%2); Plexus has tcp:// (the mesh)")
+                     .arg(scheme, options->url);
+    return nullptr;
+}
+
+} // namespace Plexus

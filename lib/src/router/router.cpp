@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: MIT
+#include "router_p.h"
+#include "authoring_p.h"
+#include "logging_p.h"
+#include "stats_p.h"
+
+#include <QtCore/qcoreapplication.h>
+#include <QtCore/qthread.h>
+#include <QtCore/qtimer.h>
+
+namespace Plexus {
+
+namespace {
+std::atomic<bool> g_warnedNotRequest{false};
+std::atomic<Router *> g_current{nullptr};
+
+void sendAutomaticFinalReply(MessagePrivate &request)
+{
+    if (Router *router = Router::current())
+        router->submitAutomaticReply(request);
+}
+} // namespace
+
+Router *Router::current() noexcept
+{
+    return g_current.load(std::memory_order_acquire);
+}
+
+void Router::setCurrent(Router *router) noexcept
+{
+    g_current.store(router, std::memory_order_release);
+    setAutomaticReplyHook(router ? &sendAutomaticFinalReply : nullptr);
+}
+
+Router::Router(RouterHost *host, Stats *stats, bool isWorker, QObject *parent)
+    : QObject(parent),
+      m_host(host),
+      m_stats(stats),
+      m_isWorker(isWorker),
+      m_calls(stats, this, this),
+      m_dispatcher(this, stats)
+{
+    m_loopback.id = LoopbackEndpoint;
+    m_loopback.kind = Endpoint::Kind::Loopback;
+    m_loopback.state = Endpoint::State::Connected;
+    m_loopback.route = RouteRef(new Route(LoopbackEndpoint));
+    m_startTimer = new QTimer(this);
+    m_startTimer->setInterval(250);
+    connect(m_startTimer, &QTimer::timeout, this, &Router::checkStartDeadlines);
+}
+
+Router::~Router()
+{
+    for (Endpoint *e : std::as_const(m_endpoints)) {
+        e->route->open.store(false, std::memory_order_release);
+        delete e;
+    }
+    m_endpoints.clear();
+    m_loopback.route->open.store(false, std::memory_order_release);
+}
+
+// ---------------------------------------------------------------------------------------
+// Submitting (any thread)
+
+Reply *Router::submit(MessagePrivate *message, const Sender *only)
+{
+    QExplicitlySharedDataPointer<MessagePrivate> ref(message);
+    const bool sameThread = QThread::currentThread() == thread();
+    Reply *reply = nullptr;
+    Job job;
+    job.message = ref;
+    if (message->wantReplyObject) {
+        reply = ReplyPrivate::create(message->udata, message->timeout, sameThread);
+        job.reply = ReplyPrivate::get(reply)->channel;
+        if (sameThread)
+            ReplyPrivate::get(reply)->batchDelete = &m_calls;
+    }
+    if (only) {
+        job.hasOnly = true;
+        job.pid = only->pid();
+        job.machine = only->machineId();
+    }
+    if (sameThread)
+        runJob(job);
+    else
+        enqueue(std::move(job));
+    return reply;
+}
+
+Reply *Router::failedReply(Router *router, Reply::Error error, const CallArgs &args)
+{
+    qCWarning(lcIpc) << "call refused:" << error;
+    Reply *reply = nullptr;
+    if (args.reply) {
+        const bool sameThread = router && QThread::currentThread() == router->thread();
+        reply = ReplyPrivate::create(args.udata, args.timeout, sameThread);
+        QPointer<Reply> r = reply;
+        // Never finished from inside the call that made it.
+        QMetaObject::invokeMethod(reply, [r, error] {
+            if (!r)
+                return;
+            ReplyUpdate failed;
+            failed.kind = ReplyUpdate::Failed;
+            failed.error = error;
+            ReplyPrivate::get(r)->apply(std::move(failed));
+            ReplyUpdate done;
+            done.kind = ReplyUpdate::Finished;
+            ReplyPrivate::get(r)->apply(std::move(done));
+        }, Qt::QueuedConnection);
+    }
+    QObject *context = router ? static_cast<QObject *>(router) : QCoreApplication::instance();
+    if (args.onDone && context) {
+        // The error reaches onDone from the event loop, as replies do.
+        QExplicitlySharedDataPointer<MessagePrivate> m(Authoring::syntheticFinal(
+                args.opcode ? args.opcode : quint64(quintptr(args.call)), args.flags, args.udata,
+                error));
+        const Handler onDone = args.onDone;
+        QMetaObject::invokeMethod(context, [m, onDone] {
+            runUserCode("onDone", [&] { onDone(MessagePrivate::wrap(m.data())); });
+        }, Qt::QueuedConnection);
+    }
+    return reply;
+}
+
+bool Router::submitReply(const Message &request, const ReplyArgs &args)
+{
+    MessagePrivate *req = MessagePrivate::get(request);
+    if (!req)
+        return false;
+    const quint16 pf = req->header.privateFlags;
+    if ((pf & (Wire::WantReply | Wire::Reply)) != Wire::WantReply) {
+        if (firstTime(g_warnedNotRequest))
+            qCWarning(lcIpc) << "reply() to a message that is not a request waiting for replies"
+                             << "(fire-and-forget, or a reply itself) is ignored";
+        return false;
+    }
+    if (!req->route)
+        return false;   // detached, or authored here and never received
+    // Refuse before marking the final reply as sent: a refused final reply still leaves the
+    // automatic empty one owed to the caller.
+    if (const Reply::Error e = Authoring::checkPayload(args.data); e != Reply::NoError) {
+        qCWarning(lcIpc) << "reply refused:" << e;
+        return false;
+    }
+    if (args.done) {
+        bool expected = false;
+        if (!req->doneSent.compare_exchange_strong(expected, true))
+            return false;
+    } else if (req->doneSent.load(std::memory_order_acquire)) {
+        return false;
+    }
+    if (!req->route->open.load(std::memory_order_acquire)) {
+        Stats::bump(m_stats->process.droppedReplies);   // the caller went away
+        return false;
+    }
+    Job job;
+    job.message.reset(Authoring::reply(*req, args, 0, 0));
+    job.endpoint = req->route->endpoint;
+    if (QThread::currentThread() == thread())
+        runJob(job);
+    else
+        enqueue(std::move(job));
+    return true;
+}
+
+void Router::submitAutomaticReply(MessagePrivate &request)
+{
+    request.doneSent.store(true, std::memory_order_release);
+    Job job;
+    job.message.reset(Authoring::reply(request, ReplyArgs{.done = true}, 0, 0));
+    job.endpoint = request.route->endpoint;
+    if (QThread::currentThread() == thread())
+        runJob(job);
+    else
+        enqueue(std::move(job));
+}
+
+bool Router::submitTyped(qint64 pid, quint32 type, const Payload &payload)
+{
+    if (Authoring::checkPayload(payload) != Reply::NoError)
+        return false;
+    Job job;
+    job.message.reset(MessagePrivate::create(Authoring::header(Wire::Typed, type), payload));
+    job.pid = pid;
+    if (QThread::currentThread() == thread())
+        runJob(job);
+    else
+        enqueue(std::move(job));
+    return true;
+}
+
+void Router::enqueue(Job &&job)
+{
+    QMutexLocker locker(&m_jobLock);
+    m_jobs.append(std::move(job));
+    if (!m_jobsPosted) {
+        m_jobsPosted = true;
+        QMetaObject::invokeMethod(this, &Router::drainJobs, Qt::QueuedConnection);
+    }
+}
+
+void Router::drainJobs()
+{
+    QList<Job> jobs;
+    {
+        QMutexLocker locker(&m_jobLock);
+        jobs.swap(m_jobs);
+        m_jobsPosted = false;
+    }
+    const Cork cork(this);
+    for (Job &job : jobs)
+        runJob(job);
+}
+
+void Router::runJob(Job &job)
+{
+    MessagePrivate *m = job.message.data();
+    const quint16 pf = m->header.privateFlags;
+    if (pf & Wire::Reply) {
+        routeReply(m, job.endpoint);
+    } else if (pf & Wire::Typed) {
+        Endpoint *e = job.pid ? endpointForPid(job.pid) : m_master;
+        const Sent sent = e ? sendToEndpoint(e, m) : Sent::Lost;
+        if (sent != Sent::Ok && sent != Sent::Held)
+            qCWarning(lcIpc) << "typed message" << m->header.target << "was not sent: no route";
+    } else {
+        const Sender only(job.machine, job.pid, -1);
+        route(m, job.reply, job.hasOnly ? &only : nullptr);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing (Node thread)
+
+void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply,
+                   const Sender *only)
+{
+    const quint16 pf = m->header.privateFlags;
+    const bool functionPointer = !(pf & Wire::Opcode);
+    const LocalIdentity self = localIdentity();
+
+    bool toSelf = false;
+    QVarLengthArray<Endpoint *, 8> remote;
+    bool viaMaster = false;
+    Reply::Error routeError = Reply::NoError;
+
+    if (only) {
+        if (only->machineId() && only->machineId() != self.machine && only->pid() == 0) {
+            // "The master of that machine" (pid 0): over the cluster link.
+            if (Endpoint *e = machineEndpoint(only->machineId()))
+                remote.append(e);
+            else
+                routeError = m_host->inCluster() ? Reply::TargetLostError : Reply::NotInClusterError;
+        } else if (only->machineId() && only->machineId() != self.machine) {
+            routeError = Reply::TargetLostError;   // a process of another machine: no route
+        } else if (only->pid() == qint64(self.pid))
+            toSelf = true;
+        else if (Endpoint *e = endpointForPid(only->pid())) {
+            // An exec'd worker runs another image: a function pointer means nothing there.
+            if (functionPointer && e->isExec)
+                routeError = Reply::InvalidArgumentsError;
+            else
+                remote.append(e);
+        } else {
+            routeError = Reply::TargetLostError;
+        }
+    } else if (m_isWorker) {
+        if (m_master) {
+            remote.append(m_master);
+            viaMaster = pf & (Wire::Workers | Wire::Cluster);
+        } else {
+            routeError = Reply::NotRunningError;
+        }
+    } else if ((pf & Wire::Cluster) && !m_host->inCluster()) {
+        routeError = Reply::NotInClusterError;
+    } else {
+        const bool others = pf & Wire::Others;
+        if (pf & Wire::Workers) {
+            toSelf = !others;
+            for (Endpoint *e : workerTargets(functionPointer))
+                remote.append(e);
+        } else if (!(pf & Wire::Cluster)) {
+            toSelf = !others;
+        }
+        if (pf & Wire::Cluster) {
+            for (Endpoint *e : machineTargets())
+                remote.append(e);
+        }
+    }
+
+    quint64 token = 0;
+    if (pf & Wire::WantReply) {
+        PendingCalls::Spec spec;
+        spec.onReply = m->onReply;
+        spec.onDone = m->onDone;
+        spec.udata = m->udata;
+        spec.target = m->header.target;
+        spec.userFlags = m->header.flags;
+        spec.reply = reply;
+        spec.timeout = m->timeout;
+        token = m_calls.open(spec);
+        if (toSelf)
+            m_calls.addTarget(token, LoopbackEndpoint);
+        // A worker's master, or another machine's master relaying to its workers, says
+        // later how many final replies come through it.
+        const bool machineRelays = pf & Wire::Workers;
+        for (Endpoint *e : std::as_const(remote)) {
+            const bool known = e->kind == Endpoint::Kind::Machine ? !machineRelays : !viaMaster;
+            m_calls.addTarget(token, e->id, 1, known);
+        }
+        m->header.token = token;
+    }
+
+    if (routeError != Reply::NoError || (!toSelf && remote.isEmpty())) {
+        // Nothing to wait for: finish from the event loop, never inside the call.
+        if (routeError != Reply::NoError)
+            qCWarning(lcIpc) << "message" << Qt::hex << m->header.id << Qt::dec
+                             << "has no route:" << routeError;
+        if (token)
+            m_calls.finishLater(token, routeError);
+        return;
+    }
+
+    if (toSelf)
+        deliverLocally(remote.isEmpty() ? m : MessagePrivate::copy(*m));
+    QVarLengthArray<quint32, 4> full, lost;
+    sendToAll(m, remote, &full, &lost);
+    if (token && !full.isEmpty())
+        m_calls.failLater(token, full, Reply::BackpressureError);
+    if (token && !lost.isEmpty())
+        m_calls.failLater(token, lost, Reply::TargetLostError);
+}
+
+void Router::sendToAll(MessagePrivate *m, const QVarLengthArray<Endpoint *, 8> &targets,
+                       QVarLengthArray<quint32, 4> *full, QVarLengthArray<quint32, 4> *lost)
+{
+    // The masters of other machines get one fan-out from the transport (a broker publishes
+    // it once); every other target its own copy on its link.
+    QList<quint64> machines;
+    QVarLengthArray<Endpoint *, 8> machineEndpoints;
+    for (Endpoint *e : targets) {
+        if (e->kind == Endpoint::Kind::Machine && m_remote && !e->stalled
+            && e->state == Endpoint::State::Connected) {
+            machines.append(e->machine);
+            machineEndpoints.append(e);
+            continue;
+        }
+        switch (sendToEndpoint(e, m)) {
+        case Sent::Ok:
+        case Sent::Held:
+            break;
+        case Sent::Backpressure:
+            full->append(e->id);
+            break;
+        case Sent::Lost:
+            lost->append(e->id);
+            break;
+        }
+    }
+    if (machines.isEmpty())
+        return;
+    QList<quint64> machinesFull, machinesLost;
+    m_remote->sendToMachines(m, machines, &machinesFull, &machinesLost);
+    for (Endpoint *e : std::as_const(machineEndpoints)) {
+        if (machinesFull.contains(e->machine))
+            full->append(e->id);
+        else if (machinesLost.contains(e->machine))
+            lost->append(e->id);
+        else
+            accountSent(*m, e);
+    }
+}
+
+void Router::accountSent(const MessagePrivate &m, const Endpoint *to)
+{
+    m_stats->countOut(m.header.privateFlags, Wire::HeaderSize + m.header.length);
+    if (Q_UNLIKELY(m_traceHook))
+        m_traceHook->sent(m, to);
+    if (m.header.privateFlags & Wire::Opcode)
+        m_stats->opcodeOut(quint32(m.header.target), m.header.length);
+}
+
+bool Router::writeToLink(Link *link, MessagePrivate *m)
+{
+    if (link->queuedBytes() > m_highWater) {
+        // Backpressure: wait (reading meanwhile) rather than buffer without bound.
+        if (m_waitingForDrain == 0 && QThread::currentThread() == thread()) {
+            ++m_waitingForDrain;
+            const bool drained = link->waitForDrain(m_highWater / 2, BackpressureTimeoutMs, true);
+            --m_waitingForDrain;
+            if (!m_deferred.isEmpty())
+                QMetaObject::invokeMethod(this, &Router::drainDeferred, Qt::QueuedConnection);
+            if (!drained && link->isOpen())
+                qCWarning(lcIpc) << link->description() << "did not drain in"
+                                 << BackpressureTimeoutMs << "ms";
+        }
+        if (!link->isOpen() || link->queuedBytes() > HardLimitFactor * m_highWater) {
+            Stats::bump(m_stats->process.backpressureErrors);
+            qCWarning(lcIpc) << link->description() << "send queue above"
+                             << HardLimitFactor * m_highWater << "bytes: message not sent";
+            return false;
+        }
+    }
+    link->write(*m);
+    return true;
+}
+
+void Router::routeReply(MessagePrivate *reply, quint32 endpoint)
+{
+    if (endpoint == LoopbackEndpoint) {
+        deliverLocally(reply);
+        return;
+    }
+    Endpoint *e = m_endpoints.value(endpoint);
+    if (e && e->kind == Endpoint::Kind::Machine && m_remote) {
+        // Whatever link the request came on, the machine may still be reached another way.
+        if (m_remote->sendToMachine(e->machine, reply) == RemoteMachines::Sent::Ok)
+            accountSent(*reply, e);
+        else
+            Stats::bump(m_stats->process.droppedReplies);
+        return;
+    }
+    if (!e || e->state != Endpoint::State::Connected || !e->link || !e->link->isOpen()) {
+        Stats::bump(m_stats->process.droppedReplies);
+        qCDebug(lcIpc) << "reply dropped: its caller is gone";
+        return;
+    }
+    if (writeToLink(e->link, reply))
+        accountSent(*reply, e);
+}
+
+void Router::replyError(MessagePrivate *request, Reply::Error error)
+{
+    if (!(request->header.privateFlags & Wire::WantReply) || !request->route)
+        return;
+    request->doneSent.store(true, std::memory_order_release);
+    QExplicitlySharedDataPointer<MessagePrivate> reply(Authoring::errorReply(*request, error));
+    routeReply(reply.data(), request->route->endpoint);
+}
+
+void Router::sendControl(Endpoint *e, quint32 code, QByteArrayView payload)
+{
+    if (e && e->link && e->link->isOpen())
+        e->link->writeControl(code, payload);
+}
+
+void Router::deliverLocally(MessagePrivate *m)
+{
+    m_loopbackQueue.append(QExplicitlySharedDataPointer<MessagePrivate>(m));
+    if (!m_loopbackPosted) {
+        m_loopbackPosted = true;
+        QMetaObject::invokeMethod(this, &Router::drainLoopback, Qt::QueuedConnection);
+    }
+}
+
+void Router::drainLoopback()
+{
+    const Cork cork(this);
+    m_loopbackPosted = false;
+    auto batch = std::move(m_loopbackQueue);
+    m_loopbackQueue.clear();
+    for (auto &m : batch) {
+        if (m->header.privateFlags & Wire::Reply) {
+            m_calls.handleReply(m.data(), LoopbackEndpoint);
+        } else {
+            m->route = m_loopback.route;
+            m_dispatcher.dispatch(m.data(), LoopbackEndpoint, false);
+        }
+        m.reset();   // release before the next one: automatic replies go out in order
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Receiving
+
+FrameError Router::linkHello(Link *link, const PeerIdentity &peer)
+{
+    FrameError error = FrameError::NoError;
+    const quint32 id = m_host->admit(link, peer, &error);
+    if (!id && error == FrameError::NoError) {
+        link->close();   // refused without blame (a second link to one machine)
+        return FrameError::NoError;
+    }
+    if (!id)
+        return error;
+    link->endpoint = id;
+    return FrameError::NoError;
+}
+
+void Router::linkFrame(Link *link, MessagePrivate *frame)
+{
+    Endpoint *e = m_endpoints.value(link->endpoint);
+    if (!e) {
+        if (!frame->ref.deref())
+            delete frame;
+        return;
+    }
+    receive(frame, e);
+}
+
+void Router::machineMessage(quint32 endpoint, MessagePrivate *m)
+{
+    Endpoint *e = m_endpoints.value(endpoint);
+    if (!e || e->kind != Endpoint::Kind::Machine) {
+        if (!m->ref.deref())
+            delete m;
+        return;
+    }
+    receive(m, e);
+}
+
+void Router::receive(MessagePrivate *frame, Endpoint *e)
+{
+    QExplicitlySharedDataPointer<MessagePrivate> m(frame, QAdoptSharedDataTag{});
+    m_stats->countIn(m->header.privateFlags, Wire::HeaderSize + m->header.length);
+    if (Q_UNLIKELY(m_traceHook))
+        m_traceHook->received(*m);
+    const quint16 pf = m->header.privateFlags;
+    if (pf & Wire::Control) {
+        m_host->controlReceived(e, m.data());
+    } else if (pf & Wire::Reply) {
+        m_calls.handleReply(m.data(), e->id);
+    } else if (m_waitingForDrain) {
+        m_deferredBytes += Wire::HeaderSize + m->header.length;
+        m_deferred.append({m, e->id});
+    } else {
+        // Requests deferred by a wait that has ended go first, in order. (Deferring more
+        // until the posted drain ran had no bound: a busy reader deferred a whole burst.)
+        if (!m_deferred.isEmpty())
+            drainDeferred();
+        deliverRequest(m.data(), e);
+    }
+}
+
+void Router::deliverRequest(MessagePrivate *m, Endpoint *from)
+{
+    const quint16 pf = m->header.privateFlags;
+    // A fan-out from a local worker, or a broadcast from another machine, is relayed; a
+    // cluster message from another machine is for this master alone.
+    const bool fromMachine = from->kind == Endpoint::Kind::Machine;
+    if (!m_isWorker && (pf & (Wire::Workers | Wire::Cluster))
+        && (!fromMachine || (pf & Wire::Workers))) {
+        relay(m, from);
+        return;
+    }
+    m->route = from->route;
+    if (m_dispatcher.dispatch(m, from->id, from->isExec) == Dispatcher::Result::Refused)
+        refuse(from, FrameError::UnexpectedFrame);
+}
+
+void Router::refuse(Endpoint *from, FrameError reason)
+{
+    if (from->link)
+        m_host->securityEvent(from->link, reason);
+    else if (from->kind == Endpoint::Kind::Machine && m_remote)
+        m_remote->refuse(from->machine, reason);
+}
+
+void Router::drainDeferred()
+{
+    if (m_waitingForDrain)
+        return;   // the wait that is still running posts another drain when it ends
+    const Cork cork(this);
+    auto batch = std::move(m_deferred);
+    m_deferred.clear();
+    m_deferredBytes = 0;
+    for (auto &d : batch) {
+        if (Endpoint *e = m_endpoints.value(d.endpoint))
+            deliverRequest(d.message.data(), e);
+        d.message.reset();
+    }
+}
+
+void Router::linkRejected(Link *link, FrameError reason)
+{
+    m_host->securityEvent(link, reason);
+}
+
+void Router::linkWritten(Link *link)
+{
+    if (m_cork > 0) {
+        if (!link->dirty) {
+            link->dirty = true;
+            m_dirty.append(link);
+        }
+        return;
+    }
+    link->flush();
+    ++m_cork;
+    QMetaObject::invokeMethod(this, &Router::uncork, Qt::QueuedConnection);
+}
+
+bool Router::linkMayReadWhileWaiting(Link *)
+{
+    // Not while the requests deferred meanwhile already hold a high-water mark's worth.
+    return m_deferredBytes < m_highWater;
+}
+
+void Router::linkReading(Link *, bool begin)
+{
+    if (begin)
+        ++m_cork;
+    else
+        uncork();
+}
+
+void Router::uncork()
+{
+    if (--m_cork > 0)
+        return;
+    while (!m_dirty.isEmpty()) {
+        const QList<QPointer<Link>> dirty = std::move(m_dirty);
+        m_dirty.clear();
+        for (const QPointer<Link> &link : dirty) {
+            if (!link)
+                continue;
+            link->dirty = false;
+            if (link->isOpen())
+                link->flush();
+        }
+    }
+}
+
+} // namespace Plexus

@@ -53,6 +53,8 @@ IoDeviceLink::IoDeviceLink(LinkHandler *handler, const LinkSetup &setup, QIODevi
                 inputReady();
         });
         connect(socket, &QAbstractSocket::errorOccurred, this, [this](QAbstractSocket::SocketError e) {
+            if (e == QAbstractSocket::SocketTimeoutError)
+                return;   // a waitFor*() that timed out: nothing happened to the socket
             qCDebug(lcIpc) << description() << "socket error:" << e;
             m_atEnd = true;
             if (!m_waiting)
@@ -66,6 +68,8 @@ IoDeviceLink::IoDeviceLink(LinkHandler *handler, const LinkSetup &setup, QIODevi
                 inputReady();
         });
         connect(local, &QLocalSocket::errorOccurred, this, [this](QLocalSocket::LocalSocketError e) {
+            if (e == QLocalSocket::SocketTimeoutError)
+                return;   // a waitFor*() that timed out: nothing happened to the socket
             qCDebug(lcIpc) << description() << "socket error:" << e;
             m_atEnd = true;
             if (!m_waiting)

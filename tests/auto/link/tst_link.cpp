@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// Link without a Node: two UnixLinks over a socketpair, a handler that records what they
+// Link without a Node: two links over a socketpair (each test once per backend), a handler that records what they
 // report. Handshake, Hello and admission, records of every size, batching, backpressure,
 // graceful and abrupt close, and what a hostile peer on the raw socket gets.
 
@@ -54,9 +54,13 @@ public:
     }
 };
 
+// The backend every link of the current test runs on (initTestCase_data()).
+LinkBackend g_backend = LinkBackend::Descriptor;
+
 LinkSetup setupFor(Handshake::Side side, PeerRole role, const CryptoKey &psk)
 {
     LinkSetup s;
+    s.backend = g_backend;
     s.side = side;
     s.scope = Handshake::Scope::Local;
     s.localRole = role;
@@ -84,7 +88,7 @@ QExplicitlySharedDataPointer<MessagePrivate> message(quint32 opcode, qsizetype s
 struct Pair
 {
     Recorder masterSide, workerSide;
-    QPointer<UnixLink> master, worker;
+    QPointer<Link> master, worker;
     int rawWorkerFd = -1;   // when the worker side is a raw socket instead of a Link
 
     Pair(const CryptoKey &masterKey, const CryptoKey &workerKey, bool rawWorker = false)
@@ -92,13 +96,13 @@ struct Pair
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
             qFatal("socketpair");
-        master = new UnixLink(&masterSide, setupFor(Handshake::Side::Acceptor, PeerRole::Master,
-                                                     masterKey), sv[0]);
+        master = makeLocalLink(&masterSide, setupFor(Handshake::Side::Acceptor, PeerRole::Master,
+                                                      masterKey), sv[0]);
         if (rawWorker) {
             rawWorkerFd = sv[1];
         } else {
-            worker = new UnixLink(&workerSide, setupFor(Handshake::Side::Connector,
-                                                         PeerRole::Worker, workerKey), sv[1]);
+            worker = makeLocalLink(&workerSide, setupFor(Handshake::Side::Connector,
+                                                          PeerRole::Worker, workerKey), sv[1]);
         }
         master->start();
         if (worker)
@@ -119,7 +123,9 @@ class tst_Link : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    void initTestCase_data();
     void initTestCase();
+    void init();
     void handshakeAndHello();
     void helloCarriesIdentity();
     void framesBothWays_data();
@@ -143,6 +149,21 @@ private:
 
     CryptoKey m_key;
 };
+
+void tst_Link::initTestCase_data()
+{
+    // Every test runs over each link backend: the descriptor one (the default) and Qt's
+    // sockets (IoDeviceLink over QLocalSocket).
+    QTest::addColumn<LinkBackend>("backend");
+    QTest::newRow("descriptor") << LinkBackend::Descriptor;
+    QTest::newRow("qt") << LinkBackend::QtSocket;
+}
+
+void tst_Link::init()
+{
+    QFETCH_GLOBAL(LinkBackend, backend);
+    g_backend = backend;
+}
 
 void tst_Link::initTestCase()
 {
@@ -318,7 +339,7 @@ void tst_Link::handshakeDeadline()
     Recorder r;
     LinkSetup s = setupFor(Handshake::Side::Acceptor, PeerRole::Master, m_key);
     s.handshakeTimeoutMs = 200;
-    std::unique_ptr<UnixLink> link(new UnixLink(&r, s, sv[0]));
+    std::unique_ptr<Link> link(makeLocalLink(&r, s, sv[0]));
     link->start();
     // A slow drip keeps the connection busy but never finishes the handshake.
     QTRY_COMPARE_WITH_TIMEOUT(r.closed, 1, 5000);
@@ -381,13 +402,13 @@ void tst_Link::backpressureDrains()
     QObject context;
     context.moveToThread(&thread);
     thread.start();
-    UnixLink *peer = nullptr;
+    Link *peer = nullptr;
     QMetaObject::invokeMethod(&context, [&] {
-        peer = new UnixLink(&peerSide, setupFor(Handshake::Side::Acceptor, PeerRole::Master, m_key), sv[0]);
+        peer = makeLocalLink(&peerSide, setupFor(Handshake::Side::Acceptor, PeerRole::Master, m_key), sv[0]);
         peer->start();
     }, Qt::BlockingQueuedConnection);
-    std::unique_ptr<UnixLink> me(new UnixLink(&mySide, setupFor(Handshake::Side::Connector,
-                                                                 PeerRole::Worker, m_key), sv[1]));
+    std::unique_ptr<Link> me(makeLocalLink(&mySide, setupFor(Handshake::Side::Connector,
+                                                              PeerRole::Worker, m_key), sv[1]));
     me->start();
     QTRY_VERIFY(me->isEstablished());
     // The reader is held until the writes are queued: otherwise, on another core, it can

@@ -146,7 +146,8 @@ int main(int argc, char **argv)
                            {u"dead"_s, u"ms"_s, u"ms"_s, u"4000"_s},
                            {u"announce-interval"_s, u"ms"_s, u"ms"_s, u"2000"_s},
                            {u"reconnect-max"_s, u"ms"_s, u"ms"_s, u"30000"_s},
-                           {u"run"_s, u"a token that names this test run"_s, u"token"_s}});
+                           {u"run"_s, u"a token that names this test run"_s, u"token"_s},
+                           {u"cluster-url"_s, u"the cluster engine's URL"_s, u"url"_s}});
         parser.process(QCoreApplication::arguments());
         g_tag = parser.value(u"tag"_s).toUtf8();
         node.handle(OpProbe, &node, onProbe);
@@ -157,6 +158,7 @@ int main(int argc, char **argv)
         }
         Plexus::ClusterOptions options;
         options.port = quint16(parser.value(u"port"_s).toUInt());
+        options.url = parser.value(u"cluster-url"_s);
         options.mesh.broadcast = !parser.isSet(u"no-broadcast"_s);
         options.heartbeatIntervalMs = parser.value(u"heartbeat"_s).toInt();
         options.deadAfterMs = parser.value(u"dead"_s).toInt();

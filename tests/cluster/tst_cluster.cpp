@@ -7,15 +7,14 @@
 // Every process, namespace and bridge is removed in cleanupTestCase(), also after a
 // failure; namespaces left by a run that was killed are removed by the next one.
 
+#include "helperprocess.h"
+#include "liveprocesses.h"
 #include "testhosts.h"
-#include "../shared/liveprocesses.h"
 
-#include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qdir.h>
 #include <QtCore/qelapsedtimer.h>
 #include <QtCore/qfile.h>
 #include <QtCore/qhash.h>
-#include <QtCore/qprocess.h>
 #include <QtCore/qset.h>
 #include <QtCore/quuid.h>
 #include <QtTest/qtest.h>
@@ -34,8 +33,8 @@ constexpr int DeadAfterMs = 1500;
 constexpr int JoinTimeoutMs = 30000;
 const QByteArray Secret = "tst_cluster shared secret";
 
+using TestSupport::HelperProcess;
 using TestSupport::liveProcesses;
-
 
 struct Result {
     bool seen = false;
@@ -53,7 +52,9 @@ class tst_Cluster : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase_data();
     void initTestCase();
+    void init();
     void cleanupTestCase();
 
     void refusesWithoutSecret();
@@ -71,16 +72,13 @@ private:
         int host = 0;
         QByteArray tag;
         QByteArray token;
-        QProcess *process = nullptr;
-        QList<QByteArray> lines;
-        QByteArray partial;
-        quint64 machineId = 0;
+        HelperProcess *process = nullptr;   // cluster_node; its stdout lines are positional
+        quint64 machineId = 0;              // from its READY line
         quint16 port = 0;
     };
 
     bool start(int host, const QByteArray &secret, const QStringList &extra = {});
-    void readLines(Machine &m);
-    QList<QList<QByteArray>> linesOf(int host, const QByteArray &kind);
+    QList<TestSupport::Line> linesOf(int host, const QByteArray &kind);
     int countLines(int host, const QByteArray &kind, const QByteArray &field2 = {});
     Result call(int host, const QByteArray &verb);
     // RECV lines of call \a id, per "tag pid slot", across every host.
@@ -96,6 +94,7 @@ private:
     QHash<QByteArray, int> m_expected;   // call id -> receivers it must have had
     int m_nextCall = 0;
     bool m_killed3 = false;
+    QString m_engine;   // the engine the machines run now
 };
 
 bool tst_Cluster::start(int host, const QByteArray &secret, const QStringList &extra)
@@ -118,55 +117,42 @@ bool tst_Cluster::start(int host, const QByteArray &secret, const QStringList &e
                 args << u"--announce"_s << u"127.0.0.1:%1"_s.arg(m_ports.value(other));
         }
     }
+    // The cluster engine of this run (initTestCase_data): the URL that names it.
+    if (m_engine == u"mesh"_s)
+        args << u"--cluster-url"_s << u"tcp://0.0.0.0:%1"_s.arg(m_ports.value(host));
     args << extra;
     QString program;
     QStringList arguments;
     m_hosts.wrap(host, QStringLiteral(CLUSTER_NODE_PATH), args, &program, &arguments);
-    m.process = new QProcess(this);
+    m.process = new HelperProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(u"SECRET"_s);
     if (!secret.isEmpty())
         env.insert(u"SECRET"_s, QString::fromLatin1(secret));
-    m.process->setProcessEnvironment(env);
-    m.process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    connect(m.process, &QProcess::readyReadStandardOutput, this, [this, host] {
-        readLines(m_machines[host]);
-    });
-    m.process->start(program, arguments);
-    return m.process->waitForStarted(10000);
-}
-
-void tst_Cluster::readLines(Machine &m)
-{
-    m.partial += m.process->readAllStandardOutput();
-    qsizetype nl;
-    while ((nl = m.partial.indexOf('\n')) >= 0) {
-        const QByteArray line = m.partial.left(nl);
-        m.partial.remove(0, nl + 1);
-        m.lines.append(line);
-        if (line.startsWith("READY ")) {
-            const QList<QByteArray> f = line.split(' ');
-            m.machineId = f.value(2).toULongLong(nullptr, 16);
-            m.port = quint16(f.value(3).toUInt());
+    m.process->setEnvironment(env);
+    m.process->setForwardStderr(true);
+    // "READY <tag> <machine id> <port>"
+    connect(m.process, &HelperProcess::lineReceived, this, [this, host](const TestSupport::Line &l) {
+        if (l.tag == u"READY") {
+            Machine &machine = m_machines[host];
+            machine.machineId = l.word(1).toULongLong(nullptr, 16);
+            machine.port = quint16(l.word(2).toUInt());
         }
-    }
+    });
+    return m.process->start(program, arguments, 10000);
 }
 
-QList<QList<QByteArray>> tst_Cluster::linesOf(int host, const QByteArray &kind)
+// The lines "<kind> <tag> ..." of \a host; word(0) is the host's tag.
+QList<TestSupport::Line> tst_Cluster::linesOf(int host, const QByteArray &kind)
 {
-    QList<QList<QByteArray>> out;
-    for (const QByteArray &line : std::as_const(m_machines[host].lines)) {
-        if (line.startsWith(QByteArray(kind + ' ')))
-            out.append(line.split(' '));
-    }
-    return out;
+    return m_machines[host].process->find(QString::fromLatin1(kind));
 }
 
 int tst_Cluster::countLines(int host, const QByteArray &kind, const QByteArray &field2)
 {
     int n = 0;
-    for (const auto &f : linesOf(host, kind)) {
-        if (field2.isEmpty() || f.value(2) == field2)
+    for (const TestSupport::Line &l : linesOf(host, kind)) {
+        if (field2.isEmpty() || l.word(1) == QLatin1StringView(field2))
             ++n;
     }
     return n;
@@ -181,26 +167,24 @@ bool tst_Cluster::peerUp(int host, int other)
 Result tst_Cluster::call(int host, const QByteArray &verb)
 {
     const QByteArray id = "c" + QByteArray::number(++m_nextCall);
-    Machine &m = m_machines[host];
-    m.process->write(verb + ' ' + id + '\n');
+    m_machines[host].process->send(verb + ' ' + id);
     Result r;
+    // "RESULT <id> <tag> <pid> <error> <count> <replies>"
     const auto find = [&] {
-        for (const auto &f : linesOf(host, "RESULT")) {
-            if (f.value(1) == id) {
+        for (const TestSupport::Line &l : linesOf(host, "RESULT")) {
+            if (l.word(0) == QLatin1StringView(id)) {
                 r.seen = true;
-                r.tag = f.value(2);
-                r.pid = f.value(3).toLongLong();
-                r.error = f.value(4).toInt();
-                r.count = f.value(5).toInt();
-                r.replies = f.value(6).isEmpty() ? QList<QByteArray>() : f.value(6).split(',');
+                r.tag = l.word(1).toUtf8();
+                r.pid = l.word(2).toLongLong();
+                r.error = l.word(3).toInt();
+                r.count = l.word(4).toInt();
+                r.replies = l.word(5).isEmpty() ? QList<QByteArray>() : l.word(5).toUtf8().split(',');
                 return true;
             }
         }
         return false;
     };
-    QDeadlineTimer deadline(30000);
-    while (!find() && !deadline.hasExpired())
-        QTest::qWait(10);   // processes the pipes' events; returns as soon as lines come
+    HelperProcess::waitFor(find, 30000);
     r.tag = r.seen ? r.tag : QByteArray();
     m_expected.insert(id, -1);
     return r;
@@ -209,10 +193,11 @@ Result tst_Cluster::call(int host, const QByteArray &verb)
 QHash<QByteArray, int> tst_Cluster::receivers(const QByteArray &id)
 {
     QHash<QByteArray, int> out;
+    // "RECV <tag> <pid> <slot> <call id> <sender's machine>"
     for (auto it = m_machines.begin(); it != m_machines.end(); ++it) {
-        for (const auto &f : linesOf(it.key(), "RECV")) {
-            if (f.value(4) == id)
-                ++out[f.value(1) + ' ' + f.value(2) + ' ' + f.value(3)];
+        for (const TestSupport::Line &l : linesOf(it.key(), "RECV")) {
+            if (l.word(3) == QLatin1StringView(id))
+                ++out[(l.word(0) + u' ' + l.word(1) + u' ' + l.word(2)).toUtf8()];
         }
     }
     return out;
@@ -222,9 +207,9 @@ QByteArray tst_Cluster::dump()
 {
     QByteArray text;
     for (auto it = m_machines.cbegin(); it != m_machines.cend(); ++it) {
-        for (const QByteArray &line : it->lines) {
-            if (!line.startsWith("RECV"))
-                text += it->tag + "| " + line + '\n';
+        for (const TestSupport::Line &line : it->process->lines()) {
+            if (line.tag != u"RECV")
+                text += it->tag + "| " + line.raw.toUtf8() + '\n';
         }
     }
     return text.right(6000);
@@ -234,20 +219,21 @@ void tst_Cluster::stopMachine(Machine &m)
 {
     if (!m.process)
         return;
-    if (m.process->state() != QProcess::NotRunning) {
-        m.process->write("quit\n");
-        m.process->closeWriteChannel();
-        if (!m.process->waitForFinished(10000)) {
-            m.process->kill();
-            m.process->waitForFinished(5000);
-        }
-    }
+    m.process->finish("quit", 10000);   // killed if it does not quit
     // Whatever of it is still alive (workers, fork server) goes too.
     for (qint64 pid : liveProcesses(m.token))
         ::kill(pid_t(pid), SIGKILL);
 }
 
 // ---------------------------------------------------------------------------------------
+
+void tst_Cluster::initTestCase_data()
+{
+    // Every scenario runs once per cluster engine (as qtremoteobjects runs its integration
+    // tests per backend): the next engine is a new row here and a URL in start().
+    QTest::addColumn<QString>("engine");
+    QTest::newRow("mesh") << u"mesh"_s;
+}
 
 void tst_Cluster::initTestCase()
 {
@@ -265,6 +251,21 @@ void tst_Cluster::initTestCase()
             QVERIFY(m_ports[k] != 0);
         }
     }
+}
+
+void tst_Cluster::init()
+{
+    // The machines run one engine at a time: a new row of initTestCase_data() restarts
+    // them on the next one.
+    QFETCH_GLOBAL(QString, engine);
+    if (engine == m_engine)
+        return;
+    for (auto it = m_machines.begin(); it != m_machines.end(); ++it)
+        stopMachine(*it);
+    m_machines.clear();
+    m_expected.clear();
+    m_killed3 = false;
+    m_engine = engine;
     for (int k = 1; k <= Hosts; ++k)
         QVERIFY(start(k, Secret));
     // The wrong secret also dials host 1 itself, so the TCP handshake is refused too.
@@ -292,18 +293,18 @@ void tst_Cluster::cleanupTestCase()
 
 void tst_Cluster::refusesWithoutSecret()
 {
-    QProcess p;
+    HelperProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(u"SECRET"_s);
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(CLUSTER_NODE_PATH),
-            {u"--tag"_s, u"nosecret"_s, u"--run"_s, QString::fromLatin1(m_run + "-nosecret"),
-             u"--no-broadcast"_s, u"-w"_s, u"0"_s});
-    QVERIFY(p.waitForFinished(15000));
-    const QByteArray out = p.readAllStandardOutput();
-    QCOMPARE(p.exitCode(), 3);
-    QVERIFY2(out.startsWith("JOINFAIL nosecret 401 "), out.constData());
-    QVERIFY2(out.contains("SECRET"), out.constData());
+    p.setEnvironment(env);
+    QVERIFY(p.start(QStringLiteral(CLUSTER_NODE_PATH),
+                    {u"--tag"_s, u"nosecret"_s, u"--run"_s, QString::fromLatin1(m_run + "-nosecret"),
+                     u"--no-broadcast"_s, u"-w"_s, u"0"_s}));
+    QVERIFY2(p.waitForFinished(15000), qPrintable(p.dump()));
+    const QByteArray out = p.output().toUtf8();
+    QCOMPARE(p.process().exitCode(), 3);
+    QVERIFY2(out.startsWith("JOINFAIL nosecret 401 "), qPrintable(p.dump()));
+    QVERIFY2(out.contains("SECRET"), qPrintable(p.dump()));
 }
 
 void tst_Cluster::meshForms()
@@ -320,9 +321,9 @@ void tst_Cluster::meshForms()
     // One link per pair: each host saw each other host come up exactly once.
     for (int a = 1; a <= Hosts; ++a)
         QCOMPARE(countLines(a, "PEERUP"), Hosts - 1);
-    m_machines[1].process->write("peers\n");
+    m_machines[1].process->send("peers");
     QTRY_COMPARE(countLines(1, "PEERS"), 1);
-    QCOMPARE(linesOf(1, "PEERS").first().value(2), QByteArray::number(Hosts - 1));
+    QCOMPARE(linesOf(1, "PEERS").first().word(1), QString::number(Hosts - 1));
 }
 
 void tst_Cluster::broadcastReachesEveryProcessOnce()
@@ -359,7 +360,7 @@ void tst_Cluster::workerBroadcastOthers()
         QVERIFY2(!it.key().startsWith(QByteArray("h1 " + QByteArray::number(r.pid) + ' ')),
                  "the caller ran it");
     }
-    QVERIFY(r.pid != m_machines[1].process->processId());   // a worker answered the test
+    QVERIFY(r.pid != m_machines[1].process->pid());   // a worker answered the test
     m_expected[id] = Hosts * ProcessesPerHost - 1;
 }
 
@@ -387,8 +388,8 @@ void tst_Cluster::wrongSecretNeverJoins()
     // Host 4 announces itself and dials host 1: both are refused there, its announcements
     // on the other hosts too.
     const auto refusedBy = [this](int host, const QByteArray &transport) {
-        for (const auto &f : linesOf(host, "SECURITY")) {
-            if (f.value(3).startsWith(transport))
+        for (const TestSupport::Line &l : linesOf(host, "SECURITY")) {
+            if (l.word(2).startsWith(QLatin1StringView(transport)))
                 return true;
         }
         return false;
@@ -408,7 +409,7 @@ void tst_Cluster::wrongSecretNeverJoins()
 void tst_Cluster::silentPeerNoticedAndReconnects()
 {
     const int downBefore1 = countLines(1, "PEERDOWN"), downBefore2 = countLines(2, "PEERDOWN");
-    const qint64 pid3 = m_machines[3].process->processId();
+    const qint64 pid3 = m_machines[3].process->pid();
     QElapsedTimer timer;
     timer.start();
     // Host 3 goes silent without closing anything: its wire is cut (or, on loopback, its
@@ -454,7 +455,7 @@ void tst_Cluster::killedHostNoticed()
     // relays a fan-out size that is still Pending for host 3.
     const QByteArray clusterId = "c" + QByteArray::number(++m_nextCall);
     const QByteArray broadcastId = "c" + QByteArray::number(++m_nextCall);
-    m_machines[1].process->write("hold-cluster " + clusterId + "\nwhold-broadcast " + broadcastId + '\n');
+    m_machines[1].process->send("hold-cluster " + clusterId + "\nwhold-broadcast " + broadcastId);
     const auto heldBy3 = [this](const QByteArray &id) {
         int n = 0;
         const QHash<QByteArray, int> got = receivers(id);
@@ -466,12 +467,12 @@ void tst_Cluster::killedHostNoticed()
     QTRY_COMPARE(receivers(broadcastId).size(), Hosts * ProcessesPerHost);
     const auto resultOf = [this](const QByteArray &id) {
         Result r;
-        for (const auto &f : linesOf(1, "RESULT")) {
-            if (f.value(1) == id) {
+        for (const TestSupport::Line &l : linesOf(1, "RESULT")) {
+            if (l.word(0) == QLatin1StringView(id)) {
                 r.seen = true;
-                r.error = f.value(4).toInt();
-                r.count = f.value(5).toInt();
-                r.replies = f.value(6).split(',');
+                r.error = l.word(3).toInt();
+                r.count = l.word(4).toInt();
+                r.replies = l.word(5).toUtf8().split(',');
             }
         }
         return r;
@@ -480,7 +481,7 @@ void tst_Cluster::killedHostNoticed()
 
     QElapsedTimer timer;
     timer.start();
-    QCOMPARE(::kill(pid_t(m3.process->processId()), SIGKILL), 0);
+    QCOMPARE(::kill(pid_t(m3.process->pid()), SIGKILL), 0);
     m_killed3 = true;
     QTRY_VERIFY2_WITH_TIMEOUT(!peerUp(1, 3) && !peerUp(2, 3), dump().constData(),
                               DeadAfterMs + 10 * HeartbeatMs);
@@ -489,7 +490,7 @@ void tst_Cluster::killedHostNoticed()
     QTRY_VERIFY2(resultOf(clusterId).seen && resultOf(broadcastId).seen, dump().constData());
     const Result held = resultOf(clusterId);
     QCOMPARE(held.error, 201);
-    QCOMPARE(held.replies, QList<QByteArray>{"h2:" + QByteArray::number(m_machines[2].process->processId())});
+    QCOMPARE(held.replies, QList<QByteArray>{"h2:" + QByteArray::number(m_machines[2].process->pid())});
     // The worker's call: 6 answers from hosts 1 and 2, and host 3's fan-out, unknown when
     // it died, relayed by the master as one error reply.
     const Result heldBroadcast = resultOf(broadcastId);

@@ -34,15 +34,20 @@ HelperProcess::HelperProcess(QObject *parent) : QObject(parent)
     connect(&m_process, &QProcess::readyReadStandardError, this, [this] {
         m_stderr += m_process.readAllStandardError();
     });
+    connect(&m_process, &QProcess::finished, this, &HelperProcess::readRest);
 }
 
 HelperProcess::~HelperProcess()
 {
+    // No lineReceived() from here on: what listens to it (a subclass, the test's members)
+    // may be gone already.
+    blockSignals(true);
     stop(1000);
 }
 
 void HelperProcess::setForwardStderr(bool forward)
 {
+    m_forwardStderr = forward;
     m_process.setProcessChannelMode(forward ? QProcess::ForwardedErrorChannel
                                             : QProcess::SeparateChannels);
 }
@@ -66,11 +71,35 @@ void HelperProcess::readOut()
     m_partial += m_process.readAllStandardOutput();
     qsizetype nl;
     while ((nl = m_partial.indexOf('\n')) >= 0) {
-        const Line l = Line::parse(QString::fromLocal8Bit(m_partial.left(nl)));
+        const QByteArray text = m_partial.left(nl);
         m_partial.remove(0, nl + 1);
-        m_lines.append(l);
-        Q_EMIT lineReceived(l);
+        addLine(text);
     }
+}
+
+// The helper has ended: what is still in the pipes, and a last line without a newline.
+void HelperProcess::readRest()
+{
+    readOut();
+    if (!m_partial.isEmpty())
+        addLine(std::exchange(m_partial, {}));
+    if (!m_forwardStderr)
+        m_stderr += m_process.readAllStandardError();
+}
+
+void HelperProcess::addLine(const QByteArray &text)
+{
+    const Line l = Line::parse(QString::fromLocal8Bit(text));
+    m_lines.append(l);
+    Q_EMIT lineReceived(l);
+}
+
+QString HelperProcess::output() const
+{
+    QString out;
+    for (const Line &l : m_lines)
+        out += l.raw + u'\n';
+    return out;
 }
 
 QList<Line> HelperProcess::find(const QString &tag, const Fields &filter) const
@@ -124,13 +153,28 @@ void HelperProcess::stop(int graceMs)
 {
     if (!isRunning())
         return;
-    ::kill(pid_t(m_pid), SIGTERM);
-    if (!m_process.waitForFinished(graceMs)) {
-        // Its workers too, whatever it left behind: the group, if it made one, and itself.
-        ::kill(-pid_t(m_pid), SIGKILL);
-        ::kill(pid_t(m_pid), SIGKILL);
-        m_process.waitForFinished(5000);
+    if (graceMs > 0) {
+        ::kill(pid_t(m_pid), SIGTERM);
+        if (m_process.waitForFinished(graceMs))
+            return;
     }
+    // Its workers too, whatever it left behind: the group, if it made one, and itself.
+    ::kill(-pid_t(m_pid), SIGKILL);
+    ::kill(pid_t(m_pid), SIGKILL);
+    m_process.waitForFinished(5000);
+}
+
+bool HelperProcess::finish(const QByteArray &command, int timeoutMs)
+{
+    if (!isRunning())
+        return true;
+    if (!command.isEmpty())
+        send(command);
+    m_process.closeWriteChannel();
+    if (waitForFinished(timeoutMs))
+        return true;
+    stop(0);   // SIGKILL
+    return false;
 }
 
 QString HelperProcess::dump(const QString &what) const
@@ -139,7 +183,10 @@ QString HelperProcess::dump(const QString &what) const
     out += QStringLiteral("--- stdout of %1 ---\n").arg(m_pid);
     for (const Line &l : m_lines)
         out += l.raw + u'\n';
-    out += QStringLiteral("--- stderr ---\n") + QString::fromLocal8Bit(m_stderr);
+    if (m_forwardStderr)
+        out += QStringLiteral("--- stderr: forwarded to the test's own stderr ---\n");
+    else
+        out += QStringLiteral("--- stderr ---\n") + QString::fromLocal8Bit(m_stderr);
     return out;
 }
 

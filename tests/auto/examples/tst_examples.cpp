@@ -4,14 +4,15 @@
 // output: the lines each process must print, how many, in which order within one process,
 // that it ends by itself with exit code 0, and that no process of it is left behind.
 // Lines of different processes interleave freely, so only counts and per-filter sequences
-// are checked, never the order across processes.
+// are checked, never the order across processes. Each runs through the shared
+// helper-process harness.
 
 #include "../../cluster/testhosts.h"
+#include "helperprocess.h"
 
 #include <QtCore/QDir>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
-#include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
@@ -20,6 +21,7 @@
 #include <csignal>
 
 using namespace Qt::StringLiterals;
+using TestSupport::HelperProcess;
 
 namespace {
 
@@ -280,23 +282,19 @@ void tst_Examples::run()
     env.remove(u"PLEXUS_WORKERS"_s);
     env.remove(u"QT_LOGGING_RULES"_s);
 
-    QProcess process;
-    process.setProcessEnvironment(env);
+    HelperProcess process;
+    process.setEnvironment(env);
     QElapsedTimer timer;
     timer.start();
-    process.start(program, {});
-    QVERIFY2(process.waitForStarted(), qPrintable(process.errorString()));
-    const qint64 masterPid = process.processId();
+    QVERIFY2(process.start(program, {}), qPrintable(process.process().errorString()));
+    const qint64 masterPid = process.pid();
 
     const bool finished = process.waitForFinished(FinishTimeoutMs);
-    const QString out = QString::fromUtf8(process.readAllStandardOutput());
-    const QString err = QString::fromUtf8(process.readAllStandardError());
-    const auto dump = [&]() -> QString {
-        return u"\n--- stdout ---\n"_s + out + u"--- stderr ---\n"_s + err;
-    };
+    const QString out = process.output();
+    const QString err = QString::fromUtf8(process.standardError());
+    const auto dump = [&]() -> QString { return u'\n' + process.dump(); };
     if (!finished) {
-        process.kill();
-        process.waitForFinished(5000);
+        process.stop(0);   // no grace: SIGKILL
         for (qint64 pid : processesWithMarker(marker))
             ::kill(pid_t(pid), SIGKILL);
         QFAIL(qPrintable(u"did not finish within %1 ms"_s.arg(FinishTimeoutMs) + dump()));
@@ -309,8 +307,9 @@ void tst_Examples::run()
         ::kill(pid_t(pid), SIGKILL);
     QVERIFY2(leftovers.isEmpty(), qPrintable(u"left behind: "_s + pidList(leftovers) + dump()));
 
-    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
-    QVERIFY2(process.exitCode() == 0, qPrintable(u"exit code %1"_s.arg(process.exitCode()) + dump()));
+    QCOMPARE(process.process().exitStatus(), QProcess::NormalExit);
+    QVERIFY2(process.process().exitCode() == 0,
+             qPrintable(u"exit code %1"_s.arg(process.process().exitCode()) + dump()));
     QVERIFY2(err.isEmpty(), qPrintable(u"unexpected output on stderr"_s + dump()));
 
     const QStringList lines = out.split(u'\n', Qt::SkipEmptyParts);
@@ -381,34 +380,28 @@ void tst_Examples::clusterBroadcast()
         return QStringList{u"--port"_s, QString::number(own), u"--announce"_s,
                            u"127.0.0.1:%1"_s.arg(other), u"--no-broadcast"_s};
     };
-    QProcess serving, sending;
-    serving.setProcessEnvironment(env);
-    sending.setProcessEnvironment(env);
+    HelperProcess serving, sending;
+    serving.setEnvironment(env);
+    sending.setEnvironment(env);
     const auto cleanup = qScopeGuard([&] {
-        for (QProcess *p : {&serving, &sending}) {
-            if (p->state() != QProcess::NotRunning) {
-                p->kill();
-                p->waitForFinished(5000);
-            }
-        }
+        for (HelperProcess *p : {&serving, &sending})
+            p->stop(0);   // no grace: SIGKILL (if it still runs)
         for (qint64 pid : processesWithMarker(marker))
             ::kill(pid_t(pid), SIGKILL);
     });
-    serving.start(program, args(portA, portB));
-    QVERIFY(serving.waitForStarted());
-    const qint64 servingPid = serving.processId();
-    sending.start(program, args(portB, portA) << u"--send"_s << u"user:42"_s);
-    QVERIFY(sending.waitForStarted());
+    QVERIFY(serving.start(program, args(portA, portB)));
+    const qint64 servingPid = serving.pid();
+    QVERIFY(sending.start(program, args(portB, portA) << u"--send"_s << u"user:42"_s));
     const bool sent = sending.waitForFinished(FinishTimeoutMs);
-    const QString outB = QString::fromUtf8(sending.readAllStandardOutput());
-    const QString errB = QString::fromUtf8(sending.readAllStandardError());
+    const QString outB = sending.output();
+    const QString errB = QString::fromUtf8(sending.standardError());
     QVERIFY2(sent, qPrintable(outB + errB));
-    QCOMPARE(sending.exitCode(), 0);
-    serving.terminate();   // SIGTERM: a graceful stop
+    QCOMPARE(sending.process().exitCode(), 0);
+    serving.process().terminate();   // SIGTERM: a graceful stop
     QVERIFY(serving.waitForFinished(FinishTimeoutMs));
-    QCOMPARE(serving.exitCode(), 0);
-    const QString outA = QString::fromUtf8(serving.readAllStandardOutput());
-    const QString errA = QString::fromUtf8(serving.readAllStandardError());
+    QCOMPARE(serving.process().exitCode(), 0);
+    const QString outA = serving.output();
+    const QString errA = QString::fromUtf8(serving.standardError());
     const QString dump = u"\n--- sender ---\n"_s + outB + errB + u"--- server ---\n"_s + outA + errA;
     QVERIFY2(errA.isEmpty() && errB.isEmpty(), qPrintable(dump));
 
@@ -436,13 +429,13 @@ void tst_Examples::clusterBroadcastWithoutSecret()
 {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(u"SECRET"_s);
-    QProcess p;
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(EXAMPLE_CLUSTER_BROADCAST),
-            {u"--port"_s, QString::number(TestHosts::freePort()), u"--no-broadcast"_s});
-    QVERIFY(p.waitForFinished(FinishTimeoutMs));
-    QCOMPARE(p.exitCode(), 1);
-    const QString err = QString::fromUtf8(p.readAllStandardError());
+    HelperProcess p;
+    p.setEnvironment(env);
+    QVERIFY(p.start(QStringLiteral(EXAMPLE_CLUSTER_BROADCAST),
+                    {u"--port"_s, QString::number(TestHosts::freePort()), u"--no-broadcast"_s}));
+    QVERIFY2(p.waitForFinished(FinishTimeoutMs), qPrintable(p.dump()));
+    QCOMPARE(p.process().exitCode(), 1);
+    const QString err = QString::fromUtf8(p.standardError());
     QVERIFY2(err.contains(u"Cluster disabled - set SECRET env var for multi-machine support"_s), qPrintable(err));
 }
 

@@ -4,15 +4,18 @@
 // this test process as the monitor: a Node in role Peer, public API only. Snapshots hold
 // the real pids and counts, a monitor is never a target of application traffic, control
 // actions are refused unless enabled, traces stream bounded batches, and a subscriber that
-// stops reading loses batches instead of growing the master's memory.
+// stops reading loses batches instead of growing the master's memory. The nodes run
+// through the shared helper-process harness.
+
+#include "helperprocess.h"
 
 #include <plexus/plexus.h>
 
 #include <QtCore/qcborarray.h>
 #include <QtCore/qcbormap.h>
 #include <QtCore/qcborvalue.h>
+#include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qfile.h>
-#include <QtCore/qprocess.h>
 #include <QtCore/qset.h>
 #include <QtCore/qurl.h>
 #include <QtTest/qsignalspy.h>
@@ -23,6 +26,7 @@
 #include <signal.h>
 
 using namespace Qt::StringLiterals;
+using TestSupport::HelperProcess;
 
 namespace {
 
@@ -35,36 +39,31 @@ QLatin1String k(const char *key) { return QLatin1String(key); }
 // One running introspection_node master.
 struct Master
 {
-    std::unique_ptr<QProcess> process;
+    std::unique_ptr<HelperProcess> process;
     quint64 machine = 0;
     quint16 port = 0;
     QSet<qint64> workers;
-    QByteArray output;
+    qsizetype taken = 0;   // line() has answered with the lines before this one
 
-    // The next line starting with \a prefix (waits for it).
+    // The next line starting with \a prefix (waits for it); empty if none came in time.
     QByteArray line(const QByteArray &prefix, int timeoutMs = 10000)
     {
-        QDeadlineTimer deadline(timeoutMs);
-        while (true) {
-            qsizetype from = 0;
-            while (true) {
-                const qsizetype nl = output.indexOf('\n', from);
-                if (nl < 0)
-                    break;
-                const QByteArray l = output.mid(from, nl - from);
-                if (l.startsWith(prefix)) {
-                    output.remove(0, nl + 1);
-                    return l;
+        const QString start = QString::fromLatin1(prefix);
+        QByteArray found;
+        HelperProcess::waitFor([&] {
+            const QList<TestSupport::Line> &lines = process->lines();
+            for (qsizetype i = taken; i < lines.size(); ++i) {
+                if (lines[i].raw.startsWith(start)) {
+                    taken = i + 1;
+                    found = lines[i].raw.toUtf8();
+                    return true;
                 }
-                from = nl + 1;
             }
-            if (deadline.hasExpired() || process->state() != QProcess::Running)
-                return {};
-            process->waitForReadyRead(int(qMax<qint64>(1, deadline.remainingTime())));
-            output += process->readAllStandardOutput();
-        }
+            return !process->isRunning();   // all it said is in lines() by now
+        }, timeoutMs);
+        return found;
     }
-    void send(const QByteArray &command) { process->write(command + '\n'); }
+    void send(const QByteArray &command) { process->send(command); }
 };
 
 QSet<qint64> parsePids(const QByteArray &list)
@@ -118,7 +117,7 @@ private:
 
     std::unique_ptr<Plexus::Node> m_node;
     QList<std::shared_ptr<Master>> m_masters;
-    QList<std::shared_ptr<QProcess>> m_others;
+    QList<std::shared_ptr<HelperProcess>> m_others;
     int m_echoes = 0;
 };
 
@@ -145,18 +144,13 @@ void tst_Introspection::initTestCase()
 void tst_Introspection::cleanup()
 {
     for (const auto &p : std::as_const(m_others)) {
-        ::kill(pid_t(p->processId()), SIGCONT);
-        p->kill();
-        p->waitForFinished(5000);
+        if (p->isRunning())
+            ::kill(pid_t(p->pid()), SIGCONT);
+        p->stop(0);   // no grace: SIGKILL
     }
     m_others.clear();
-    for (const auto &m : std::as_const(m_masters)) {
-        m->process->closeWriteChannel();   // it quits and stops its workers
-        if (!m->process->waitForFinished(10000)) {
-            m->process->kill();
-            m->process->waitForFinished(5000);
-        }
-    }
+    for (const auto &m : std::as_const(m_masters))
+        m->process->finish({}, 10000);   // it quits and stops its workers; killed if not
     m_masters.clear();
     QTRY_VERIFY_WITH_TIMEOUT(m_node->peers().isEmpty(), 10000);
 }
@@ -169,16 +163,17 @@ void tst_Introspection::cleanupTestCase()
 Master *tst_Introspection::startMaster(const QStringList &arguments)
 {
     auto m = std::make_shared<Master>();
-    m->process = std::make_unique<QProcess>();
-    m->process->setProcessEnvironment(environment());
-    m->process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    m->process->start(QStringLiteral(INTROSPECTION_NODE_PATH), arguments);
+    m->process = std::make_unique<HelperProcess>();
+    m->process->setEnvironment(environment());
+    m->process->setForwardStderr(true);
     m_masters.append(m);
-    if (!m->process->waitForStarted(5000))
+    if (!m->process->start(QStringLiteral(INTROSPECTION_NODE_PATH), arguments, 5000))
         return nullptr;
     const QList<QByteArray> ready = m->line("READY ").split(' ');
-    if (ready.size() < 4)
+    if (ready.size() < 4) {
+        qWarning("%s", qPrintable(m->process->dump(u"READY"_s)));
         return nullptr;
+    }
     m->machine = ready[1].toULongLong(nullptr, 16);
     m->port = quint16(ready[2].toUInt());
     m->workers = parsePids(ready[3]);
@@ -242,7 +237,7 @@ void tst_Introspection::snapshot()
     const QCborArray processes = s.value(k("processes")).toArray();
     QCOMPARE(processes.size(), 3);
     const QCborMap master = processes[0].toMap();
-    QCOMPARE(master.value(k("pid")).toInteger(), m->process->processId());
+    QCOMPARE(master.value(k("pid")).toInteger(), m->process->pid());
     QCOMPARE(master.value(k("role")).toString(), u"master"_s);
     QCOMPARE(master.value(k("slot")).toInteger(), -1);
     QSet<qint64> pids;
@@ -514,18 +509,16 @@ void tst_Introspection::subscriberThatStopsReadingIsDropped()
     Master *m = startMaster({u"--trace-interval"_s, u"20"_s, u"--trace-samples"_s, u"4096"_s,
                              u"--trace-payload"_s, u"1024"_s, u"--trace-max-queued"_s, u"65536"_s});
     QVERIFY(m);
-    auto stuck = std::make_shared<QProcess>();
+    auto stuck = std::make_shared<HelperProcess>();
     m_others.append(stuck);
-    stuck->setProcessEnvironment(environment());
-    stuck->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    stuck->start(QStringLiteral(INTROSPECTION_NODE_PATH),
-                 {u"--subscribe"_s, u"tcp://127.0.0.1:%1"_s.arg(m->port)});
-    QVERIFY(stuck->waitForStarted(5000));
-    QByteArray said;
-    QTRY_VERIFY_WITH_TIMEOUT((said += stuck->readAllStandardOutput()).contains("SUBSCRIBED"), 10000);
-    QCOMPARE(::kill(pid_t(stuck->processId()), SIGSTOP), 0);   // it stops reading
+    stuck->setEnvironment(environment());
+    stuck->setForwardStderr(true);
+    QVERIFY(stuck->start(QStringLiteral(INTROSPECTION_NODE_PATH),
+                         {u"--subscribe"_s, u"tcp://127.0.0.1:%1"_s.arg(m->port)}, 5000));
+    QVERIFY2(stuck->waitForLine(u"SUBSCRIBED"_s, {}, 10000), qPrintable(stuck->dump(u"SUBSCRIBED"_s)));
+    QCOMPARE(::kill(pid_t(stuck->pid()), SIGSTOP), 0);   // it stops reading
 
-    const qint64 rssBefore = rssKiB(m->process->processId());
+    const qint64 rssBefore = rssKiB(m->process->pid());
     qint64 dropped = 0;
     QDeadlineTimer deadline(30000);
     while (dropped == 0 && !deadline.hasExpired()) {
@@ -537,7 +530,7 @@ void tst_Introspection::subscriberThatStopsReadingIsDropped()
         m->send("flood 2000");
         QVERIFY(!snapshotOf(m->machine).isEmpty());
     }
-    const qint64 rssAfter = rssKiB(m->process->processId());
+    const qint64 rssAfter = rssKiB(m->process->pid());
     qInfo() << "master RSS" << rssBefore << "->" << rssAfter << "KiB, batches dropped"
             << snapshotOf(m->machine).value(k("traceDropped")).toInteger();
     // The batches queued before the limit bit (at most one batch past 64 KiB) and the

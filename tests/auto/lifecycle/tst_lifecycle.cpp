@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
     Multi-process tests of the process runtime on the real fork path: every test starts
-    lifecycle_helper (a real Plexus::exec application, see its header comment) with
-    QProcess, reads the lines it prints as they come, acts on the processes with signals
-    and on the IPC socket with raw connections, and checks /proc and the file system.
+    lifecycle_helper (a real Plexus::exec application, see its header comment) with the
+    shared harness (TestSupport::HelperProcess), reads the lines it prints as they come,
+    acts on the processes with signals and on the IPC socket with raw connections, and
+    checks /proc and the file system.
 
     Every test ends every process it started: cleanup() kills what is left (only processes
     whose executable is the helper), so a failing test does not leave workers behind.
@@ -13,6 +14,8 @@
 #include "handshake_p.h"
 #include "link_unix_p.h"
 #include "node_p.h"
+
+#include "helperprocess.h"
 
 #include <plexus/plexus.h>
 
@@ -139,129 +142,51 @@ qint64 vmRssKb(qint64 pid)
 
 // ---- the helper process -----------------------------------------------------------------
 
-struct Line
-{
-    QString tag;
-    QHash<QString, QString> fields;
-    QString raw;
+using TestSupport::Line;
 
-    QString operator[](const QString &k) const { return fields.value(k); }
-    int num(const QString &k) const { return fields.value(k).toInt(); }
-    qint64 pid(const QString &k = u"pid"_s) const { return fields.value(k).toLongLong(); }
-};
-
-using Fields = QList<std::pair<QString, QString>>;
-
-class Helper
+// lifecycle_helper run by the shared harness, plus what this test follows on the side:
+// every pid the run printed, and the fork server, found as soon as the MASTER line comes.
+class Helper : public TestSupport::HelperProcess
 {
 public:
     Helper()
     {
-        process.setProcessChannelMode(QProcess::SeparateChannels);
-        QObject::connect(&process, &QProcess::readyReadStandardOutput, [this] { readOut(); });
-        QObject::connect(&process, &QProcess::readyReadStandardError, [this] {
-            err += process.readAllStandardError();
-        });
+        connect(this, &HelperProcess::lineReceived, this, [this](const Line &l) { noteLine(l); });
     }
 
-    void start(const QStringList &arguments, const QProcessEnvironment &env)
-    {
-        process.setProcessEnvironment(env);
-        process.start(HelperPath, arguments);
-    }
-
-    qint64 masterPid() const { return process.processId() ? process.processId() : m_masterPid; }
-    bool isRunning() const { return process.state() != QProcess::NotRunning; }
-    bool finished() const { return process.state() == QProcess::NotRunning; }
-
-    QList<Line> find(const QString &tag, const Fields &filter = {}) const
-    {
-        QList<Line> out;
-        for (const Line &l : lines) {
-            if (l.tag != tag)
-                continue;
-            bool match = true;
-            for (const auto &[k, v] : filter)
-                match = match && l.fields.value(k) == v;
-            if (match)
-                out.append(l);
-        }
-        return out;
-    }
-    bool has(const QString &tag, const Fields &filter = {}) const { return !find(tag, filter).isEmpty(); }
-    int count(const QString &tag, const Fields &filter = {}) const { return int(find(tag, filter).size()); }
-    Line first(const QString &tag, const Fields &filter = {}) const
-    {
-        const QList<Line> l = find(tag, filter);
-        return l.isEmpty() ? Line() : l.first();
-    }
-    Line last(const QString &tag, const Fields &filter = {}) const
-    {
-        const QList<Line> l = find(tag, filter);
-        return l.isEmpty() ? Line() : l.last();
-    }
-
-    QString dump(const char *what) const
-    {
-        QString out = u"waiting for: %1\n--- stdout ---\n"_s.arg(QLatin1StringView(what));
-        for (const Line &l : lines)
-            out += l.raw + u'\n';
-        out += u"--- stderr ---\n"_s + QString::fromLocal8Bit(err);
-        return out;
-    }
+    qint64 masterPid() const { return isRunning() ? pid() : m_masterPid; }
+    bool finished() const { return !isRunning(); }
 
     void print(const char *what) const
     {
-        std::fprintf(stderr, "%s\n", qPrintable(dump(what)));
+        std::fprintf(stderr, "%s\n", qPrintable(dump(QString::fromLatin1(what))));
     }
 
     // Every pid the run printed or that was found as its fork server.
     QSet<qint64> pids;
     qint64 forkServer = 0;
-    QList<Line> lines;
-    QByteArray err;
-    QProcess process;
 
 private:
-    void readOut()
+    void noteLine(const Line &l)
     {
-        m_buffer += process.readAllStandardOutput();
-        qsizetype nl;
-        while ((nl = m_buffer.indexOf('\n')) >= 0) {
-            const QString raw = QString::fromLocal8Bit(m_buffer.left(nl));
-            m_buffer.remove(0, nl + 1);
-            Line l;
-            l.raw = raw;
-            const QStringList parts = raw.split(u' ', Qt::SkipEmptyParts);
-            l.tag = parts.value(0);
-            for (qsizetype i = 1; i < parts.size(); ++i) {
-                const qsizetype eq = parts[i].indexOf(u'=');
-                if (eq > 0)
-                    l.fields.insert(parts[i].left(eq), parts[i].mid(eq + 1));
-                else
-                    l.fields.insert(QString::number(i), parts[i]);
-            }
-            if (l.fields.contains(u"pid"_s))
-                pids.insert(l.pid());
-            if (l.tag == u"MASTER") {
-                m_masterPid = l.pid();
-                // The fork server is forked before Qt starts: it exists by now. It has
-                // retitled itself "<program>: forkserver", or is about to and still runs
-                // the master's command line (an exec'd worker has another one).
-                const QByteArray cmdline = cmdlineOf(l.pid());
-                for (qint64 child : childrenOf(l.pid())) {
-                    const QByteArray c = cmdlineOf(child);
-                    if (c == cmdline || c.contains(": forkserver")) {
-                        forkServer = child;
-                        pids.insert(child);
-                    }
+        if (l.fields.contains(u"pid"_s))
+            pids.insert(l.num(u"pid"_s));
+        if (l.tag == u"MASTER") {
+            m_masterPid = l.num(u"pid"_s);
+            // The fork server is forked before Qt starts: it exists by now. It has
+            // retitled itself "<program>: forkserver", or is about to and still runs
+            // the master's command line (an exec'd worker has another one).
+            const QByteArray cmdline = cmdlineOf(m_masterPid);
+            for (qint64 child : childrenOf(m_masterPid)) {
+                const QByteArray c = cmdlineOf(child);
+                if (c == cmdline || c.contains(": forkserver")) {
+                    forkServer = child;
+                    pids.insert(child);
                 }
             }
-            lines.append(l);
         }
     }
 
-    QByteArray m_buffer;
     qint64 m_masterPid = 0;
 };
 
@@ -495,8 +420,7 @@ void tst_Lifecycle::cleanup()
                 for (qint64 grandChild : childrenOf(child))
                     victims.insert(grandChild);
             }
-            h->process.kill();
-            h->process.waitForFinished(5000);
+            h->stop(0);   // no grace: SIGKILL to it and its process group
         }
         // Only processes still running the helper image (pids may have been reused).
         for (qint64 pid : std::as_const(victims)) {
@@ -535,8 +459,8 @@ Helper *tst_Lifecycle::startHelper(const QStringList &arguments, const QStringLi
     }
     m_helpers.push_back(std::make_unique<Helper>());
     Helper *h = m_helpers.back().get();
-    h->start(arguments, e);
-    if (!h->process.waitForStarted(5000))
+    h->setEnvironment(e);
+    if (!h->start(HelperPath, arguments, 5000))
         qWarning("cannot start %s", qPrintable(HelperPath));
     return h;
 }
@@ -563,11 +487,11 @@ void tst_Lifecycle::stopAndVerifyClean(Helper *h, int signo, int withinMs)
     if (signo)
         ::kill(pid_t(h->masterPid()), signo);
     else
-        h->process.closeWriteChannel();
+        h->process().closeWriteChannel();
     WAIT_FOR(h, h->finished(), withinMs);
     QVERIFY2(timer.elapsed() <= withinMs, qPrintable(QString::number(timer.elapsed())));
-    CHECK(h, h->process.exitStatus() == QProcess::NormalExit);
-    CHECK(h, h->process.exitCode() == 0);
+    CHECK(h, h->process().exitStatus() == QProcess::NormalExit);
+    CHECK(h, h->process().exitCode() == 0);
     CHECK(h, h->has(u"END"_s, {{u"rc"_s, u"0"_s}}));
     CHECK(h, !h->has(u"TIMEOUT"_s));
     // The master waits for its fork server, which waits for its workers: all gone now.
@@ -614,7 +538,7 @@ void tst_Lifecycle::busyPollDoesNotStarveEventLoop()
     WAIT_FOR(h, h->finished(), 20000);
     qInfo("busy flood: SIGTERM to exit %lld ms", exitClock.elapsed());
     CHECK(h, exitClock.elapsed() <= 5000);
-    CHECK(h, h->process.exitStatus() == QProcess::NormalExit);
+    CHECK(h, h->process().exitStatus() == QProcess::NormalExit);
     CHECK(h, h->has(u"END"_s, {{u"rc"_s, u"0"_s}}));
     verifyNothingLeft(h, 5000);
 }
@@ -644,12 +568,12 @@ void tst_Lifecycle::gracefulShutdown()
     QCOMPARE(workers.size(), 4);
     QSet<qint64> pids;
     for (const Line &w : workers) {
-        pids.insert(w.pid());
-        CHECK(h, procStat(w.pid()).ppid == h->forkServer);
-        CHECK(h, exeOf(w.pid()) == exeOf(master));
+        pids.insert(w.num(u"pid"_s));
+        CHECK(h, procStat(w.num(u"pid"_s)).ppid == h->forkServer);
+        CHECK(h, exeOf(w.num(u"pid"_s)) == exeOf(master));
         const QByteArray slot = w[u"slot"_s].toLatin1();
-        CHECK(h, cmdlineOf(w.pid()).startsWith(QByteArray("lifecycle_helper: worker ").append(slot)));
-        CHECK(h, procStat(w.pid()).comm == QByteArray("lifecycle_he:w").append(slot));
+        CHECK(h, cmdlineOf(w.num(u"pid"_s)).startsWith(QByteArray("lifecycle_helper: worker ").append(slot)));
+        CHECK(h, procStat(w.num(u"pid"_s)).comm == QByteArray("lifecycle_he:w").append(slot));
     }
     QCOMPARE(pids.size(), 4);
     const QString socket = socketPathOf(h->first(u"MASTER"_s)[u"url"_s]);
@@ -700,20 +624,21 @@ void tst_Lifecycle::workerKilledIsRespawned()
 {
     Helper *h = startHelper({u"idle"_s}, {u"LIFE_WORKERS=2"_s});
     WAIT_FOR(h, h->has(u"READY"_s) && h->count(u"PONG"_s, {{u"err"_s, u"0"_s}}) == 2, 10000);
-    const qint64 victim = h->first(u"WORKER"_s, {{u"slot"_s, u"1"_s}}).pid();
-    const qint64 other = h->first(u"WORKER"_s, {{u"slot"_s, u"0"_s}}).pid();
+    const qint64 victim = h->first(u"WORKER"_s, {{u"slot"_s, u"1"_s}}).num(u"pid"_s);
+    const qint64 other = h->first(u"WORKER"_s, {{u"slot"_s, u"0"_s}}).num(u"pid"_s);
     QVERIFY(victim > 0 && other > 0);
 
     QCOMPARE(::kill(pid_t(victim), SIGKILL), 0);
     // workerExited(Crashed, signal 9), then the slot starts again with a new process...
     WAIT_FOR(h, h->has(u"EXITED"_s, {{u"slot"_s, u"1"_s}}), 5000);
     const Line exited = h->first(u"EXITED"_s, {{u"slot"_s, u"1"_s}});
-    QCOMPARE(exited.pid(), victim);
+    QCOMPARE(exited.num(u"pid"_s), victim);
     QCOMPARE(exited[u"reason"_s], u"Crashed"_s);
     QCOMPARE(exited.num(u"code"_s), SIGKILL);
     QCOMPARE(exited[u"state"_s], u"Exited"_s);
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, u"1"_s}, {u"restarts"_s, u"1"_s}}), 5000);
-    const qint64 respawned = h->first(u"WORKER"_s, {{u"slot"_s, u"1"_s}, {u"restarts"_s, u"1"_s}}).pid();
+    const qint64 respawned =
+            h->first(u"WORKER"_s, {{u"slot"_s, u"1"_s}, {u"restarts"_s, u"1"_s}}).num(u"pid"_s);
     QVERIFY(respawned > 0 && respawned != victim);
     CHECK(h, procStat(respawned).ppid == h->forkServer);
     // ... that serves again: its call to the master and the master's call to it succeed.
@@ -735,16 +660,16 @@ void tst_Lifecycle::workerTerminatedIsRespawned()
     // policy, is started again.
     Helper *h = startHelper({u"idle"_s}, {u"LIFE_WORKERS=1"_s});
     WAIT_FOR(h, h->has(u"READY"_s) && h->count(u"PONG"_s, {{u"err"_s, u"0"_s}}) == 1, 10000);
-    const qint64 victim = h->first(u"WORKER"_s).pid();
+    const qint64 victim = h->first(u"WORKER"_s).num(u"pid"_s);
     QCOMPARE(::kill(pid_t(victim), SIGTERM), 0);
     WAIT_FOR(h, h->has(u"EXITED"_s), 5000);
     const Line exited = h->first(u"EXITED"_s);
-    QCOMPARE(exited.pid(), victim);
+    QCOMPARE(exited.num(u"pid"_s), victim);
     QCOMPARE(exited[u"reason"_s], u"NormalExit"_s);
     QCOMPARE(exited.num(u"code"_s), 0);
     WAIT_FOR(h, h->has(u"PONG"_s, {{u"slot"_s, u"0"_s}, {u"err"_s, u"0"_s}})
                  && h->count(u"PONG"_s, {{u"err"_s, u"0"_s}}) == 2, 5000);
-    CHECK(h, h->last(u"PONG"_s).pid() != victim);
+    CHECK(h, h->last(u"PONG"_s).num(u"pid"_s) != victim);
     stopAndVerifyClean(h);
 }
 
@@ -761,7 +686,7 @@ void tst_Lifecycle::workerKilledDuringFlood()
     const int n = 3000;
     Helper *h = startHelper({u"flood"_s}, {u"LIFE_FLOOD=%1"_s.arg(n), u"LIFE_FLOOD_MODE="_s + mode});
     WAIT_FOR(h, h->has(u"FLOODSTART"_s), 10000);
-    const qint64 victim = h->first(u"FLOODSTART"_s).pid(u"worker"_s);
+    const qint64 victim = h->first(u"FLOODSTART"_s).num(u"worker"_s);
     // The worker answers 10 calls every 5 ms: kill it with most of them in flight.
     WAIT_FOR(h, h->last(u"FLOODPROGRESS"_s).num(u"finished"_s) >= 150, 10000);
     QCOMPARE(::kill(pid_t(victim), SIGKILL), 0);
@@ -778,7 +703,7 @@ void tst_Lifecycle::workerKilledDuringFlood()
 
     WAIT_FOR(h, h->has(u"EXITED"_s, {{u"pid"_s, QString::number(victim)}, {u"reason"_s, u"Crashed"_s}}), 5000);
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, u"0"_s}, {u"restarts"_s, u"1"_s}}), 5000);
-    const QString r = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).pid());
+    const QString r = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).num(u"pid"_s));
     WAIT_FOR(h, h->has(u"PONG"_s, {{u"pid"_s, r}, {u"err"_s, u"0"_s}, {u"from"_s, r}}), 5000);
     WAIT_FOR(h, h->has(u"CALL"_s, {{u"pid"_s, r}, {u"err"_s, u"0"_s}}), 5000);
     stopAndVerifyClean(h);
@@ -807,7 +732,7 @@ void tst_Lifecycle::crashLoop()
     QSet<qint64> pids;
     for (qsizetype i = 0; i < exits.size(); ++i) {
         const Line &e = exits.at(i);
-        pids.insert(e.pid());
+        pids.insert(e.num(u"pid"_s));
         QCOMPARE(e.num(u"code"_s), SIGABRT);
         QCOMPARE(e.num(u"restarts"_s), int(i));
         if (i + 1 < exits.size()) {
@@ -822,10 +747,11 @@ void tst_Lifecycle::crashLoop()
     // Given up: no fork after the last crash.
     QCOMPARE(h->count(u"WSTART"_s), forks);
     QCOMPARE(h->first(u"FINAL"_s).num(u"restarts"_s), forks - 1);
-    WAIT_FOR(h, h->err.contains("[plexus.worker] critical:") && h->err.contains("giving up"), 5000);
+    WAIT_FOR(h, h->standardError().contains("[plexus.worker] critical:")
+                 && h->standardError().contains("giving up"), 5000);
     // The master itself is unaffected and ends normally.
     WAIT_FOR(h, h->finished(), 5000);
-    CHECK(h, h->process.exitCode() == 0);
+    CHECK(h, h->process().exitCode() == 0);
     CHECK(h, h->count(u"WSTART"_s) == forks);
     verifyNothingLeft(h, 0);
 }
@@ -843,7 +769,7 @@ void tst_Lifecycle::noRestartPolicy()
     CHECK(h, h->count(u"WORKER"_s) == 2 && h->count(u"WSTART"_s) == 2);
     CHECK(h, h->first(u"FINAL"_s).num(u"restarts"_s) == 0);
     WAIT_FOR(h, h->finished(), 5000);
-    CHECK(h, h->process.exitCode() == 0);
+    CHECK(h, h->process().exitCode() == 0);
     verifyNothingLeft(h, 0);
 }
 
@@ -856,11 +782,11 @@ void tst_Lifecycle::execWorker()
     const QString slot = h->first(u"SPAWN"_s)[u"slot"_s];
     CHECK(h, slot == u"1");   // after the one forked worker
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, slot}, {u"exec"_s, u"1"_s}}), 10000);
-    const qint64 execPid = h->first(u"WORKER"_s, {{u"slot"_s, slot}}).pid();
+    const qint64 execPid = h->first(u"WORKER"_s, {{u"slot"_s, slot}}).num(u"pid"_s);
     const QString ep = QString::number(execPid);
     // The forked worker may connect after the exec'd one.
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, u"0"_s}}), 10000);
-    const qint64 forkedPid = h->first(u"WORKER"_s, {{u"slot"_s, u"0"_s}}).pid();
+    const qint64 forkedPid = h->first(u"WORKER"_s, {{u"slot"_s, u"0"_s}}).num(u"pid"_s);
     const qint64 master = h->masterPid();
 
     // Started by the master itself (QProcess), not by the fork server.
@@ -925,9 +851,11 @@ void tst_Lifecycle::execWorker()
     QCOMPARE(::kill(pid_t(execPid), SIGKILL), 0);
     WAIT_FOR(h, h->has(u"EXITED"_s, {{u"slot"_s, slot}}), 5000);
     const Line exited = h->first(u"EXITED"_s, {{u"slot"_s, slot}});
-    CHECK(h, exited.pid() == execPid && exited[u"reason"_s] == u"Crashed" && exited[u"exec"_s] == u"1");
+    CHECK(h, exited.num(u"pid"_s) == execPid && exited[u"reason"_s] == u"Crashed"
+                     && exited[u"exec"_s] == u"1");
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"slot"_s, slot}, {u"restarts"_s, u"1"_s}, {u"exec"_s, u"1"_s}}), 10000);
-    const QString np = QString::number(h->first(u"WORKER"_s, {{u"slot"_s, slot}, {u"restarts"_s, u"1"_s}}).pid());
+    const QString np = QString::number(
+            h->first(u"WORKER"_s, {{u"slot"_s, slot}, {u"restarts"_s, u"1"_s}}).num(u"pid"_s));
     CHECK(h, np != ep);
     WAIT_FOR(h, h->has(u"PONG"_s, {{u"pid"_s, np}, {u"err"_s, u"0"_s}, {u"from"_s, np}}), 5000);
     QVERIFY(processGone(execPid));
@@ -1001,9 +929,8 @@ void tst_Lifecycle::workerCountInvalid()
     QFETCH(QString, stderrText);
     Helper *h = startHelper(QStringList{u"count"_s} + args, env);
     WAIT_FOR(h, h->finished(), 10000);
-    h->err += h->process.readAllStandardError();
-    CHECK(h, h->process.exitStatus() == QProcess::NormalExit && h->process.exitCode() == 2);
-    CHECK(h, h->err.contains(stderrText.toLocal8Bit()));
+    CHECK(h, h->process().exitStatus() == QProcess::NormalExit && h->process().exitCode() == 2);
+    CHECK(h, h->standardError().contains(stderrText.toLocal8Bit()));
     CHECK(h, !h->has(u"MASTER"_s));   // nothing started
 }
 
@@ -1020,19 +947,19 @@ void tst_Lifecycle::workerCount()
     CHECK(h, h->first(u"READY"_s).num(u"workers"_s) == workers);
     QSet<qint64> pids;
     for (const Line &w : h->find(u"WORKER"_s))
-        pids.insert(w.pid());
+        pids.insert(w.num(u"pid"_s));
     CHECK(h, pids.size() == workers);
     // A fork server only when there are workers to fork.
     CHECK(h, workers > 0 ? h->forkServer > 0 : childrenOf(h->masterPid()).isEmpty());
 
     // --workers / -w are taken out of the arguments, of the master and of every worker.
     const QStringList expected = QStringList{u"count"_s} + remaining;
-    const QStringList masterArgs = h->first(u"ARGS"_s)[u"1"_s].split(u'|');
+    const QStringList masterArgs = h->first(u"ARGS"_s).word(0).split(u'|');
     QCOMPARE(masterArgs.mid(1), expected);
     for (const Line &w : h->find(u"WARGS"_s))
         QCOMPARE(w[u"args"_s].split(u'|').mid(1), expected);
     CHECK(h, h->count(u"WARGS"_s) == workers);
-    const QString workerArgs = h->first(u"WORKERARGS"_s)[u"1"_s];
+    const QString workerArgs = h->first(u"WORKERARGS"_s).word(0);
     if (workers > 0) {
         const QStringList perWorker = workerArgs.split(u';');
         QCOMPARE(perWorker.size(), workers);
@@ -1040,7 +967,7 @@ void tst_Lifecycle::workerCount()
             QCOMPARE(a.split(u'|'), expected);
     }
     if (!stderrText.isEmpty())
-        WAIT_FOR(h, h->err.contains(stderrText.toLocal8Bit()), 5000);
+        WAIT_FOR(h, h->standardError().contains(stderrText.toLocal8Bit()), 5000);
 
     stopAndVerifyClean(h, 0);
 }
@@ -1149,10 +1076,10 @@ void tst_Lifecycle::staleSocketReplaced()
     WAIT_FOR(third, third->finished(), 10000);
     CHECK(third, third->first(u"STANDALONE"_s)[u"ok"_s] == u"0");
     CHECK(third, third->first(u"STANDALONE"_s)[u"err"_s] == u"AddressInUseError");
-    CHECK(third, third->process.exitCode() != 0);
+    CHECK(third, third->process().exitCode() != 0);
     RawClient probe;
     QVERIFY(probe.connectTo(path));   // the second one still serves it
-    second->process.closeWriteChannel();
+    second->process().closeWriteChannel();
     WAIT_FOR(second, second->finished(), 5000);
     WAIT_FOR(second, !QFileInfo::exists(path), 5000);
 }
@@ -1216,10 +1143,10 @@ void tst_Lifecycle::pendingConnectionsCapped()
     for (int i = 200 - 16; i < 200; ++i)
         CHECK(h, !clients[i]->closedByPeer());
     // Kill the worker: its replacement connects past the 16 idle connections.
-    const qint64 old = h->first(u"WORKER"_s).pid();
+    const qint64 old = h->first(u"WORKER"_s).num(u"pid"_s);
     ::kill(pid_t(old), SIGKILL);
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}), 10000);
-    const QString np = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).pid());
+    const QString np = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).num(u"pid"_s));
     WAIT_FOR(h, h->count(u"ALIVE"_s, {{u"pid"_s, np}}) >= 3, 5000);
     stopAndVerifyClean(h);
 }
@@ -1238,7 +1165,7 @@ void tst_Lifecycle::acceptBacksOffAtFileLimit()
         clients.push_back(std::make_unique<RawClient>());
         QVERIFY(clients.back()->connectTo(socket));   // the kernel queues them
     }
-    WAIT_FOR(h, h->err.contains("backing off"), 5000);
+    WAIT_FOR(h, h->standardError().contains("backing off"), 5000);
     // A second of saturation: the master is not spinning (a spin costs ~100 ticks).
     const qint64 before = cpuTicks(master);
     QElapsedTimer t;
@@ -1246,11 +1173,11 @@ void tst_Lifecycle::acceptBacksOffAtFileLimit()
     QTest::qWait(1000);
     const qint64 used = cpuTicks(master) - before;
     QVERIFY2(used < 30, qPrintable(u"%1 ticks in %2 ms"_s.arg(used).arg(t.elapsed())));
-    CHECK(h, h->err.count("backing off") == 1);
+    CHECK(h, h->standardError().count("backing off") == 1);
     // The worker still runs; killed, its replacement joins once a descriptor frees up.
     const int alive = h->last(u"ALIVE"_s).num(u"n"_s);
     WAIT_FOR(h, h->last(u"ALIVE"_s).num(u"n"_s) >= alive + 3, 5000);
-    const qint64 old = h->first(u"WORKER"_s).pid();
+    const qint64 old = h->first(u"WORKER"_s).num(u"pid"_s);
     ::kill(pid_t(old), SIGKILL);
     WAIT_FOR(h, h->has(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}), 15000);
     clients.clear();
@@ -1280,7 +1207,7 @@ void tst_Lifecycle::securityLogRateLimited()
     }
     WAIT_FOR(h, h->count(u"SECURITY"_s) == Total, 10000);
     const qint64 seconds = clock.elapsed() / 1000 + 1;
-    const qsizetype lines = h->err.count("[plexus.security]");
+    const qsizetype lines = h->standardError().count("[plexus.security]");
     QVERIFY2(lines >= 1 && lines <= seconds + 2,
              qPrintable(u"%1 lines in %2 s"_s.arg(lines).arg(seconds)));
     stopAndVerifyClean(h);
@@ -1334,7 +1261,7 @@ void tst_Lifecycle::refusedHellosNamedByCredentials()
         setup.side = Handshake::Side::Connector;
         setup.localRole = PeerRole::Worker;
         setup.localMachine = h->first(u"MASTER"_s)[u"machine"_s].toULongLong(nullptr, 16);
-        setup.localPid = quint32(victim.pid());          // the claim
+        setup.localPid = quint32(victim.num(u"pid"_s));   // the claim
         setup.localSlot = victim[u"slot"_s].toInt();
         setup.psk = linkKey;
         setup.maxMessageLength = maxMessageLength();
@@ -1347,12 +1274,12 @@ void tst_Lifecycle::refusedHellosNamedByCredentials()
     WAIT_FOR(h, h->count(u"SECURITY"_s) == Total, 10000);
     CHECK(h, h->count(u"SECURITY"_s, {{u"reason"_s, u"BadHandshake"_s}, {u"peer"_s, self}}) == Total);
     const qint64 seconds = clock.elapsed() / 1000 + 1;
-    const qsizetype lines = h->err.count("[plexus.security]");
+    const qsizetype lines = h->standardError().count("[plexus.security]");
     QVERIFY2(lines >= 1 && lines <= seconds + 2,
              qPrintable(u"%1 lines in %2 s"_s.arg(lines).arg(seconds)));
-    const QByteArray claimed = "claims pid " + QByteArray::number(victim.pid());
-    CHECK(h, h->err.contains(claimed));
-    CHECK(h, !h->err.contains(QByteArray("unix:pid " + QByteArray::number(victim.pid()))));
+    const QByteArray claimed = "claims pid " + QByteArray::number(victim.num(u"pid"_s));
+    CHECK(h, h->standardError().contains(claimed));
+    CHECK(h, !h->standardError().contains(QByteArray("unix:pid " + QByteArray::number(victim.num(u"pid"_s)))));
     // The worker that was impersonated is untouched.
     const int alive = h->count(u"ALIVE"_s);
     WAIT_FOR(h, h->count(u"ALIVE"_s) > alive + 3, 5000);
@@ -1390,7 +1317,7 @@ void tst_Lifecycle::churnIsNotAnAttack()
     CHECK(h, !h->has(u"SECURITY"_s));
     CHECK(h, h->last(u"COUNTERS"_s).num(u"rejected"_s) == 0);
     CHECK(h, h->last(u"COUNTERS"_s).num(u"abandoned"_s) == Total);
-    CHECK(h, !h->err.contains("[plexus.security]"));
+    CHECK(h, !h->standardError().contains("[plexus.security]"));
 }
 
 void tst_Lifecycle::secretNotInMemory_data()
@@ -1501,8 +1428,9 @@ void tst_Lifecycle::ipcUrlInvalid()
         url = url.arg(m_dir->path());
     Helper *h = startHelper({u"idle"_s}, {u"LIFE_IPC_URL="_s + url});
     WAIT_FOR(h, h->finished(), 5000);
-    CHECK(h, h->process.exitStatus() == QProcess::NormalExit && h->process.exitCode() == 1);
-    WAIT_FOR(h, h->err.contains("plexus: ") && h->err.contains(message.toLocal8Bit()), 5000);
+    CHECK(h, h->process().exitStatus() == QProcess::NormalExit && h->process().exitCode() == 1);
+    WAIT_FOR(h, h->standardError().contains("plexus: ")
+                 && h->standardError().contains(message.toLocal8Bit()), 5000);
     CHECK(h, !h->has(u"MASTER"_s));
     CHECK(h, QDir(m_dir->path()).isEmpty());
 }
@@ -1511,8 +1439,15 @@ void tst_Lifecycle::nodeSetIpcUrl()
 {
     // A Node in a plain application (no exec()): the setIpcUrl() rules.
     Helper *h = startHelper({u"nodeapi"_s});
-    WAIT_FOR(h, h->has(u"API"_s, {{u"1"_s, u"restart"_s}}), 10000);
-    auto api = [h](const char *step) { return h->first(u"API"_s, {{u"1"_s, QString::fromLatin1(step)}}); };
+    // "API <step> ok=... err=...": the line of one step.
+    auto api = [h](const char *step) {
+        for (const Line &l : h->find(u"API"_s)) {
+            if (l.word(0) == QLatin1StringView(step))
+                return l;
+        }
+        return Line();
+    };
+    WAIT_FOR(h, !api("restart").tag.isEmpty(), 10000);
     CHECK(h, api("tcp")[u"ok"_s] == u"0" && api("tcp")[u"err"_s] == u"AddressError");
     CHECK(h, api("http")[u"ok"_s] == u"0" && api("http")[u"err"_s] == u"AddressError");
     // Too long: refused by setIpcUrl() or at the latest by start().
@@ -1539,9 +1474,9 @@ void tst_Lifecycle::nodeSetIpcUrl()
     QCOMPARE(::lstat(QFile::encodeName(path).constData(), &st), 0);
     QCOMPARE(st.st_mode & 07777, mode_t(0600));
 
-    h->process.closeWriteChannel();
+    h->process().closeWriteChannel();
     WAIT_FOR(h, h->finished(), 5000);
-    CHECK(h, h->process.exitCode() == 0);
+    CHECK(h, h->process().exitCode() == 0);
     QVERIFY(!QFileInfo::exists(path));
     QVERIFY(QDir(m_dir->path()).isEmpty());
 }
@@ -1587,7 +1522,7 @@ void tst_Lifecycle::badInput()
     WAIT_FOR(h, client.closedByPeer(), 5000);
     WAIT_FOR(h, h->has(u"SECURITY"_s, {{u"reason"_s, reason}}), 5000);
     CHECK(h, h->first(u"SECURITY"_s).num(u"rejected"_s) >= 1);
-    WAIT_FOR(h, h->err.contains("[plexus.security] warning:"), 5000);
+    WAIT_FOR(h, h->standardError().contains("[plexus.security] warning:"), 5000);
     // ... and keeps serving its worker, without having allocated what was announced.
     const int alive = h->last(u"ALIVE"_s).num(u"n"_s);
     WAIT_FOR(h, h->last(u"ALIVE"_s).num(u"n"_s) >= alive + 3, 5000);
@@ -1644,7 +1579,7 @@ void tst_Lifecycle::workerSendsBadBytes()
     WAIT_FOR(h, h->has(u"MISBEHAVE"_s), 10000);
     const Line bad = h->first(u"MISBEHAVE"_s);
     CHECK(h, bad.num(u"fd"_s) >= 0);
-    const qint64 victim = bad.pid();
+    const qint64 victim = bad.num(u"pid"_s);
     WAIT_FOR(h, h->count(u"SECURITY"_s) >= events, 5000);
     if (mode == u"garbage") {
         const QString r = h->first(u"SECURITY"_s)[u"reason"_s];
@@ -1652,13 +1587,13 @@ void tst_Lifecycle::workerSendsBadBytes()
     } else {
         CHECK(h, h->count(u"SECURITY"_s, {{u"reason"_s, u"AuthenticationFailed"_s}}) == events);
     }
-    WAIT_FOR(h, h->err.contains("[plexus.security] warning:"), 5000);
+    WAIT_FOR(h, h->standardError().contains("[plexus.security] warning:"), 5000);
     const QString vp = QString::number(victim);
     if (closed) {
         // The link is closed, the worker ends and its slot starts again, clean.
         WAIT_FOR(h, h->has(u"EXITED"_s, {{u"pid"_s, vp}}), 5000);
         WAIT_FOR(h, h->has(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}), 5000);
-        const QString np = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).pid());
+        const QString np = QString::number(h->first(u"WORKER"_s, {{u"restarts"_s, u"1"_s}}).num(u"pid"_s));
         WAIT_FOR(h, h->count(u"ALIVE"_s, {{u"pid"_s, np}}) >= 3, 5000);
         CHECK(h, processGone(victim));
     } else {

@@ -3,11 +3,13 @@
 // The monitor against a real cluster on loopback: two machines (monitor_node: a master
 // with two workers and traffic going; h1 allows remote control, h2 does not), a
 // MonitorClient in this process that is given h1's address only and finds h2 from h1's
-// peer list, and plexusctl run as a process. Checked against the real pids. Every node is
-// stopped and waited for in cleanupTestCase(), also after a failure; the nodes also quit
-// by themselves when this process goes (their stdin closes) or after a few minutes.
+// peer list, and plexusctl run as a process (both through the shared helper-process
+// harness). Checked against the real pids. Every node is stopped and waited for in
+// cleanupTestCase(), also after a failure; the nodes also quit by themselves when this
+// process goes (their stdin closes) or after a few minutes.
 
-#include "../../shared/liveprocesses.h"
+#include "helperprocess.h"
+#include "liveprocesses.h"
 
 #include "machinesmodel.h"
 #include "modelroles.h"
@@ -23,7 +25,6 @@
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
-#include <QtCore/qprocess.h>
 #include <QtCore/qscopeguard.h>
 #include <QtCore/qset.h>
 #include <QtCore/quuid.h>
@@ -36,6 +37,7 @@
 
 using namespace Qt::StringLiterals;
 using namespace PlexusMonitor;
+using TestSupport::HelperProcess;
 
 namespace {
 
@@ -87,20 +89,18 @@ private Q_SLOTS:
 private:
     struct Node {
         QByteArray tag;
-        QProcess *process = nullptr;
-        QByteArray partial;
-        QList<QByteArray> lines;
-        quint64 machine = 0;
+        HelperProcess *process = nullptr;   // monitor_node
+        quint64 machine = 0;                // from its READY line
         quint16 port = 0;
         QList<qint64> workers;   // from the last WORKERS line
     };
     bool startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl);
-    void readLines(Node &node);
-    qint64 masterPid(const Node &node) const { return node.process->processId(); }
+    void noteLine(Node &node, const TestSupport::Line &line);
+    qint64 masterPid(const Node &node) const { return node.process->pid(); }
     QSet<qint64> realPids(const Node &node) const;
     QSet<qint64> modelPids(quint64 machine);
     int sinkLines(const Node &node, const QByteArray &data) const;
-    QProcess *runCtl(const QStringList &arguments, const QByteArray &secret);
+    HelperProcess *runCtl(const QStringList &arguments, const QByteArray &secret);
     void stopNode(Node &node);
 
     QByteArray m_run;
@@ -111,39 +111,32 @@ private:
 
 bool tst_Monitor::startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl)
 {
-    node.process = new QProcess(this);
+    node.process = new HelperProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(u"SECRET"_s, QString::fromLatin1(Secret));
-    node.process->setProcessEnvironment(env);
-    node.process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    connect(node.process, &QProcess::readyReadStandardOutput, this, [this, &node] { readLines(node); });
+    node.process->setEnvironment(env);
+    node.process->setForwardStderr(true);
+    connect(node.process, &HelperProcess::lineReceived, this,
+            [this, &node](const TestSupport::Line &line) { noteLine(node, line); });
     QStringList args{u"--tag"_s, QString::fromLatin1(node.tag), u"--run"_s, QString::fromLatin1(m_run),
                      u"--port"_s, QString::number(port),
                      u"--announce"_s, u"127.0.0.1:%1"_s.arg(otherPort), u"-w"_s, u"2"_s};
     if (remoteControl)
         args << u"--remote-control"_s;
-    node.process->start(QStringLiteral(MONITOR_NODE_PATH), args);
-    return node.process->waitForStarted(10000);
+    return node.process->start(QStringLiteral(MONITOR_NODE_PATH), args, 10000);
 }
 
-void tst_Monitor::readLines(Node &node)
+// "READY <tag> <machine id> <port>", "WORKERS <tag> <pid>,<pid>,..."
+void tst_Monitor::noteLine(Node &node, const TestSupport::Line &line)
 {
-    node.partial += node.process->readAllStandardOutput();
-    qsizetype nl;
-    while ((nl = node.partial.indexOf('\n')) >= 0) {
-        const QByteArray line = node.partial.left(nl);
-        node.partial.remove(0, nl + 1);
-        node.lines.append(line);
-        const QList<QByteArray> f = line.split(' ');
-        if (f.value(0) == "READY") {
-            node.machine = f.value(2).toULongLong(nullptr, 16);
-            node.port = quint16(f.value(3).toUInt());
-        } else if (f.value(0) == "WORKERS") {
-            node.workers.clear();
-            for (const QByteArray &pid : f.value(2).split(',')) {
-                if (!pid.isEmpty())
-                    node.workers.append(pid.toLongLong());
-            }
+    if (line.tag == u"READY") {
+        node.machine = line.word(1).toULongLong(nullptr, 16);
+        node.port = quint16(line.word(2).toUInt());
+    } else if (line.tag == u"WORKERS") {
+        node.workers.clear();
+        for (const QString &pid : line.word(1).split(u',')) {
+            if (!pid.isEmpty())
+                node.workers.append(pid.toLongLong());
         }
     }
 }
@@ -172,19 +165,19 @@ QSet<qint64> tst_Monitor::modelPids(quint64 machine)
 int tst_Monitor::sinkLines(const Node &node, const QByteArray &data) const
 {
     int n = 0;
-    for (const QByteArray &line : node.lines)
-        n += line.startsWith("SINK ") && line.endsWith(QByteArray(' ' + data)) ? 1 : 0;
+    for (const TestSupport::Line &line : node.process->find(u"SINK"_s))
+        n += line.raw.endsWith(u' ' + QString::fromUtf8(data)) ? 1 : 0;
     return n;
 }
 
-QProcess *tst_Monitor::runCtl(const QStringList &arguments, const QByteArray &secret)
+HelperProcess *tst_Monitor::runCtl(const QStringList &arguments, const QByteArray &secret)
 {
-    auto *p = new QProcess(this);
+    auto *p = new HelperProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(u"SECRET"_s);
     if (!secret.isEmpty())
         env.insert(u"SECRET"_s, QString::fromLatin1(secret));
-    p->setProcessEnvironment(env);
+    p->setEnvironment(env);
     p->start(QStringLiteral(PLEXUSCTL_PATH), arguments);
     return p;
 }
@@ -220,14 +213,7 @@ void tst_Monitor::stopNode(Node &node)
 {
     if (!node.process)
         return;
-    if (node.process->state() != QProcess::NotRunning) {
-        node.process->write("quit\n");
-        node.process->closeWriteChannel();
-        if (!node.process->waitForFinished(10000)) {
-            node.process->kill();
-            node.process->waitForFinished(5000);
-        }
-    }
+    node.process->finish("quit", 10000);   // killed if it does not quit
 }
 
 void tst_Monitor::cleanupTestCase()
@@ -446,12 +432,12 @@ void tst_Monitor::plexusctlStatusJson()
 {
     QTRY_COMPARE_WITH_TIMEOUT(modelPids(m_h1.machine), realPids(m_h1), 10000);
     QTRY_COMPARE_WITH_TIMEOUT(modelPids(m_h2.machine), realPids(m_h2), 10000);
-    QProcess *ctl = runCtl({u"--peer"_s, u"127.0.0.1:%1"_s.arg(m_h1.port), u"--timeout"_s, u"15000"_s,
-                            u"status"_s, u"--json"_s},
-                           Secret);
-    QVERIFY(ctl->waitForFinished(30000));
-    const QByteArray output = ctl->readAllStandardOutput();
-    QCOMPARE(ctl->exitCode(), 0);
+    HelperProcess *ctl = runCtl({u"--peer"_s, u"127.0.0.1:%1"_s.arg(m_h1.port), u"--timeout"_s,
+                                 u"15000"_s, u"status"_s, u"--json"_s},
+                                Secret);
+    QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
+    const QByteArray output = ctl->output().toUtf8();
+    QCOMPARE(ctl->process().exitCode(), 0);
     QJsonParseError error;
     const QJsonObject status = QJsonDocument::fromJson(output, &error).object();
     QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString() + u'\n'
@@ -523,12 +509,13 @@ void tst_Monitor::plexusctlExitCodes()
     QFETCH(QByteArray, secret);
     QFETCH(int, exitCode);
     QFETCH(QString, message);
-    QProcess *ctl = runCtl(arguments, secret);
-    QVERIFY(ctl->waitForFinished(30000));
-    const QString err = QString::fromLocal8Bit(ctl->readAllStandardError());
-    const QByteArray output = ctl->readAllStandardOutput();
-    QVERIFY2(ctl->exitStatus() == QProcess::NormalExit, qPrintable(u"plexusctl crashed: "_s + err));
-    QVERIFY2(ctl->exitCode() == exitCode, qPrintable(u"exit %1, stderr: %2"_s.arg(ctl->exitCode()).arg(err)));
+    HelperProcess *ctl = runCtl(arguments, secret);
+    QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
+    const QString err = QString::fromLocal8Bit(ctl->standardError());
+    const QByteArray output = ctl->output().toUtf8();
+    QVERIFY2(ctl->process().exitStatus() == QProcess::NormalExit, qPrintable(u"plexusctl crashed: "_s + err));
+    QVERIFY2(ctl->process().exitCode() == exitCode,
+             qPrintable(u"exit %1, stderr: %2"_s.arg(ctl->process().exitCode()).arg(err)));
     if (!message.isEmpty())
         QVERIFY2(err.contains(message), qPrintable(err));
     if (QByteArray(QTest::currentDataTag()) == "send accepted")
@@ -552,13 +539,14 @@ void tst_Monitor::plexusctlWaitsForSilentWorkers()
     const qint64 silent = m_h2.workers.front();
     QCOMPARE(::kill(pid_t(silent), SIGSTOP), 0);
     const auto resume = qScopeGuard([silent] { ::kill(pid_t(silent), SIGCONT); });
-    QProcess *ctl = runCtl({u"--peer"_s, u"127.0.0.1:%1"_s.arg(m_h2.port), u"--timeout"_s, u"500"_s,
-                            u"status"_s, u"--json"_s},
-                           Secret);
-    QVERIFY(ctl->waitForFinished(30000));
-    const QString err = QString::fromLocal8Bit(ctl->readAllStandardError());
-    const QByteArray output = ctl->readAllStandardOutput();
-    QVERIFY2(ctl->exitCode() == 0, qPrintable(u"exit %1, stderr: %2"_s.arg(ctl->exitCode()).arg(err)));
+    HelperProcess *ctl = runCtl({u"--peer"_s, u"127.0.0.1:%1"_s.arg(m_h2.port), u"--timeout"_s,
+                                 u"500"_s, u"status"_s, u"--json"_s},
+                                Secret);
+    QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
+    const QString err = QString::fromLocal8Bit(ctl->standardError());
+    const QByteArray output = ctl->output().toUtf8();
+    QVERIFY2(ctl->process().exitCode() == 0,
+             qPrintable(u"exit %1, stderr: %2"_s.arg(ctl->process().exitCode()).arg(err)));
     QVERIFY2(!err.contains(u"did not answer"_s), qPrintable(err));
     const QJsonArray machines = QJsonDocument::fromJson(output).object().value(u"machines"_s).toArray();
     bool seen = false;

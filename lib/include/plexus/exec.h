@@ -66,6 +66,11 @@ struct ExecOptions
     Returns the exit code. The master stops on SIGTERM/SIGINT or QCoreApplication::quit(),
     stopping its workers first; a worker stops when its master goes away.
 
+    To fail from \a onStart (a configuration that does not load, a port that is taken), call
+    QCoreApplication::exit(code) there: the event loop is not entered, the process stops
+    (the master stopping its workers first) and exec() returns \a code. QCoreApplication::quit()
+    likewise ends it with 0.
+
     A program started by Node::spawn() calls exec() too and runs as an exec'd worker.
 
     \code

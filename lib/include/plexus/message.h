@@ -59,11 +59,16 @@ public:
     /*! True if the message came from a process of this machine. */
     bool isLocalMachine() const noexcept;
 
-    /*! Same pid and slot, and the same machine, where a machine id of 0 matches any. */
+    /*! True if both name the same process: the same pid and slot on the same machine,
+        where a machine id of 0 means this machine (so Sender(pid, slot) matches a message
+        of this machine's process pid, whichever way its machine was written). */
+    bool matches(const Sender &other) const noexcept;
+
+    /*! Field by field: the same machine id (0 is only equal to 0), pid and slot. Use
+        matches() to compare processes. */
     friend bool operator==(const Sender &a, const Sender &b) noexcept
     {
-        return a.m_pid == b.m_pid && a.m_slot == b.m_slot
-                && (a.m_machine == b.m_machine || !a.m_machine || !b.m_machine);
+        return a.m_machine == b.m_machine && a.m_pid == b.m_pid && a.m_slot == b.m_slot;
     }
 
 private:

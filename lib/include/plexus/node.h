@@ -10,6 +10,7 @@
 
 #include <QtCore/qobject.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -26,7 +27,8 @@ class NodePrivate;
     \class Plexus::Node
     The per-process Plexus runtime: its role, its IPC link(s), its workers and counters.
 
-    There is one Node per process. Plexus::exec() creates it in the master and in every
+    There is one Node per process: a second one never starts (start() fails with
+    AnotherNodeError). Plexus::exec() creates it in the master and in every
     worker and hands it to the start callback. A Node can also be created directly in an
     existing Qt application: it is then a master with no forked workers, which can still
     spawn() exec'd workers:
@@ -67,6 +69,7 @@ public:
         CryptoError = 104,            //!< libsodium cannot be initialised
         NotMasterError = 105,         //!< the operation needs the master
         NotStartedError = 106,        //!< the operation needs start() first
+        AnotherNodeError = 107,       //!< another Node already exists in this process
         // Connecting (2xx)
         ConnectionError = 201,        //!< a worker could not connect to its master
         HandshakeError = 202,         //!< the handshake with the master failed (version, key)
@@ -150,6 +153,8 @@ public:
         (default 5000 ms). Before start().
     */
     void setHandshakeTimeout(int msec);
+    /*! \overload */
+    void setHandshakeTimeout(std::chrono::milliseconds timeout) { setHandshakeTimeout(int(timeout.count())); }
     /*!
         How many new connections may be inside their handshake at once before the oldest
         is dropped (default 64). Before start().
@@ -166,9 +171,13 @@ public:
         signals and the other links are never starved. For links made after the call.
     */
     void setBusyPoll(int usec);
+    /*! \overload */
+    void setBusyPoll(std::chrono::microseconds window) { setBusyPoll(int(window.count())); }
     /*! How long traffic for a worker that is starting waits for it to connect before it
         fails with Reply::TargetLostError (default 10000 ms). */
     void setWorkerStartTimeout(int msec);
+    /*! \overload */
+    void setWorkerStartTimeout(std::chrono::milliseconds timeout) { setWorkerStartTimeout(int(timeout.count())); }
     /*!
         What carries this process's links, local and to other machines (default: the
         PLEXUS_LINK_BACKEND environment variable, "descriptor" or "qt", else
@@ -240,6 +249,8 @@ public:
     /*! Crash-loop protection: a slot that crashes \a count times within \a windowMs is not
         restarted again. Default 5 in 10000 ms. */
     void setRestartLimit(int count, int windowMs);
+    /*! \overload */
+    void setRestartLimit(int count, std::chrono::milliseconds window) { setRestartLimit(count, int(window.count())); }
 
     /*!
         Joins the cluster (master only, after start()): listens for cluster links on TCP
@@ -291,6 +302,8 @@ public:
 
     /*! Asks every worker to stop, waits up to \a timeoutMs, then stops this Node. */
     void shutdown(int timeoutMs = 5000);
+    /*! \overload */
+    void shutdown(std::chrono::milliseconds timeout) { shutdown(int(timeout.count())); }
 
 Q_SIGNALS:
     /*! The worker of a slot connected to this master (also after a restart). */

@@ -5,6 +5,7 @@
 
 #include <QtCore/qobject.h>
 
+#include <chrono>
 #include <memory>
 
 Q_MOC_INCLUDE(<plexus/message.h>)
@@ -93,6 +94,8 @@ public:
     void abort();
     /*! Ends the call with TimeoutError \a msec from now unless finished by then; 0 = never. */
     void setTimeout(int msec);
+    /*! \overload */
+    void setTimeout(std::chrono::milliseconds timeout) { setTimeout(int(timeout.count())); }
     /*! The timeout in milliseconds (CallArgs::timeout or setTimeout()); 0 = none. */
     int timeout() const;
 
@@ -103,12 +106,15 @@ public:
     void setAutoDelete(bool autoDelete);
 
     /*!
-        Blocks until the Reply finished or \a timeoutMs passed (-1: no limit), delivering
-        its signals meanwhile; true if it finished. Meant for threads without an event
+        Blocks until the Reply finished or \a timeoutMs passed (default 30 s, as Qt's own
+        blocking waits; -1: no limit), delivering its signals meanwhile; true if it
+        finished, false on timeout (the call goes on). Meant for threads without an event
         loop; in the Node's own thread it runs a nested event loop. An auto-deleting Reply
         stays valid until the thread's event loop runs again (or the thread ends).
     */
-    bool waitForFinished(int timeoutMs = -1);
+    bool waitForFinished(int timeoutMs = 30000);
+    /*! \overload */
+    bool waitForFinished(std::chrono::milliseconds timeout) { return waitForFinished(int(timeout.count())); }
 
 Q_SIGNALS:
     /*! A reply arrived: \a message is one streamed reply or a target's final one
@@ -118,11 +124,6 @@ Q_SIGNALS:
     void errorOccurred(Plexus::Reply::Error error, QPrivateSignal);
     /*! Every target has finished or failed; emitted exactly once. */
     void finished(QPrivateSignal);
-
-protected:
-    /*! Reimplemented from QObject: delivers the replies queued for this Reply's thread.
-        An implementation detail; do not call it. */
-    bool event(QEvent *event) override;
 
 private:
     friend class ReplyPrivate;

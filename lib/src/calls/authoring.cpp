@@ -18,7 +18,18 @@ Reply::Error Authoring::checkPayload(const Payload &data) noexcept
     return Reply::NoError;
 }
 
-MessagePrivate *Authoring::request(const CallArgs &args, quint16 routingFlags, Reply::Error *error)
+QString Authoring::whyRefused(const Payload &data, Reply::Error error)
+{
+    if (error == Reply::TooManyPiecesError)
+        return QStringLiteral("CallArgs::data has more than %1 pieces").arg(Payload::MaxPieces);
+    if (error == Reply::MessageTooLongError)
+        return QStringLiteral("CallArgs::data is %1 bytes, above maxMessageLength() (%2)")
+                .arg(data.size()).arg(maxMessageLength());
+    return QString();
+}
+
+MessagePrivate *Authoring::request(const CallArgs &args, quint16 routingFlags, Reply::Error *error,
+                                   QString *why)
 {
     *error = Reply::NoError;
     const quint32 opcode = args.opcode;
@@ -26,14 +37,25 @@ MessagePrivate *Authoring::request(const CallArgs &args, quint16 routingFlags, R
     if (opcode && !OpcodeRegistry::isUserOpcode(opcode)
         && !Introspection::isIntrospectionOpcode(opcode)) {
         *error = Reply::InvalidArgumentsError;
+        if (why)
+            *why = QStringLiteral("CallArgs::opcode %1 is reserved (0 and codes from 0xFF000000)")
+                           .arg(QLatin1String("0x") + QString::number(opcode, 16));
         return nullptr;
     }
     if (!opcode && (!args.call || (routingFlags & Wire::Cluster))) {
         *error = Reply::InvalidArgumentsError;
+        if (why)
+            *why = (routingFlags & Wire::Cluster)
+                    ? QStringLiteral("cluster() and broadcast() need CallArgs::opcode (a function "
+                                     "pointer does not cross machines)")
+                    : QStringLiteral("neither CallArgs::call nor CallArgs::opcode is set");
         return nullptr;
     }
-    if ((*error = checkPayload(args.data)) != Reply::NoError)
+    if ((*error = checkPayload(args.data)) != Reply::NoError) {
+        if (why)
+            *why = whyRefused(args.data, *error);
         return nullptr;
+    }
 
     Handler onReply = args.onReply;
     Handler onDone = args.onDone;

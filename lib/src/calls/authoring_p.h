@@ -13,8 +13,12 @@ namespace Plexus {
     from: Authoring::header(), wire/message_p.h.)
 */
 namespace Authoring {
-// A request from CallArgs; nullptr with *error set if the arguments are refused.
-MessagePrivate *request(const CallArgs &args, quint16 routingFlags, Reply::Error *error);
+// A request from CallArgs; nullptr with *error set if the arguments are refused, and *why
+// naming the rule that was broken (which field, which limit).
+MessagePrivate *request(const CallArgs &args, quint16 routingFlags, Reply::Error *error,
+                        QString *why = nullptr);
+// Why \a data was refused with \a error (checkPayload()), naming the field and the limit.
+QString whyRefused(const Payload &data, Reply::Error error);
 // A reply to \a request (inherits target, token, id and flags unless overridden).
 MessagePrivate *reply(const MessagePrivate &request, const ReplyArgs &args, quint16 extraFlags,
                       quint32 status);

@@ -189,10 +189,13 @@ void PendingCalls::update(Call &c, ReplyUpdate &&u)
         return;
     }
     // The Reply lives in another thread: post, under the lock that its destructor takes
-    // before it can go away.
+    // before it can go away. Qt drops what is posted to an object that is deleted.
     QMutexLocker locker(&ch.lock);
-    if (ch.reply)
-        QCoreApplication::postEvent(ch.reply, new ReplyEvent(std::move(u)));
+    if (Reply *r = ch.reply) {
+        QMetaObject::invokeMethod(r, [r, update = std::move(u)]() mutable {
+            ReplyPrivate::get(r)->apply(std::move(update));
+        }, Qt::QueuedConnection);
+    }
 }
 
 void PendingCalls::handleReply(MessagePrivate *m, quint32 endpoint)

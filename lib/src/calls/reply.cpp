@@ -58,12 +58,6 @@ void toCalls(const std::shared_ptr<ReplyChannel> &channel,
 }
 } // namespace
 
-QEvent::Type ReplyEvent::eventType()
-{
-    static const auto type = QEvent::Type(QEvent::registerEventType());
-    return type;
-}
-
 Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
 {
     auto *reply = new Reply;
@@ -102,15 +96,6 @@ Reply::~Reply()
         toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
 }
 
-bool Reply::event(QEvent *event)
-{
-    if (event->type() == ReplyEvent::eventType()) {
-        d_func()->apply(std::move(static_cast<ReplyEvent *>(event)->update));
-        return true;
-    }
-    return QObject::event(event);
-}
-
 bool Reply::isFinished() const
 {
     return d_func()->finished;
@@ -123,7 +108,10 @@ Reply::Error Reply::error() const
 
 QString Reply::errorString() const
 {
-    switch (d_func()->error) {
+    Q_D(const Reply);
+    if (!d->errorDetail.isEmpty())
+        return d->errorDetail;
+    switch (d->error) {
     case NoError: return QString();
     case InvalidArgumentsError:
         return tr("Invalid call: a call needs a function or an op-code, cluster traffic an op-code");

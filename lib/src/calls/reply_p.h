@@ -4,7 +4,6 @@
 #include <plexus/message.h>
 #include <plexus/reply.h>
 
-#include <QtCore/qcoreevent.h>
 #include <QtCore/qmutex.h>
 #include <QtCore/qpointer.h>
 
@@ -29,7 +28,7 @@ public:
     bool sameThread = true;           // the Reply lives in the Node's thread
 };
 
-// One change to a Reply, applied in the Reply's thread (directly, or through ReplyEvent).
+// One change to a Reply, applied in the Reply's thread (directly, or posted to it).
 struct ReplyUpdate
 {
     enum Kind : quint8 { Progress, Received, Failed, Finished };
@@ -39,14 +38,6 @@ struct ReplyUpdate
     int received = -1;
     int finishedTargets = -1;
     Message message;             // Received
-};
-
-class ReplyEvent : public QEvent
-{
-public:
-    static QEvent::Type eventType();
-    explicit ReplyEvent(ReplyUpdate &&update) : QEvent(eventType()), update(std::move(update)) { }
-    ReplyUpdate update;
 };
 
 class ReplyPrivate
@@ -65,6 +56,7 @@ public:
     Reply *q_ptr;
     std::shared_ptr<ReplyChannel> channel;
     Reply::Error error = Reply::NoError;
+    QString errorDetail;          // the rule a refused call broke, for errorString()
     bool finished = false;
     bool autoDelete = true;
     int waiting = 0;              // waitForFinished() nesting: deletion waits for it

@@ -10,13 +10,16 @@
 
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qendian.h>
+#include <QtCore/qeventloop.h>
 #include <QtCore/qsocketnotifier.h>
+#include <QtCore/qtimer.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -142,6 +145,56 @@ int resolveWorkerCount(int &argc, char **argv, int fromOptions)
     return workers;
 }
 
+// Runs onStart inside a short event loop that reads no socket, so that the
+// QCoreApplication::exit(code) (or quit()) it may call ends the program with that code:
+// outside a running loop Qt drops it. onStart is the first thing that loop does (an event
+// of the highest priority, ahead of anything the Node has queued), so the signals it
+// connects to have not been emitted yet, as before. True with *code set if onStart asked
+// to exit.
+class OnStartRunner : public QObject
+{
+public:
+    OnStartRunner(Node &node, const std::function<void(Node &)> &onStart, QEventLoop &loop)
+        : m_node(node), m_onStart(onStart), m_loop(loop) { }
+    static QEvent::Type eventType()
+    {
+        static const auto type = QEvent::Type(QEvent::registerEventType());
+        return type;
+    }
+    static constexpr int Continue = std::numeric_limits<int>::min();
+
+protected:
+    bool event(QEvent *e) override
+    {
+        if (e->type() != eventType())
+            return QObject::event(e);
+        m_onStart(m_node);
+        if (m_loop.isRunning())
+            m_loop.exit(Continue);
+        return true;
+    }
+
+private:
+    Node &m_node;
+    const std::function<void(Node &)> &m_onStart;
+    QEventLoop &m_loop;
+};
+
+bool runOnStart(Node &node, const std::function<void(Node &)> &onStart, int *code)
+{
+    if (!onStart)
+        return false;
+    QEventLoop loop;
+    OnStartRunner runner(node, onStart, loop);
+    QCoreApplication::postEvent(&runner, new QEvent(OnStartRunner::eventType()),
+                                Qt::HighEventPriority + 1);
+    const int rc = loop.exec(QEventLoop::ExcludeSocketNotifiers | QEventLoop::ExcludeUserInputEvents);
+    if (rc == OnStartRunner::Continue)
+        return false;
+    *code = rc;
+    return true;
+}
+
 int runProcess(int &argc, char **argv, ProcessSetup &setup, const ExecOptions &options,
                const std::function<void(Node &)> &onStart)
 {
@@ -159,9 +212,11 @@ int runProcess(int &argc, char **argv, ProcessSetup &setup, const ExecOptions &o
             std::fprintf(stderr, "plexus: %s\n", qPrintable(node.errorString()));
             rc = 1;
         } else {
-            if (onStart)
-                onStart(node);
-            rc = app->exec();
+            int startCode = 0;
+            if (!runOnStart(node, onStart, &startCode))
+                rc = app->exec();
+            else
+                rc = startCode;   // onStart called QCoreApplication::exit() (or quit())
             node.shutdown(options.shutdownTimeoutMs);
         }
     }

@@ -33,7 +33,7 @@ void NodePrivate::setError(Node::Error e, const QString &text)
     error = e;
     errorString = text;
     if (e != Node::NoError) {
-        qCWarning(lcIpc).noquote() << text;
+        qCDebug(lcIpc).noquote() << text;   // returned (error(), errorOccurred()): logged once, at debug level
         Q_EMIT q->errorOccurred(e, Node::QPrivateSignal());
     }
 }
@@ -154,6 +154,7 @@ Node::Node(Role role, QObject *parent) : QObject(parent), d_ptr(new NodePrivate(
     Node *expected = nullptr;
     if (g_node.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
         // The process is this Node from now on: what it authors, and where verbs go.
+        d->isProcessNode = true;
         setLocalIdentity(&d->identity);
         Router::setCurrent(d->router);
     }
@@ -285,6 +286,12 @@ bool Node::start()
     Q_D(Node);
     if (d->running) {
         d->setError(AlreadyStartedError, tr("The node is already running"));
+        return false;
+    }
+    if (!d->isProcessNode) {
+        d->setError(AnotherNodeError,
+                    tr("Another Plexus::Node already runs in this process (one per process: "
+                       "use Node::instance())"));
         return false;
     }
     d->error = NoError;   // an earlier failure (setIpcUrl, start) no longer applies

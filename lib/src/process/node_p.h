@@ -119,6 +119,7 @@ public:
     Node::Role role = Node::Master;
     LocalIdentity identity;
     bool running = false;
+    bool isProcessNode = false;   // the first Node of the process; a second one never starts
     bool shuttingDown = false;
     Node::Error error = Node::NoError;
     QString errorString;

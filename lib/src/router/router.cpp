@@ -5,6 +5,7 @@
 #include "stats_p.h"
 
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qmetaobject.h>
 #include <QtCore/qthread.h>
 #include <QtCore/qtimer.h>
 
@@ -87,13 +88,18 @@ Reply *Router::submit(MessagePrivate *message, const Sender *only)
     return reply;
 }
 
-Reply *Router::failedReply(Router *router, Reply::Error error, const CallArgs &args)
+Reply *Router::failedReply(Router *router, Reply::Error error, const CallArgs &args,
+                           const QString &why)
 {
-    qCWarning(lcIpc) << "call refused:" << error;
+    if (!args.reply && !args.onDone)
+        qCWarning(lcIpc).noquote() << "call refused:" << (why.isEmpty() ? QString::fromLatin1(QMetaEnum::fromType<Reply::Error>().valueToKey(error)) : why);
+    else
+        qCDebug(lcIpc).noquote() << "call refused (reported to the caller):" << why << error;
     Reply *reply = nullptr;
     if (args.reply) {
         const bool sameThread = router && QThread::currentThread() == router->thread();
         reply = ReplyPrivate::create(args.udata, args.timeout, sameThread);
+        ReplyPrivate::get(reply)->errorDetail = why;
         QPointer<Reply> r = reply;
         // Never finished from inside the call that made it.
         QMetaObject::invokeMethod(reply, [r, error] {

@@ -154,7 +154,10 @@ public:
     // A Melon typed message to the endpoint of worker \a pid, or to the master (pid 0).
     bool submitTyped(qint64 pid, quint32 type, const Payload &payload);
     // A Reply (or onDone message) that failed before routing; never finishes synchronously.
-    static Reply *failedReply(Router *router, Reply::Error error, const CallArgs &args);
+    // \a why names the rule that was broken; it is logged only when nothing else will tell
+    // the caller (no Reply, no onDone): one channel per error.
+    static Reply *failedReply(Router *router, Reply::Error error, const CallArgs &args,
+                              const QString &why = QString());
 
     // ---- Node thread ------------------------------------------------------------------
     Endpoint *createEndpoint(Endpoint::Kind kind, int slot, bool isExec);

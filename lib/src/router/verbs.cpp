@@ -16,9 +16,10 @@ Reply *dispatch(const CallArgs &args, quint16 routingFlags)
     if (!router)
         return Router::failedReply(nullptr, Reply::NotRunningError, args);
     Reply::Error error;
-    MessagePrivate *m = Authoring::request(args, routingFlags, &error);
+    QString why;
+    MessagePrivate *m = Authoring::request(args, routingFlags, &error, &why);
     if (!m)
-        return Router::failedReply(router, error, args);
+        return Router::failedReply(router, error, args, why);
     return router->submit(m);
 }
 
@@ -34,7 +35,9 @@ Reply *sendMessage(const Message &message, const Sender *only)
     if (!src || (src->header.privateFlags & (Wire::Reply | Wire::Control | Wire::Typed))) {
         CallArgs none;
         none.reply = src && src->wantReplyObject;
-        return Router::failedReply(Router::current(), Reply::InvalidArgumentsError, none);
+        return Router::failedReply(Router::current(), Reply::InvalidArgumentsError, none,
+                                   src ? QStringLiteral("send()/sendTo() take a request made by newMessage(), not a reply")
+                                       : QStringLiteral("a null Message"));
     }
     CallArgs args;
     args.reply = src->wantReplyObject;
@@ -76,10 +79,12 @@ Reply *broadcast(const CallArgs &args)
 
 Message newMessage(const CallArgs &args)
 {
+    // A null Message is the only answer the caller gets: the reason goes to the log.
     Reply::Error error;
-    MessagePrivate *m = Authoring::request(args, flagsOf(args), &error);
+    QString why;
+    MessagePrivate *m = Authoring::request(args, flagsOf(args), &error, &why);
     if (!m)
-        qCWarning(lcIpc) << "newMessage() refused:" << error;
+        qCWarning(lcIpc).noquote() << "newMessage() refused:" << why;
     return m ? MessagePrivate::wrap(m) : Message();
 }
 

@@ -108,6 +108,14 @@ bool Sender::isLocalProcess() const noexcept
     return m_pid == qint64(self.pid) && (m_machine == 0 || m_machine == self.machine);
 }
 
+bool Sender::matches(const Sender &other) const noexcept
+{
+    const quint64 here = localIdentity().machine;
+    const quint64 mine = m_machine ? m_machine : here;
+    const quint64 theirs = other.m_machine ? other.m_machine : here;
+    return mine == theirs && m_pid == other.m_pid && m_slot == other.m_slot;
+}
+
 bool Sender::isLocalMachine() const noexcept
 {
     return m_machine == 0 || m_machine == localIdentity().machine;

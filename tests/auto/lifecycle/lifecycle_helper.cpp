@@ -30,6 +30,7 @@
         badworker   serve + slot 0 writes bad bytes on its own link once
                     (LIFE_BADWORKER = garbage | wrongkey1 | wrongkey8; LIFE_MARKER: file
                     that makes it happen in the first incarnation only)
+        failstart   the master's onStart calls QCoreApplication::exit(3) (2 workers)
         nodeapi     no exec(): a Node in a plain QCoreApplication, setIpcUrl() checks
         standalone  no exec(): a Node with LIFE_IPC_URL in a plain QCoreApplication, running
                     until stdin closes ("STANDALONE ok=.. err=.. url=..")
@@ -334,6 +335,12 @@ void masterStart(Node &node)
 {
     g_isMaster = true;
     say("MASTER pid=%lld url=%s machine=%llx", node.pid(), qPrintable(node.ipcUrl()), node.machineId());
+    if (g_scenario == "failstart") {
+        // The documented way to fail from onStart: exec() returns this code.
+        say("FAILSTART");
+        QCoreApplication::exit(3);
+        return;
+    }
     const bool ok = node.setIpcUrl(QStringLiteral("unix:///tmp/never-used.sock"));
     say("MSETURL ok=%d err=%s", ok ? 1 : 0, key(node.error()));
 
@@ -638,6 +645,13 @@ int runNodeApi(int argc, char **argv)
     say("API after ok=%d err=%s url=%s", ok ? 1 : 0, key(node.error()), qPrintable(node.ipcUrl()));
     ok = node.start();
     say("API restart ok=%d err=%s", ok ? 1 : 0, key(node.error()));
+    {
+        // One Node per process: a second one is refused, and the first is untouched.
+        Node second;
+        ok = second.start();
+        say("API second ok=%d err=%s instance=%d", ok ? 1 : 0, key(second.error()),
+            Node::instance() == &node ? 1 : 0);
+    }
     say("API signals n=%d", errorSignals);
 
     auto *in = new QSocketNotifier(qintptr(STDIN_FILENO), QSocketNotifier::Read, &app);
@@ -689,7 +703,7 @@ int main(int argc, char **argv)
         options.workers = envInt("LIFE_WORKERS", 1);
     if (g_scenario == "spawn" || g_scenario == "crashloop")
         options.workers = 1;
-    if (g_scenario == "busyflood")
+    if (g_scenario == "busyflood" || g_scenario == "failstart")
         options.workers = envInt("LIFE_WORKERS", 2);
     if (g_scenario == "norestart") {
         options.workers = 2;

@@ -340,6 +340,7 @@ private Q_SLOTS:
     void gracefulShutdown_data();
     void gracefulShutdown();
     void shutdownWithStuckWorker();
+    void exitFromOnStart();
     void busyPollDoesNotStarveEventLoop_data();
     void busyPollDoesNotStarveEventLoop();
     void masterKilled_data();
@@ -507,6 +508,20 @@ void tst_Lifecycle::stopAndVerifyClean(Helper *h, int signo, int withinMs)
 // link has a time budget. Bounds: a tick at most 150 ms late (25 ms is seen under the
 // fire-and-forget flood, 0-1 ms under the pipelined one) and SIGTERM to exit within the
 // shutdown timeout, 5 s (about 1.5 s is seen: the workers are busy flooding).
+void tst_Lifecycle::exitFromOnStart()
+{
+    // Regression (issue 20.5): QCoreApplication::exit(3) in onStart was dropped (no event
+    // loop ran yet) and the program went on, to exit 0 much later. exec() returns the code,
+    // having stopped the workers.
+    Helper *h = startHelper({u"failstart"_s});
+    WAIT_FOR(h, h->finished(), 15000);
+    CHECK(h, h->has(u"FAILSTART"_s));
+    CHECK(h, h->process().exitStatus() == QProcess::NormalExit);
+    CHECK(h, h->process().exitCode() == 3);
+    CHECK(h, h->has(u"END"_s, {{u"rc"_s, u"3"_s}}));
+    verifyNothingLeft(h, 5000);
+}
+
 void tst_Lifecycle::busyPollDoesNotStarveEventLoop_data()
 {
     QTest::addColumn<QString>("mode");
@@ -1462,7 +1477,7 @@ void tst_Lifecycle::nodeSetIpcUrl()
     // Every failure was signalled once (errorOccurred), and only failures.
     int failures = 0;
     for (const Line &l : h->find(u"API"_s))
-        failures += l[u"ok"_s] == u"0";
+        failures += l[u"ok"_s] == u"0" && l.word(0) != u"second"_s;   // another Node's signal
     CHECK(h, api("signals")[u"n"_s].toInt() == failures);
     const QString path = socketPathOf(started[u"url"_s]);
     QVERIFY2(QRegularExpression(u"^"_s + QRegularExpression::escape(m_dir->path())
@@ -1470,6 +1485,9 @@ void tst_Lifecycle::nodeSetIpcUrl()
     CHECK(h, api("after")[u"ok"_s] == u"0" && api("after")[u"err"_s] == u"AlreadyStartedError");
     CHECK(h, api("after")[u"url"_s] == started[u"url"_s]);
     CHECK(h, api("restart")[u"ok"_s] == u"0" && api("restart")[u"err"_s] == u"AlreadyStartedError");
+    // Regression (issue 20.5): a second Node was silently ignored; it is refused.
+    CHECK(h, api("second")[u"ok"_s] == u"0" && api("second")[u"err"_s] == u"AnotherNodeError");
+    CHECK(h, api("second")[u"instance"_s] == u"1");
     struct stat st{};
     QCOMPARE(::lstat(QFile::encodeName(path).constData(), &st), 0);
     QCOMPARE(st.st_mode & 07777, mode_t(0600));

@@ -49,6 +49,7 @@ private Q_SLOTS:
     void accessors_data();
     void accessors();
     void sender();
+    void senderEqualityIsTransitive();
     void errorCode();
     void copySharesData();
     void assignAndMove();
@@ -159,6 +160,26 @@ void tst_Message::sender()
     QVERIFY(!remote.isLocalProcess());
     QVERIFY(!(remote == Sender(0x98, ::getpid(), 3)));
     QVERIFY(remote == Sender(0x99, ::getpid(), 3));
+    QVERIFY(!remote.matches(Sender(0x98, ::getpid(), 3)));
+    QVERIFY(remote.matches(Sender(0x99, ::getpid(), 3)));
+}
+
+void tst_Message::senderEqualityIsTransitive()
+{
+    // Regression (issue 20.5): operator== took machine id 0 as a wildcard, so a == b and
+    // b == c did not give a == c. operator== compares fields; matches() compares
+    // processes, resolving 0 to this machine's id (here: no Node, so 0).
+    const Sender a(0x11, 42, 1), b(0, 42, 1), c(0x22, 42, 1);
+    QVERIFY(!(a == b));
+    QVERIFY(!(b == c));
+    QVERIFY(!(a == c));
+    QVERIFY(b == Sender(42, 1));
+    QVERIFY(b.matches(Sender(42, 1)));
+    QVERIFY(!a.matches(b));     // 0x11 is another machine than this one (0)
+    QVERIFY(!b.matches(c));
+    QVERIFY(!a.matches(c));
+    QVERIFY(a.matches(Sender(0x11, 42, 1)));
+    QVERIFY(!a.matches(Sender(0x11, 42, 2)));
 }
 
 void tst_Message::errorCode()

@@ -6,8 +6,10 @@
 // counters and signals, late replies and generations, fan-out counts, relay entries,
 // failures, timeouts, Reply lifetime and Replies living in other threads.
 
+#include "authoring_p.h"
 #include "message_p.h"
 #include "pendingcalls_p.h"
+#include "router_p.h"
 #include "reply_p.h"
 #include "stats_p.h"
 
@@ -31,6 +33,7 @@
 #include <thread>
 
 using namespace Plexus;
+using namespace Qt::StringLiterals;
 
 namespace {
 
@@ -202,6 +205,9 @@ private Q_SLOTS:
     void replyInThreadDeletedEarly();
     void replyInThreadWithoutEventLoop();
     void replyInPoolThreadWarnsOncePerThread();
+    void waitForFinishedTimesOut();
+    void refusedCallNamesTheRule_data();
+    void refusedCallNamesTheRule();
     void destroyedWithOpenCalls_data();
     void destroyedWithOpenCalls();
     void failOfFinishedTargetIsNoop();
@@ -1463,6 +1469,68 @@ void tst_PendingCalls::replyInPoolThreadWarnsOncePerThread()
     });
     QVERIFY(third.waitForDone(10000));
     QCOMPARE(g_noLoopWarnings.load(), 2);
+}
+
+void tst_PendingCalls::waitForFinishedTimesOut()
+{
+    // Regression (issue 20.5): waitForFinished() waited forever by default. It has a finite
+    // default (30 s, as Qt's blocking waits) and says false when the time is up; the call
+    // goes on.
+    Reply *r = ReplyPrivate::create(nullptr, 0, /*sameThread=*/true);
+    r->setAutoDelete(false);
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(!r->waitForFinished(std::chrono::milliseconds(50)));
+    QVERIFY(clock.elapsed() >= 45);
+    QVERIFY(!r->isFinished());
+    QCOMPARE(r->error(), Reply::NoError);
+    delete r;
+}
+
+void tst_PendingCalls::refusedCallNamesTheRule_data()
+{
+    QTest::addColumn<quint32>("opcode");
+    QTest::addColumn<bool>("withCall");
+    QTest::addColumn<quint16>("routing");
+    QTest::addColumn<qsizetype>("size");
+    QTest::addColumn<Reply::Error>("error");
+    QTest::addColumn<QString>("rule");
+    QTest::newRow("reserved op-code") << quint32(0xFF000009) << false << quint16(0) << qsizetype(0)
+                                      << Reply::InvalidArgumentsError << u"CallArgs::opcode 0xff000009 is reserved"_s;
+    QTest::newRow("nothing to run") << quint32(0) << false << quint16(0) << qsizetype(0)
+                                    << Reply::InvalidArgumentsError << u"neither CallArgs::call nor CallArgs::opcode"_s;
+    QTest::newRow("cluster without op-code") << quint32(0) << true << quint16(Wire::Cluster) << qsizetype(0)
+                                             << Reply::InvalidArgumentsError << u"need CallArgs::opcode"_s;
+    QTest::newRow("too long") << quint32(0x42) << false << quint16(0) << qsizetype(maxMessageLength() + 1)
+                              << Reply::MessageTooLongError << u"above maxMessageLength()"_s;
+}
+
+void tst_PendingCalls::refusedCallNamesTheRule()
+{
+    // Regression (issue 20.5): "call refused: InvalidArgumentsError" said nothing of the
+    // rule, and a refusal that the Reply reported was logged too. The Reply's errorString()
+    // names the rule, and nothing is logged when a Reply or onDone reports it.
+    QFETCH(quint32, opcode);
+    QFETCH(bool, withCall);
+    QFETCH(quint16, routing);
+    QFETCH(qsizetype, size);
+    QFETCH(Reply::Error, error);
+    QFETCH(QString, rule);
+    const QByteArray data(size, 'x');
+    CallArgs args{.call = withCall ? &onDoneCb : nullptr, .opcode = opcode, .data = {data}, .reply = true};
+    Reply::Error refused = Reply::NoError;
+    QString why;
+    QVERIFY(!Authoring::request(args, routing, &refused, &why));
+    QCOMPARE(refused, error);
+    QVERIFY2(why.contains(rule), qPrintable(why));
+    // Reported to the caller: its Reply says why, and the log stays quiet.
+    QTest::failOnWarning(QRegularExpression(u"call refused"_s));
+    QPointer<Reply> r = Router::failedReply(nullptr, refused, args, why);
+    QVERIFY(r);
+    QSignalSpy finished(r.data(), &Reply::finished);
+    QVERIFY(finished.wait());
+    QCOMPARE(r->error(), error);
+    QCOMPARE(r->errorString(), why);
 }
 
 void tst_PendingCalls::destroyedWithOpenCalls_data()

@@ -37,7 +37,9 @@ QJsonObject processJson(const ProcessSnapshot &p, const ProcessRates *rates)
                          {u"unknownOpcodes"_s, qint64(c.unknownOpcodes)},
                          {u"backpressureErrors"_s, qint64(c.backpressureErrors)},
                          {u"heldMessages"_s, qint64(c.heldMessages)},
-                         {u"abandonedConnections"_s, qint64(c.abandonedConnections)}};
+                         {u"abandonedConnections"_s, qint64(c.abandonedConnections)},
+                         {u"cancelsReceived"_s, qint64(c.cancelsReceived)},
+                         {u"canceledCalls"_s, qint64(c.canceledCalls)}};
     QJsonArray opcodes;
     for (qsizetype i = 0; i < p.opcodes.size(); ++i) {
         const OpcodeStats &o = p.opcodes.at(i);

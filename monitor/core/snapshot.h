@@ -55,6 +55,8 @@ struct ProcessCounters
     quint64 backpressureErrors = 0;
     quint64 heldMessages = 0;
     quint64 abandonedConnections = 0;   // closed by their peer before a byte: not rejections
+    quint64 cancelsReceived = 0;        // cancels from callers that gave up a call
+    quint64 canceledCalls = 0;          // requests that ended cancelled, without a final reply
 };
 
 /*! Messages and bytes of one kind, in and out. */

@@ -29,6 +29,8 @@ bool readCounters(CborReader &d, ProcessCounters *c)
                 : key == u"backpressureErrors" ? &c->backpressureErrors
                 : key == u"heldMessages"      ? &c->heldMessages
                 : key == u"abandonedConnections" ? &c->abandonedConnections
+                : key == u"cancelsReceived"   ? &c->cancelsReceived
+                : key == u"canceledCalls"     ? &c->canceledCalls
                                               : nullptr;
         return field ? d.readUInt(key, field) : d.skip();
     });

@@ -156,6 +156,24 @@ public:
     Reply::Error error() const noexcept;
     /*! True if the caller asked for replies to this request. */
     bool wantsReply() const noexcept;
+    /*!
+        True once the caller of this request no longer waits for it: it aborted the call,
+        the call timed out, or the caller went away. A handler that works for long, or
+        streams replies, checks it and stops; reply() to a cancelled request returns false
+        and sends nothing. Always false for messages that are not requests wanting replies.
+
+        \code
+        void onMaster(const Plexus::Message &request)
+        {
+            for (const QByteArray &row : rows) {
+                if (request.isCanceled() || !Plexus::reply(request, {.data = {row}}))
+                    return;   // nobody listens any more
+            }
+            Plexus::reply(request, {.done = true});
+        }
+        \endcode
+    */
+    bool isCanceled() const noexcept;
     /*! The process that authored this message. */
     Sender sender() const noexcept;
 

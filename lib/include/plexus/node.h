@@ -99,6 +99,14 @@ public:
         /*! Connections closed by their peer before sending a single byte (port scans,
             health checks, clients that gave up): churn, not rejections. */
         quint64 abandonedConnections = 0;
+        /*! Cancels received from callers that gave up a call (abort, timeout); those
+            for calls that had already ended here, or that no call here matches, count
+            only here. */
+        quint64 cancelsReceived = 0;
+        /*! Requests of this process that their caller cancelled (abort, timeout, or the
+            caller of a fan-out this master relays went away) while they were handled:
+            they ended without sending their final reply. */
+        quint64 canceledCalls = 0;
     };
 
     /*! A master with no forked workers, for use in an existing application. */

@@ -393,7 +393,8 @@ void PendingCalls::failEndpoint(quint32 endpoint, Reply::Error error)
         if (!c)
             continue;
         if (c->originEndpoint == endpoint) {
-            release(token);   // the caller itself is gone
+            cancelTargets(*c, token);   // the caller itself is gone: nobody waits
+            release(token);
             continue;
         }
         fail(token, gone, error);
@@ -413,13 +414,38 @@ void PendingCalls::finishLater(quint64 token, Reply::Error error)
     }, Qt::QueuedConnection);
 }
 
+void PendingCalls::cancelTargets(const Call &c, quint64 token)
+{
+    for (const Target &t : c.targets) {
+        if (!t.known || t.done < t.expected)
+            m_relay->cancelTarget(t.endpoint, token);
+    }
+}
+
+bool PendingCalls::cancelRelay(quint32 originEndpoint, quint64 originToken)
+{
+    for (quint32 i = 0; i < m_slots.size(); ++i) {
+        const Slot &slot = m_slots[i];
+        if (!slot.used || slot.call.originEndpoint != originEndpoint
+            || slot.call.originToken != originToken)
+            continue;
+        const quint64 token = (quint64(slot.generation) << 32) | (i + 1);
+        cancelTargets(slot.call, token);
+        release(token);
+        armTimer();
+        return true;
+    }
+    return false;
+}
+
 void PendingCalls::abort(quint64 token)
 {
     // For Reply::abort() and ~Reply, which finish (or no longer need) the Reply themselves:
-    // the call is dropped without a word to it.
+    // the call is dropped without a word to it, and its targets are told to stop.
     Call *c = find(token);
     if (!c)
         return;
+    cancelTargets(*c, token);
     if (c->reply) {
         QMutexLocker locker(&c->reply->lock);
         c->reply->calls = nullptr;
@@ -476,6 +502,7 @@ void PendingCalls::onTimer()
         if (!c || c->deadline != deadline)
             continue;
         c->deadline = 0;
+        cancelTargets(*c, token);   // timed out: nobody waits for the targets any more
         if (c->originEndpoint) {
             release(token);
             continue;

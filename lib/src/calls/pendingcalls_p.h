@@ -34,6 +34,8 @@ public:
     // Tells that caller that \a count targets failed with \a error.
     virtual void relayError(quint32 endpoint, quint64 token, int total, bool final,
                             quint16 userFlags, Reply::Error error, int count) = 0;
+    // Tells the target at \a endpoint that call \a token was given up (a Cancel frame).
+    virtual void cancelTarget(quint32 endpoint, quint64 token) = 0;
 };
 
 /*
@@ -77,6 +79,9 @@ public:
     // A reply arrived from \a endpoint. Runs onReply/onDone or updates the Reply; counts
     // a reply that matches no call (or no target of it) as late.
     void handleReply(MessagePrivate *reply, quint32 endpoint);
+    // The caller at \a originEndpoint cancelled its call \a originToken, which this master
+    // relays: its targets are told, and the relay ends. False if no such relay runs.
+    bool cancelRelay(quint32 originEndpoint, quint64 originToken);
     // The targets at \a endpoints of call \a token failed; finishes the call if it was the
     // last. Never call it from inside the call that opened \a token: use failLater().
     void fail(quint64 token, const QVarLengthArray<quint32, 4> &endpoints, Reply::Error error);
@@ -132,6 +137,8 @@ private:
     static bool allKnown(const Call &c);
     static int finishedCount(const Call &c);
     void targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply);
+    // Tells every target of \a c that has not finished that call \a token was given up.
+    void cancelTargets(const Call &c, quint64 token);
     void finish(quint64 token, MessagePrivate *last);
     void update(Call &c, ReplyUpdate &&u);
     void deleteFinished();

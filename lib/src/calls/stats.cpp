@@ -72,6 +72,8 @@ Node::Counters Stats::counters() const
     out.restarts = c.restarts.load(std::memory_order_relaxed);
     out.heldMessages = c.heldMessages.load(std::memory_order_relaxed);
     out.abandonedConnections = c.abandonedConnections.load(std::memory_order_relaxed);
+    out.cancelsReceived = c.cancelsReceived.load(std::memory_order_relaxed);
+    out.canceledCalls = c.canceledCalls.load(std::memory_order_relaxed);
     return out;
 }
 

@@ -80,6 +80,8 @@ QCborMap IntrospectionService::processRecord() const
     counters.insert(key("backpressureErrors"), u64(c.backpressureErrors));
     counters.insert(key("heldMessages"), u64(c.heldMessages));
     counters.insert(key("abandonedConnections"), u64(c.abandonedConnections));
+    counters.insert(key("cancelsReceived"), u64(c.cancelsReceived));
+    counters.insert(key("canceledCalls"), u64(c.canceledCalls));
     p.insert(key("counters"), counters);
 
     QCborMap kinds;

@@ -159,6 +159,12 @@ bool Router::submitReply(const Message &request, const ReplyArgs &args)
         Stats::bump(m_stats->process.droppedReplies);   // the caller went away
         return false;
     }
+    if (req->route->isCanceled(req->header.token)) {
+        req->doneSent.store(false, std::memory_order_release);   // the release counts it
+        return false;   // the caller gave up: nothing goes out
+    }
+    if (args.done)
+        req->route->forget(req->header.token);   // a cancel that comes too late finds nothing
     Job job;
     job.message.reset(Authoring::reply(*req, args, 0, 0));
     job.endpoint = req->route->endpoint;
@@ -172,6 +178,12 @@ bool Router::submitReply(const Message &request, const ReplyArgs &args)
 void Router::submitAutomaticReply(MessagePrivate &request)
 {
     request.doneSent.store(true, std::memory_order_release);
+    if (request.route->isCanceled(request.header.token)) {
+        // The handler let go of a request its caller cancelled: nothing is owed any more.
+        request.route->forget(request.header.token);
+        Stats::bump(m_stats->process.canceledCalls);
+        return;
+    }
     Job job;
     job.message.reset(Authoring::reply(request, ReplyArgs{.done = true}, 0, 0));
     job.endpoint = request.route->endpoint;
@@ -433,6 +445,21 @@ void Router::routeReply(MessagePrivate *reply, quint32 endpoint)
     }
     if (writeToLink(e->link, reply))
         accountSent(*reply, e);
+}
+
+void Router::cancelTarget(quint32 endpoint, quint64 token)
+{
+    if (endpoint == LoopbackEndpoint) {
+        m_loopback.route->cancel(token);   // a handler of this process works on it
+        return;
+    }
+    Endpoint *e = m_endpoints.value(endpoint);
+    if (!e || e->stalled)
+        return;
+    QExplicitlySharedDataPointer<MessagePrivate> cancel(
+            MessagePrivate::create(Authoring::header(Wire::Cancel, 0), Payload()));
+    cancel->header.token = token;
+    sendToEndpoint(e, cancel.data());
 }
 
 void Router::replyError(MessagePrivate *request, Reply::Error error)

@@ -226,6 +226,7 @@ public:
                     MessagePrivate *reply) override;
     void relayError(quint32 endpoint, quint64 token, int total, bool final, quint16 userFlags,
                     Reply::Error error, int count) override;
+    void cancelTarget(quint32 endpoint, quint64 token) override;
 
     // DispatchContext
     bool isWorker() const override { return m_isWorker; }
@@ -258,6 +259,8 @@ private:
     void receive(MessagePrivate *m, Endpoint *from);
     // \a from sent what it must not: reported (counted, logged, signalled); the link stays.
     void refuse(Endpoint *from, FrameError reason);
+    // \a from cancelled its call \a token (a Cancel frame).
+    void receiveCancel(Endpoint *from, quint64 token);
     void deliverLocally(MessagePrivate *m);
     void drainLoopback();
     void deliverRequest(MessagePrivate *m, Endpoint *from);

@@ -53,6 +53,13 @@ void Router::receive(MessagePrivate *frame, Endpoint *e)
     if (Q_UNLIKELY(m_traceHook))
         m_traceHook->received(*m);
     const quint16 pf = m->header.privateFlags;
+    if (Q_UNLIKELY(pf & Wire::Cancel)) {
+        if (pf != Wire::Cancel || m->header.length != 0)
+            refuse(e, FrameError::UnexpectedFrame);   // a cancel carries nothing else
+        else
+            receiveCancel(e, m->header.token);
+        return;
+    }
     if (pf & Wire::Control) {
         m_host->controlReceived(e, m.data());
     } else if (pf & Wire::Reply) {
@@ -83,6 +90,17 @@ void Router::deliverRequest(MessagePrivate *m, Endpoint *from)
     m->route = from->route;
     if (m_dispatcher.dispatch(m, from->id, from->isExec) == Dispatcher::Result::Refused)
         refuse(from, FrameError::UnexpectedFrame);
+}
+
+void Router::receiveCancel(Endpoint *from, quint64 token)
+{
+    // Cancels for calls that ended here, or that no call here matches (foreign, forged),
+    // are counted and change nothing: a request that is not marked is answered as usual,
+    // and the route forgets its oldest marks past a bound.
+    Stats::bump(m_stats->process.cancelsReceived);
+    if (!m_isWorker && m_calls.cancelRelay(from->id, token))
+        return;   // a fan-out this master relays: its targets were told
+    from->route->cancel(token);
 }
 
 void Router::refuse(Endpoint *from, FrameError reason)

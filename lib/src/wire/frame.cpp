@@ -81,6 +81,8 @@ bool Wire::flagsConsistent(quint16 pf) noexcept
         return false;
     if ((pf & Opcode) && (pf & Typed))
         return false;
+    if ((pf & Cancel) && pf != Cancel)
+        return false;   // a cancel is a frame of its own
     return true;
 }
 

@@ -58,7 +58,8 @@ enum PrivateFlag : quint16 {
     Typed = 0x0200,      // Melon typed message (target = type)
     Fanout = 0x0400,     // reply relayed by a master: "targets" is the fan-out size
     Pending = 0x0800,    // with Fanout: that size may still grow (machines not yet heard)
-    KnownFlags = 0x0fff,
+    Cancel = 0x1000,     // the caller gave up call "token": stop working on it (no payload)
+    KnownFlags = 0x1fff,
 };
 
 enum ControlCode : quint32 {

@@ -83,6 +83,41 @@ MessagePrivate::~MessagePrivate()
 }
 
 // ---------------------------------------------------------------------------------------
+// Route
+
+void Route::cancel(quint64 token)
+{
+    QMutexLocker locker(&m_lock);
+    if (m_canceled.contains(token))
+        return;
+    if (m_canceled.size() >= MaxCanceled) {
+        // A flood of cancels (or cancels for calls that ended here) costs bounded memory:
+        // the oldest mark goes.
+        m_canceled.removeFirst();
+    } else {
+        m_canceledCount.fetch_add(1, std::memory_order_release);
+    }
+    m_canceled.append(token);
+}
+
+void Route::forget(quint64 token)
+{
+    if (m_canceledCount.load(std::memory_order_acquire) == 0)
+        return;
+    QMutexLocker locker(&m_lock);
+    if (m_canceled.removeOne(token))
+        m_canceledCount.fetch_sub(1, std::memory_order_release);
+}
+
+bool Route::isCanceled(quint64 token) const
+{
+    if (m_canceledCount.load(std::memory_order_acquire) == 0)
+        return false;
+    QMutexLocker locker(&m_lock);
+    return m_canceled.contains(token);
+}
+
+// ---------------------------------------------------------------------------------------
 // Authoring: the header every message starts from
 
 Wire::Header Authoring::header(quint16 privateFlags, quint64 target, quint64 timestamp, quint64 id)
@@ -189,6 +224,13 @@ bool Message::isError() const noexcept
 Reply::Error Message::error() const noexcept
 {
     return d ? errorOf(d->header) : Reply::NoError;
+}
+
+bool Message::isCanceled() const noexcept
+{
+    if (!d || !d->route || (d->header.privateFlags & (Wire::WantReply | Wire::Reply)) != Wire::WantReply)
+        return false;
+    return !d->route->open.load(std::memory_order_acquire) || d->route->isCanceled(d->header.token);
 }
 
 bool Message::wantsReply() const noexcept

@@ -7,6 +7,9 @@
 #include <plexus/payload.h>
 #include <plexus/reply.h>
 
+#include <QtCore/qlist.h>
+#include <QtCore/qmutex.h>
+
 #include <atomic>
 #include <functional>
 
@@ -14,9 +17,11 @@ namespace Plexus {
 
 /*
     Where a received message came from, for its replies: the endpoint id of the process on
-    the other side, and whether that endpoint still exists. Shared by the endpoint and every
-    message received from it, so that Plexus::reply() on any thread can tell at once that a
-    caller is gone.
+    the other side, whether that endpoint still exists, and which of its calls its caller
+    has cancelled. Shared by the endpoint and every message received from it, so that
+    Plexus::reply() and Message::isCanceled() on any thread can tell at once that a caller
+    is gone or gave up. The cancelled set is touched only when there are cancels: a call
+    that was not cancelled costs one atomic load.
 */
 class Route : public QSharedData
 {
@@ -24,6 +29,18 @@ public:
     explicit Route(quint32 endpoint) noexcept : endpoint(endpoint) { }
     const quint32 endpoint;
     std::atomic<bool> open{true};
+
+    // Marks kept at most; the oldest goes first.
+    static constexpr qsizetype MaxCanceled = 1024;
+    // Call \a token from this endpoint was cancelled by its caller / is answered for good.
+    void cancel(quint64 token);
+    void forget(quint64 token);
+    bool isCanceled(quint64 token) const;
+
+private:
+    mutable QMutex m_lock;
+    QList<quint64> m_canceled;            // few at a time: calls cancelled and still running
+    std::atomic<int> m_canceledCount{0};
 };
 using RouteRef = QExplicitlySharedDataPointer<Route>;
 

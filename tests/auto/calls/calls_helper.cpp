@@ -1595,11 +1595,19 @@ void holdForeverHandler(const Message &m)
 
 void releaseLateHandler(const Message &m)
 {
-    for (const Message &held : std::as_const(s_forever))
-        Plexus::reply(held, {.data = "late", .done = true});
+    // Each held call was given up by its caller (timeout, abort, a deleted Reply): the
+    // caller's cancel came before this call, on the same link.
+    qint64 canceled = 0, refused = 0;
+    for (const Message &held : std::as_const(s_forever)) {
+        canceled += held.isCanceled();
+        refused += !Plexus::reply(held, {.data = "late", .done = true});
+    }
     const qint64 n = s_forever.size();
+    const quint64 before = g_node->counters().canceledCalls;
     s_forever.clear();
-    Plexus::reply(m, {.data = num(n), .done = true});
+    value("timeout.master.canceledCalls", qint64(g_node->counters().canceledCalls - before));
+    const QByteArray summary = num(n) + " canceled=" + num(canceled) + " refused=" + num(refused);
+    Plexus::reply(m, {.data = summary, .done = true});
 }
 
 void timeoutWorker()
@@ -1694,6 +1702,85 @@ void timeoutMaster()
 }
 
 // ---------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------
+// cancel: issue 20.3. A handler that streams replies learns that its caller gave up (an
+// abort, a timeout, the caller's death) and stops; reply() then refuses.
+
+int s_cancelStopped = 0;
+
+void cancelMaybeFinish()
+{
+    if (++s_cancelStopped < 3)
+        return;
+    const Node::Counters c = g_node->counters();
+    value("cancel.master", "canceledCalls=" + num(qint64(c.canceledCalls))
+                  + " cancelsReceived=" + num(qint64(c.cancelsReceived)));
+    finish();
+}
+
+void streamUntilCanceled(const Message &request)
+{
+    auto *timer = new QTimer(g_node);
+    auto chunks = std::make_shared<int>(0);
+    QObject::connect(timer, &QTimer::timeout, g_node, [timer, chunks, request] {
+        QByteArray stoppedBy;
+        if (request.isCanceled())
+            stoppedBy = "isCanceled";
+        else if (!Plexus::reply(request, {.data = "chunk"}))
+            stoppedBy = "reply";
+        else
+            ++*chunks;
+        if (stoppedBy.isEmpty())
+            return;
+        timer->stop();
+        timer->deleteLater();
+        const bool after = Plexus::reply(request, {.data = "after", .done = true});
+        value("cancel." + request.data().toByteArray(), "stoppedBy=" + stoppedBy
+                      + " replyAfter=" + num(after) + " chunksOk=" + num(*chunks >= 2));
+        // The request is released with the timer's lambda: a cancelled one owes nothing.
+        QMetaObject::invokeMethod(g_node, cancelMaybeFinish, Qt::QueuedConnection);
+    });
+    timer->start(5);
+}
+
+void cancelWorker()
+{
+    if (g_node->workerSlot() == 1) {
+        // Dies while the master streams to it.
+        Reply *r = Plexus::call({.call = streamUntilCanceled, .data = "death", .reply = true});
+        auto n = std::make_shared<int>(0);
+        QObject::connect(r, &Reply::replyReceived, r, [n] {
+            if (++*n == 3)
+                QCoreApplication::exit(0);
+        });
+        return;
+    }
+    runSteps({
+        [] {
+            Reply *r = Plexus::call({.call = streamUntilCanceled, .data = "abort", .reply = true});
+            auto n = std::make_shared<int>(0);
+            QObject::connect(r, &Reply::replyReceived, r, [r, n] {
+                if (++*n == 3)
+                    r->abort();
+            });
+            QObject::connect(r, &Reply::finished, r, [r] {
+                value("cancel.abort.caller", int(r->error()));
+                next();
+            });
+        },
+        [] {
+            Reply *r = Plexus::call({.call = streamUntilCanceled, .data = "timeout", .timeout = 100,
+                                     .reply = true});
+            QObject::connect(r, &Reply::finished, r, [r] {
+                value("cancel.timeout.caller", int(r->error()));
+                next();
+            });
+        },
+    });
+}
+
+void cancelMaster() { }
 
 // ---------------------------------------------------------------------------------------
 // startup: regression (issue 7.2). Messages sent from onStart, before the workers have
@@ -1976,6 +2063,7 @@ const Scenario s_scenarios[] = {
     {"typed", typedMaster, nullptr, 0},
     {"threads", threadsMaster, threadsWorker, 0},
     {"timeout", timeoutMaster, timeoutWorker, 0},
+    {"cancel", cancelMaster, cancelWorker, 0},
 };
 
 const Scenario *s_current = nullptr;

@@ -363,9 +363,21 @@ void tst_Calls::scenario_data()
         "timeout.abort.again 1",
         "timeout.callArgs 301 elapsedOk=1",
         "timeout.finishedNotTimedOut 0 finished=1",
-        "timeout.released 5",
-        "timeout.lateReplies 5",
+        "timeout.released 5 canceled=5 refused=5",
+        "timeout.master.canceledCalls 5",
+        "timeout.lateReplies 0",
         "timeout.finishedNotOnce 0",
+    };
+
+    // 14. Cancellation reaches the target (issue 20.3): a streaming handler stops when its
+    // caller aborts, times out, or dies; reply() refuses from then on.
+    QTest::newRow("cancel") << u"cancel"_s << 2 << QByteArrayList{
+        "cancel.abort stoppedBy=isCanceled replyAfter=0 chunksOk=1",
+        "cancel.abort.caller 302",
+        "cancel.timeout stoppedBy=isCanceled replyAfter=0 chunksOk=1",
+        "cancel.timeout.caller 301",
+        "cancel.death stoppedBy=isCanceled replyAfter=0 chunksOk=1",
+        "cancel.master canceledCalls=2 cancelsReceived=2",
     };
 }
 

@@ -233,7 +233,8 @@ void tst_Frame::initTestCase()
     QCOMPARE(Wire::HeaderSize, 64);
     QCOMPARE(Wire::PreambleSize, 16);
     QCOMPARE(Wire::SealedOverhead, 64 + 24 + 16);
-    QCOMPARE(int(Wire::KnownFlags), 0x0fff);
+    QCOMPARE(int(Wire::KnownFlags), 0x1fff);
+    QCOMPARE(int(Wire::Cancel), 0x1000);   // PROTOCOL.md 5.2
     QCOMPARE(maxMessageLength(), qsizetype(PLEXUS_TEST_DEFAULT_MAX_MESSAGE_LENGTH));
 }
 
@@ -343,7 +344,10 @@ void tst_Frame::flagsConsistent_data()
     };
     for (const auto &row : rows)
         QTest::newRow(row.name) << quint16(row.flags) << row.consistent;
-    for (int bit = 12; bit < 16; ++bit) {
+    QTest::newRow("cancel") << quint16(Wire::Cancel) << true;
+    QTest::newRow("cancel on a reply") << quint16(Wire::Cancel | Reply | Done) << false;
+    QTest::newRow("cancel with want-reply") << quint16(Wire::Cancel | Wire::WantReply) << false;
+    for (int bit = 13; bit < 16; ++bit) {
         QTest::addRow("unknown bit 0x%04x", 1 << bit) << quint16(1 << bit) << false;
         QTest::addRow("unknown bit 0x%04x on a reply", 1 << bit) << quint16((1 << bit) | Reply | Done) << false;
     }

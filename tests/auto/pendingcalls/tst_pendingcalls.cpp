@@ -132,7 +132,12 @@ public:
         errors.append({endpoint, token, total, userFlags, error, count});
         finals.append(final);
     }
+    void cancelTarget(quint32 endpoint, quint64 token) override
+    {
+        cancels.append({endpoint, token});
+    }
     QList<bool> finals;   // per relayed reply or error, in order
+    QList<std::pair<quint32, quint64>> cancels;
 };
 
 // A started QThread that is stopped when the test function returns, even on failure.
@@ -206,6 +211,10 @@ private Q_SLOTS:
     void replyInThreadWithoutEventLoop();
     void replyInPoolThreadWarnsOncePerThread();
     void waitForFinishedTimesOut();
+    void abortCancelsUnfinishedTargets();
+    void timeoutCancelsTargets();
+    void relayCanceledByItsCaller();
+    void relayWhoseCallerIsGoneCancels();
     void refusedCallNamesTheRule_data();
     void refusedCallNamesTheRule();
     void destroyedWithOpenCalls_data();
@@ -1469,6 +1478,60 @@ void tst_PendingCalls::replyInPoolThreadWarnsOncePerThread()
     });
     QVERIFY(third.waitForDone(10000));
     QCOMPARE(g_noLoopWarnings.load(), 2);
+}
+
+void tst_PendingCalls::abortCancelsUnfinishedTargets()
+{
+    // Issue 20.3: an abort ended the call on the caller's side only. The targets that have
+    // not finished are told (a Cancel each); those that have are not.
+    PendingCalls::Spec spec;
+    const quint64 token = m_calls->open(spec);
+    m_calls->addTarget(token, EpA);
+    m_calls->addTarget(token, EpB);
+    feed(token, EpA, "done");
+    QVERIFY(m_calls->contains(token));
+    m_calls->abort(token);
+    QVERIFY(!m_calls->contains(token));
+    QCOMPARE(m_relay->cancels, (QList<std::pair<quint32, quint64>>{{EpB, token}}));
+}
+
+void tst_PendingCalls::timeoutCancelsTargets()
+{
+    PendingCalls::Spec spec;
+    spec.timeout = 20;
+    const quint64 token = m_calls->open(spec);
+    m_calls->addTarget(token, EpA);
+    m_calls->addTarget(token, EpB, 3, false);   // a relaying master, its count not known yet
+    QTRY_VERIFY(!m_calls->contains(token));
+    QCOMPARE(m_relay->cancels, (QList<std::pair<quint32, quint64>>{{EpA, token}, {EpB, token}}));
+    // A late reply is dropped and counted, as before.
+    feed(token, EpA, "late");
+    QCOMPARE(late(), 1);
+}
+
+void tst_PendingCalls::relayCanceledByItsCaller()
+{
+    // A master relays a worker's fan-out (origin EpOther, the worker's token 77): the
+    // worker's cancel reaches the relay's targets, and the relay ends.
+    const quint64 relay = m_calls->openRelay(EpOther, 77, 0);
+    m_calls->addTarget(relay, EpA);
+    m_calls->addTarget(relay, EpB);
+    QVERIFY(!m_calls->cancelRelay(EpOther, 78));   // another call of that worker
+    QVERIFY(!m_calls->cancelRelay(EpA, 77));       // another worker's call 77
+    QVERIFY(m_calls->contains(relay));
+    QVERIFY(m_calls->cancelRelay(EpOther, 77));
+    QVERIFY(!m_calls->contains(relay));
+    QCOMPARE(m_relay->cancels, (QList<std::pair<quint32, quint64>>{{EpA, relay}, {EpB, relay}}));
+    QVERIFY(!m_calls->cancelRelay(EpOther, 77));   // a second cancel finds nothing
+}
+
+void tst_PendingCalls::relayWhoseCallerIsGoneCancels()
+{
+    const quint64 relay = m_calls->openRelay(EpOther, 5, 0);
+    m_calls->addTarget(relay, EpA);
+    m_calls->failEndpoint(EpOther, Reply::TargetLostError);
+    QVERIFY(!m_calls->contains(relay));
+    QCOMPARE(m_relay->cancels, (QList<std::pair<quint32, quint64>>{{EpA, relay}}));
 }
 
 void tst_PendingCalls::waitForFinishedTimesOut()

@@ -250,6 +250,12 @@ void PendingCalls::handleReply(MessagePrivate *m, quint32 endpoint)
         u.received = c->received;
         u.error = error;
         u.message = MessagePrivate::wrap(m);
+        if (pf & Wire::Done) {
+            // A target's final reply: the Reply hears of it, of the finished count and, if
+            // it was the last one, of the end of the call, in one update.
+            targetDone(token, endpoint, m, &u);
+            return;
+        }
         update(*c, std::move(u));
         c = find(token);   // a slot may have aborted the call
         if (!c)
@@ -265,7 +271,8 @@ void PendingCalls::handleReply(MessagePrivate *m, quint32 endpoint)
     }
 }
 
-void PendingCalls::targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply)
+void PendingCalls::targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply,
+                              ReplyUpdate *received)
 {
     Call *c = find(token);
     if (!c)
@@ -277,13 +284,23 @@ void PendingCalls::targetDone(quint64 token, quint32 endpoint, MessagePrivate *f
         finished += t.done;
     }
     if (c->reply) {
-        ReplyUpdate u;
-        u.finishedTargets = finished;
-        update(*c, std::move(u));
+        if (received) {
+            received->finishedTargets = finished;
+        } else {
+            ReplyUpdate u;
+            u.finishedTargets = finished;
+            update(*c, std::move(u));
+        }
     }
     if (complete(*c)) {
-        finish(token, finalReply);
+        finish(token, finalReply, received);
         return;
+    }
+    if (received) {
+        update(*c, std::move(*received));
+        c = find(token);   // a slot may have aborted the call
+        if (!c)
+            return;
     }
     // Not the last target: its final reply is one more reply for the caller.
     if (finalReply && c->onReply && !c->originEndpoint) {
@@ -293,7 +310,7 @@ void PendingCalls::targetDone(quint64 token, quint32 endpoint, MessagePrivate *f
     }
 }
 
-void PendingCalls::finish(quint64 token, MessagePrivate *last)
+void PendingCalls::finish(quint64 token, MessagePrivate *last, ReplyUpdate *received)
 {
     Call *slotCall = find(token);
     if (!slotCall)
@@ -301,6 +318,14 @@ void PendingCalls::finish(quint64 token, MessagePrivate *last)
     Call c = std::move(*slotCall);
     release(token);
     armTimer();
+    if (received && !c.onDone) {
+        // The last reply ends the call: one update, one pass through the Reply.
+        received->finishAfter = true;
+        update(c, std::move(*received));
+        return;
+    }
+    if (received)
+        update(c, std::move(*received));   // replies come before onDone and finished()
 
     QExplicitlySharedDataPointer<MessagePrivate> synthetic;
     if (!last && c.onDone) {
@@ -525,15 +550,28 @@ void PendingCalls::deleteReplyLater(Reply *reply)
 {
     if (m_finishedReplies.isEmpty())
         QMetaObject::invokeMethod(this, &PendingCalls::deleteFinished, Qt::QueuedConnection);
+    // A plain pointer, not a QPointer (which costs an allocation per Reply): a Reply that
+    // is deleted before the batch runs takes itself off the list (forgetReply()).
+    ReplyPrivate::get(reply)->batchIndex = m_finishedReplies.size();
     m_finishedReplies.append(reply);
+}
+
+void PendingCalls::forgetReply(Reply *reply, qsizetype index)
+{
+    if (index >= 0 && index < m_finishedReplies.size() && m_finishedReplies[index] == reply)
+        m_finishedReplies[index] = nullptr;
 }
 
 void PendingCalls::deleteFinished()
 {
-    const QList<QPointer<Reply>> replies = std::move(m_finishedReplies);
+    const QList<Reply *> replies = std::move(m_finishedReplies);
     m_finishedReplies.clear();
-    for (const QPointer<Reply> &reply : replies)
-        delete reply.data();
+    for (Reply *reply : replies) {
+        if (!reply)
+            continue;
+        ReplyPrivate::get(reply)->batchIndex = -1;
+        delete reply;
+    }
 }
 
 } // namespace Plexus

@@ -97,6 +97,8 @@ public:
     // Deletes \a reply from the event loop, like QObject::deleteLater(), but with one posted
     // event for every Reply that finished in the same pass instead of one each.
     void deleteReplyLater(Reply *reply);
+    // \a reply, at \a index of the batch, is deleted before the batch runs.
+    void forgetReply(Reply *reply, qsizetype index);
 
     bool contains(quint64 token) const { return find(token) != nullptr; }
     int count() const noexcept { return m_live; }
@@ -136,10 +138,13 @@ private:
     static bool complete(const Call &c);
     static bool allKnown(const Call &c);
     static int finishedCount(const Call &c);
-    void targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply);
+    // \a received: the Reply's update for \a finalReply, still to be sent (with the
+    // finished count, and merged with the end of the call if this was the last reply).
+    void targetDone(quint64 token, quint32 endpoint, MessagePrivate *finalReply,
+                    ReplyUpdate *received = nullptr);
     // Tells every target of \a c that has not finished that call \a token was given up.
     void cancelTargets(const Call &c, quint64 token);
-    void finish(quint64 token, MessagePrivate *last);
+    void finish(quint64 token, MessagePrivate *last, ReplyUpdate *received = nullptr);
     void update(Call &c, ReplyUpdate &&u);
     void deleteFinished();
     void dropDeadline(quint64 token, qint64 deadline);
@@ -153,7 +158,7 @@ private:
     int m_live = 0;
     std::multimap<qint64, quint64> m_deadlines;
     QTimer *m_timer = nullptr;
-    QList<QPointer<Reply>> m_finishedReplies;
+    QList<Reply *> m_finishedReplies;   // finished in this pass, deleted together
 };
 
 } // namespace Plexus

@@ -83,6 +83,10 @@ Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) {
 Reply::~Reply()
 {
     Q_D(Reply);
+    if (d->batchIndex >= 0) {
+        if (PendingCalls *batch = d->batchDelete.data())
+            batch->forgetReply(this, d->batchIndex);
+    }
     if (!d->channel)
         return;
     bool abortCall = false;
@@ -242,7 +246,9 @@ void ReplyPrivate::apply(ReplyUpdate &&u)
         return;
     case ReplyUpdate::Received:
         Q_EMIT q->replyReceived(u.message, Reply::QPrivateSignal());
-        return;
+        if (!u.finishAfter || finished)
+            return;   // more to come, or a slot aborted it
+        break;
     case ReplyUpdate::Finished:
         break;
     }

@@ -37,6 +37,7 @@ struct ReplyUpdate
     int expected = -1;           // -1: unchanged
     int received = -1;
     int finishedTargets = -1;
+    bool finishAfter = false;    // Received: the last reply; the call ends with it
     Message message;             // Received
 };
 
@@ -68,6 +69,7 @@ public:
     void *udata = nullptr;
     // A Reply in the Node's thread is deleted with the others of its event-loop pass.
     QPointer<PendingCalls> batchDelete;
+    qsizetype batchIndex = -1;    // its place in that batch once queued there
 };
 
 } // namespace Plexus

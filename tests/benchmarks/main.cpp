@@ -56,6 +56,8 @@ struct Plan
     int timeoutSec = 120;
     long long pingPong = 50000;
     long long dbus = 10000;
+    long long qtroSeq = 10000;
+    long long qtroPipe = 100000;
     std::vector<long long> sizes = {64, 4096, 65536, 1048576};
     std::vector<long long> streamMessages = {1000000, 200000, 16000, 1000};
     std::vector<long long> cryptoPairs = {2000000, 100000, 6000, 400};
@@ -76,6 +78,8 @@ struct Plan
         timeoutSec = 30;
         pingPong = 15000;
         dbus = 1000;
+        qtroSeq = 1000;
+        qtroPipe = 10000;
         streamMessages = {60000, 20000, 2000, 150};
         cryptoPairs = {100000, 10000, 800, 50};
         seq = 6000;
@@ -158,6 +162,7 @@ double g_slowestExit = 0;
 std::string g_self;
 
 std::string g_dbusHelper;
+std::string g_qtroHelper;
 
 RunOutcome runScenario(const std::vector<std::string> &arguments, int timeoutSec,
                        const std::string &program = g_self)
@@ -471,10 +476,27 @@ void progress(const char *what, int run, int runs)
 }
 void progressDone() { std::fprintf(stderr, " %.1f s\n", secondsSince(g_rowStart)); }
 
+// The calling process's CPU time per call (user + system), median over the runs.
+std::string callerCpu(const std::vector<RunOutcome> &outcomes)
+{
+    std::vector<double> us;
+    for (const RunOutcome &o : outcomes) {
+        const double v = field(o.fields, "caller_cpu_us_per_call");
+        if (v > 0)
+            us.push_back(v);
+    }
+    if (us.empty())
+        return "caller CPU -";
+    char e[64];
+    std::snprintf(e, sizeof e, "caller CPU %.2f us/call", stats(us).median);
+    return e;
+}
+
 struct Baselines
 {
     Stats pingPong;
     Stats dbus;
+    Stats qtroSeq, qtroPipe;   // Qt Remote Objects: sequential, pipelined (window as "reply")
     std::map<long long, Stats> stream;   // MB/s
     std::map<long long, Stats> crypto;   // pairs/s
 };
@@ -536,6 +558,39 @@ Baselines measureBaselines(const Options &opt)
     progressDone();
     b.dbus = stats(v);
     g_baselines.push_back(makeRow("qtdbus_p2p", "QtDBus peer-to-peer call, 64 B, sequential", "round trips/s", b.dbus));
+
+    // Qt Remote Objects over local:, in a helper process of its own: sequential, then with
+    // as many calls in flight as the pipelined Reply row.
+    for (const bool pipelined : {false, true}) {
+        v.clear();
+        std::vector<RunOutcome> outcomes;
+        const long long count = pipelined ? p.qtroPipe : p.qtroSeq;
+        const char *what = pipelined ? "baseline: Qt Remote Objects pipelined 64 B"
+                                     : "baseline: Qt Remote Objects sequential 64 B";
+        for (int r = 0; r < p.runs; ++r) {
+            progress(what, r, p.runs);
+            const RunOutcome o = runScenario({"--size", "64", "--count", std::to_string(count),
+                                              "--warmup", std::to_string(count / 10 + 50),
+                                              "--window", std::to_string(pipelined ? p.fastWindow : 1)},
+                                             p.timeoutSec, g_qtroHelper);
+            if (o.haveResult && !o.fields.count("error"))
+                v.push_back(field(o.fields, "rate"));
+            else
+                std::fprintf(stderr, "\nplexus-bench: Qt Remote Objects baseline run failed (%s)\n",
+                             o.fields.count("error") ? o.fields.at("error").c_str() : "no result");
+            outcomes.push_back(o);
+        }
+        progressDone();
+        Stats &st = pipelined ? b.qtroPipe : b.qtroSeq;
+        st = stats(v);
+        Row row = makeRow(pipelined ? "qtro_pipe" : "qtro_seq",
+                          std::string("Qt Remote Objects over local:, 64 B, ")
+                                  + (pipelined ? "pipelined (window " + std::to_string(p.fastWindow) + ")"
+                                               : std::string("sequential")),
+                          pipelined ? "calls/s" : "round trips/s", st);
+        row.extra = callerCpu(outcomes);
+        g_baselines.push_back(row);
+    }
     return b;
 }
 
@@ -605,12 +660,14 @@ void measurePlexus(const Options &opt, const Baselines &b)
 {
     const Plan &p = opt.plan;
     double fastMedian = NAN;
+    double seqMedian = NAN;
 
-    if (opt.wants("seq")) {
+    if (opt.wants("seq") || opt.wants("seq_reply")) {
         // Round-trip latency on a VM depends a lot on how the scheduler places the two
         // processes at that moment, so each Plexus run is paired with a raw ping-pong run
         // right before it, and the target is checked on the median of the paired ratios.
         std::vector<double> rates, raws, ratios;
+        std::vector<RunOutcome> outcomes;
         for (int r = 0; r < p.runs; ++r) {
             progress("plexus: sequential call 64 B (+ paired raw)", r, p.runs);
             const double raw = rawPingPong(p.pingPong, 64);
@@ -620,14 +677,16 @@ void measurePlexus(const Options &opt, const Baselines &b)
                 raws.push_back(raw);
                 ratios.push_back(rates.back() / raw);
             }
+            outcomes.push_back(o);
         }
         progressDone();
         Row row = makeRow("seq", "sequential call + final reply, 1 outstanding (64 B)", "round trips/s", stats(rates));
         const Stats pairedRaw = stats(raws), pairedRatio = stats(ratios);
         char e[160];
-        std::snprintf(e, sizeof e, "paired raw ping-pong %s rt/s; paired ratios %s - %s",
+        std::snprintf(e, sizeof e, "paired raw ping-pong %s rt/s; paired ratios %s - %s; ",
                       human(pairedRaw.median).c_str(), pct(pairedRatio.min).c_str(), pct(pairedRatio.max).c_str());
-        row.extra = e;
+        row.extra = e + callerCpu(outcomes);
+        seqMedian = row.stats.median;
         row.ratios = {{"raw ping-pong (median of paired ratios)", pairedRatio.median},
                       {"raw ping-pong (baseline section)", row.stats.median / b.pingPong.median},
                       {"QtDBus p2p", row.stats.median / b.dbus.median}};
@@ -643,7 +702,7 @@ void measurePlexus(const Options &opt, const Baselines &b)
                                        scenarioArgs("pipe", 64, p.fast, p.fast / 10, p.fastWindow, 1), true);
         Row row = makeRow("fast", "pipelined calls, fast path (function pointers), 64 B, window " + std::to_string(p.fastWindow), "calls/s", stats(s.rates));
         fastMedian = row.stats.median;
-        row.extra = human(row.stats.median * 64 / 1e6) + " MB/s";
+        row.extra = human(row.stats.median * 64 / 1e6) + " MB/s; " + callerCpu(s.outcomes);
         row.ratios = {{"raw stream 64 B (MB/s)", row.stats.median * 64 / 1e6 / b.stream.at(64).median},
                       {"crypto bound, 1 core (pairs/2)", row.stats.median / cryptoBoundCalls(b, 64)},
                       {"crypto bound, 2 cores (pairs)", row.stats.median / (2 * cryptoBoundCalls(b, 64))}};
@@ -674,11 +733,33 @@ void measurePlexus(const Options &opt, const Baselines &b)
         const ScenarioRuns s = runRows(opt, "reply", "plexus: pipelined Reply objects 64 B",
                                        scenarioArgs("pipe", 64, p.reply, p.reply / 10, p.fastWindow, 1, true), true);
         Row row = makeRow("reply", "pipelined calls with Plexus::Reply objects, 64 B, window " + std::to_string(p.fastWindow), "calls/s", stats(s.rates));
-        row.ratios = {{"fast path", row.stats.median / fastMedian}};
+        row.extra = callerCpu(s.outcomes);
+        row.ratios = {{"fast path", row.stats.median / fastMedian},
+                      {"Qt Remote Objects pipelined (target >= 500 %)", row.stats.median / b.qtroPipe.median}};
         row.facil = "-";
         row.target = ">= 60 % of the fast path";
         if (row.stats.valid())
             setPass(row, row.ratios[0].value >= 0.6, missPct(row.ratios[0].value, 0.6) + " (ratio " + pct(row.ratios[0].value) + ")");
+        g_rows.push_back(row);
+    }
+
+    if (opt.wants("seq_reply")) {
+        // Sequential round trips with a Reply object per call, against the function-pointer
+        // sequential row of the same run; and stable: the slowest run at least half the median.
+        const ScenarioRuns s = runRows(opt, "seq_reply", "plexus: sequential Reply objects 64 B",
+                                       scenarioArgs("seq", 64, p.seq, p.seq / 10 + 100, 1, 1, true), true);
+        Row row = makeRow("seq_reply", "sequential call + final reply with Plexus::Reply objects (64 B)",
+                          "round trips/s", stats(s.rates));
+        row.extra = callerCpu(s.outcomes);
+        row.ratios = {{"sequential fast path (seq)", row.stats.median / seqMedian},
+                      {"slowest run / median", row.stats.min / row.stats.median},
+                      {"Qt Remote Objects sequential (target >= 400 %)", row.stats.median / b.qtroSeq.median}};
+        row.facil = "-";
+        row.target = ">= 90 % of seq, slowest >= 50 % of the median";
+        if (row.stats.valid() && std::isfinite(seqMedian))
+            setPass(row, row.ratios[0].value >= 0.9 && row.ratios[1].value >= 0.5,
+                    missPct(row.ratios[0].value, 0.9) + " (ratio " + pct(row.ratios[0].value)
+                            + ", slowest " + pct(row.ratios[1].value) + ")");
         g_rows.push_back(row);
     }
 
@@ -972,7 +1053,7 @@ bool writeJson(const std::string &path, const Options &opt, const QJsonObject &m
 void usage()
 {
     std::printf("usage: plexus-bench [--quick] [--runs N] [--json FILE] [--only ROW,...]\n"
-                "rows: seq fast reply trace pipe_4k pipe_64k pipe_1m burst bcast_1 bcast_2 bcast_4 idle\n"
+                "rows: seq seq_reply fast reply trace pipe_4k pipe_64k pipe_1m burst bcast_1 bcast_2 bcast_4 idle\n"
                 "(baselines always run; --runs below 5 is for profiling only)\n");
 }
 
@@ -1047,6 +1128,7 @@ int main(int argc, char **argv)
     // The QtDBus baseline is a separate program, so that the Plexus scenario processes do
     // not load QtDBus and libdbus (their RSS is measured).
     g_dbusHelper = g_self.substr(0, g_self.rfind('/') + 1) + "plexus-bench-dbus";
+    g_qtroHelper = g_self.substr(0, g_self.rfind('/') + 1) + "plexus-bench-qtro";
     ::signal(SIGPIPE, SIG_IGN);
 
     const Clock::time_point start = Clock::now();

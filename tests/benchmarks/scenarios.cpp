@@ -61,6 +61,15 @@ std::string num(double v)
 
 // CPU time and context switches of this process so far: "<prefix>_cpu_s", "<prefix>_vcsw"
 // (waited for input), "<prefix>_ivcsw" (preempted).
+// This process's CPU time (user + system), in seconds.
+double cpuSeconds()
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
+            + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 void addUsage(Fields &f, const char *prefix)
 {
     rusage u{};
@@ -122,6 +131,7 @@ struct Tracker
     long long progressMark = -1;
     int stalledChecks = 0;
     Clock::time_point t0;
+    double cpu0 = 0;           // this process's CPU seconds at t0
     bool finished = false;
     void (*issue)() = nullptr;
 };
@@ -152,7 +162,7 @@ void completeOne(void *udata, bool error, qsizetype replyLength)
         ++g_t.badPayload;
     ++g_t.completed;
     if (g_t.completed == g_t.warmup)
-        g_t.t0 = Clock::now();
+        { g_t.t0 = Clock::now(); g_t.cpu0 = cpuSeconds(); }
     if (g_t.issue && g_t.issued < g_t.total)
         g_t.issue();
     if (g_t.completed == g_t.total)
@@ -204,6 +214,8 @@ void finishWorker(const char *error)
     f["rate"] = num(double(measured) / dt);
     f["seconds"] = num(dt);
     f["count"] = num(measured);
+    // The caller's CPU time per measured call (user + system), microseconds.
+    f["caller_cpu_us_per_call"] = num((cpuSeconds() - g_t.cpu0) * 1e6 / double(measured));
     f["total"] = num(g_t.total);
     f["issued"] = num(g_t.issued);
     f["completed"] = num(g_t.completed);
@@ -258,7 +270,7 @@ void startWorkerScenario()
     if (s == "burst") {
         // All calls in one go, from one event-loop callback, without waiting.
         g_t.warmup = 0;
-        g_t.t0 = Clock::now();
+        { g_t.t0 = Clock::now(); g_t.cpu0 = cpuSeconds(); }
         g_t.issue = nullptr;
         for (long long i = 0; i < g_t.total; ++i)
             issueFast();
@@ -268,7 +280,7 @@ void startWorkerScenario()
     }
     g_t.issue = g_args.replyObjects ? issueReplyObject : issueFast;
     if (g_t.warmup == 0)
-        g_t.t0 = Clock::now();
+        { g_t.t0 = Clock::now(); g_t.cpu0 = cpuSeconds(); }
     const long long window = qMax(1LL, s == "seq" ? 1LL : g_args.window);
     for (long long i = 0; i < window && g_t.issued < g_t.total; ++i)
         g_t.issue();

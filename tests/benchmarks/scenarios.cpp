@@ -512,6 +512,15 @@ void setUpTrace(Plexus::Node &node, const char *program)
     monitor->start(QString::fromLocal8Bit(program),
                    {QStringLiteral("--scenario"), QStringLiteral("trace-subscriber"),
                     QStringLiteral("--port"), QString::number(node.clusterPort())});
+    // End the subscriber before the master goes: it is a peer, not a worker, so nothing
+    // else stops it, and a QProcess destroyed while running warns and leaves it orphaned.
+    QObject::connect(qApp, &QCoreApplication::aboutToQuit, monitor, [monitor] {
+        monitor->terminate();
+        if (!monitor->waitForFinished(3000)) {
+            monitor->kill();
+            monitor->waitForFinished(1000);
+        }
+    });
 }
 
 int runTraceSubscriber(int &argc, char **argv, int port)

@@ -135,8 +135,8 @@ int main(int argc, char **argv)
                     static_cast<unsigned long long>(node.machineId()), node.clusterPort());
         std::fflush(stdout);
         QObject::connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
-            std::printf("Peer %llx connected from %s\n", static_cast<unsigned long long>(p.machineId),
-                        qPrintable(p.address));
+            std::printf("Peer %llx connected from %s\n",
+                        static_cast<unsigned long long>(p.machineId()), qPrintable(p.address()));
             std::fflush(stdout);
         });
         if (!parser.isSet(QStringLiteral("send")))

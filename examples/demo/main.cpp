@@ -120,7 +120,7 @@ void workerBroadcast(Plexus::Node &node)
     heading("3. A worker broadcasts to all the other processes");
     // sendTo() reaches one process; its Reply finishes when that worker's broadcast has.
     const Plexus::WorkerInfo last = node.workers().constLast();
-    Plexus::Reply *reply = Plexus::sendTo(Plexus::Sender(last.pid, last.slot),
+    Plexus::Reply *reply = Plexus::sendTo(Plexus::Sender(last.pid(), last.slot()),
                                           Plexus::newMessage({.call = announce, .reply = true}));
     QObject::connect(reply, &Plexus::Reply::finished, &node, [&node] { askStatus(node); });
 }
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         say("started");
         QObject::connect(&node, &Plexus::Node::workerStarted, &node,
                          [](const Plexus::WorkerInfo &w) {
-                             say("worker %d started, pid %lld", w.slot, w.pid);
+                             say("worker %d started, pid %lld", w.slot(), w.pid());
                          });
         QObject::connect(&node, &Plexus::Node::workersReady, &node, [&node] {
             say("all %d workers ready", int(node.workers().size()));

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
                 return;
             }
             const Plexus::WorkerInfo first = node.workers().constFirst();
-            Plexus::sendTo(Plexus::Sender(first.pid, first.slot),
+            Plexus::sendTo(Plexus::Sender(first.pid(), first.slot()),
                            Plexus::newMessage({.call = notifyOthers}));
         });
     });

@@ -52,10 +52,10 @@ void jobOnMaster(const Plexus::Message &message, const Plexus::WorkerInfo &worke
     if (!*state)
         *state = new JobTally;
     auto *tally = static_cast<JobTally *>(*state);
-    const int fromWorker = ++tally->perWorker[worker.slot];
+    const int fromWorker = ++tally->perWorker[worker.slot()];
     ++tally->total;
     std::printf("[master] %s handler: worker %d message %d: %.*s\n",
-                static_cast<const char *>(data), worker.slot, fromWorker,
+                static_cast<const char *>(data), worker.slot(), fromWorker,
                 int(message.length()), message.data().data());
     std::fflush(stdout);
     if (tally->total < expectedWorkers() * JobsPerWorker)
@@ -68,7 +68,7 @@ void jobOnMaster(const Plexus::Message &message, const Plexus::WorkerInfo &worke
     // Answer every worker with its own count (mln_fork_iterate + mln_ipc_master_send_prepare).
     Plexus::Node *node = Plexus::Node::instance();
     node->forEachWorker([node, tally](const Plexus::WorkerInfo &w) {
-        node->sendToWorker(w, MsgJob, QByteArray::number(tally->perWorker[w.slot]));
+        node->sendToWorker(w, MsgJob, QByteArray::number(tally->perWorker[w.slot()]));
     });
     delete tally;
     *state = nullptr;

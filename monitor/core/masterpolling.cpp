@@ -49,10 +49,11 @@ void MonitorClientPrivate::poll()
     }
     // RTTs change without a link event: refresh them from the Node.
     for (const Plexus::PeerInfo &p : node->peers()) {
-        if (!p.isMonitor && masters.contains(p.machineId)) {
-            const QUrl address(p.address);
-            state.setConnected(p.machineId, address.host(), quint16(qMax(0, address.port())),
-                               p.version, p.roundTripMs, p.connectedSince.toMSecsSinceEpoch(), t);
+        if (!p.isMonitor() && masters.contains(p.machineId())) {
+            const QUrl address(p.address());
+            state.setConnected(p.machineId(), address.host(), quint16(qMax(0, address.port())),
+                               p.version(), p.roundTripMs(),
+                               p.connectedSince().toMSecsSinceEpoch(), t);
         }
     }
     state.prune(t, ForgetAfterMs);

@@ -108,25 +108,25 @@ void MonitorClientPrivate::updateStatus()
 
 void MonitorClientPrivate::onPeerConnected(const Plexus::PeerInfo &peer)
 {
-    if (!peer.isValid() || peer.isMonitor)
+    if (!peer.isValid() || peer.isMonitor())
         return;
-    MasterLink &link = masters[peer.machineId];
+    MasterLink &link = masters[peer.machineId()];
     link.info = peer;
-    const QUrl address(peer.address);
-    state.setConnected(peer.machineId, address.host(), quint16(qMax(0, address.port())),
-                       peer.version, peer.roundTripMs, peer.connectedSince.toMSecsSinceEpoch(),
-                       now());
+    const QUrl address(peer.address());
+    state.setConnected(peer.machineId(), address.host(), quint16(qMax(0, address.port())),
+                       peer.version(), peer.roundTripMs(),
+                       peer.connectedSince().toMSecsSinceEpoch(), now());
     if (!paused)
-        requestSnapshot(peer.machineId, link);
+        requestSnapshot(peer.machineId(), link);
     if (options.trace)
-        subscribeTrace(peer.machineId, link);
+        subscribeTrace(peer.machineId(), link);
     changed();
     updateStatus();
 }
 
 void MonitorClientPrivate::onPeerDisconnected(const Plexus::PeerInfo &peer)
 {
-    auto it = masters.find(peer.machineId);
+    auto it = masters.find(peer.machineId());
     if (it == masters.end())
         return;
     // The replies fail by themselves (target lost); they must no longer count as ours.
@@ -135,8 +135,8 @@ void MonitorClientPrivate::onPeerDisconnected(const Plexus::PeerInfo &peer)
     if (it->trace)
         it->trace->abort();
     masters.erase(it);
-    state.setDisconnected(peer.machineId, now());
-    Q_EMIT q->machineLost(peer.machineId);
+    state.setDisconnected(peer.machineId(), now());
+    Q_EMIT q->machineLost(peer.machineId());
     changed();
     updateStatus();
 }

@@ -452,7 +452,7 @@ void startIdle(Plexus::Node &node)
                            f["master_rss_file_kb"] = num(procStatusKb(0, "RssFile"));
                            long long sum = 0, n = 0, maxRss = 0;
                            for (const Plexus::WorkerInfo &w : Plexus::Node::instance()->workers()) {
-                               const long long rss = procStatusKb(w.pid, "VmRSS");
+                               const long long rss = procStatusKb(w.pid(), "VmRSS");
                                sum += rss;
                                maxRss = qMax(maxRss, rss);
                                ++n;
@@ -500,7 +500,7 @@ void setUpTrace(Plexus::Node &node, const char *program)
     }
     node.handle(OpSubscribed, qApp, [&node](const Plexus::Message &) {
         for (const Plexus::WorkerInfo &w : node.workers()) {
-            if (w.slot == 0)
+            if (w.slot() == 0)
                 node.sendToWorker(w, TypeGo, {});
         }
     });
@@ -534,7 +534,7 @@ int runTraceSubscriber(int &argc, char **argv, int port)
     }
     long long batches = 0;
     QObject::connect(&node, &Plexus::Node::peerConnected, &app, [&batches](const Plexus::PeerInfo &p) {
-        const Plexus::Sender master(p.machineId, 0, -1);
+        const Plexus::Sender master(p.machineId(), 0, -1);
         Plexus::Reply *r = Plexus::sendTo(master, Plexus::newMessage(
                 {.opcode = Plexus::Introspection::TraceOpcode, .reply = true}));
         QObject::connect(r, &Plexus::Reply::replyReceived, qApp, [&batches, master] {
@@ -581,8 +581,8 @@ int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args)
                 std::fprintf(stderr, "  [master %d] no progress after 15 s: stage %s\n",
                              int(::getpid()), g_stage);
                 for (const Plexus::WorkerInfo &w : node.workers())
-                    std::fprintf(stderr, "    worker slot %d pid %lld state %d\n", w.slot,
-                                 w.pid, int(w.state));
+                    std::fprintf(stderr, "    worker slot %d pid %lld state %d\n", w.slot(),
+                                 w.pid(), int(w.state()));
             });
             diag->start(15000);
             QObject::connect(&node, &Plexus::Node::workersReady, qApp, [&node, name, diag] {

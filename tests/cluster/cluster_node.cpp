@@ -118,12 +118,12 @@ void masterCommand(Plexus::Node &node, const QByteArray &line)
     } else if (verb == "peers") {
         QByteArrayList machines;
         for (const Plexus::PeerInfo &p : node.peers())
-            machines.append(hex(p.machineId));
+            machines.append(hex(p.machineId()));
         out("PEERS " + g_tag + ' ' + num(machines.size()) + ' ' + machines.join(','));
     } else if (parts.size() == 2 && verb.startsWith('w')) {
         const QList<Plexus::WorkerInfo> workers = node.workers();
         const auto w = std::find_if(workers.begin(), workers.end(),
-                                    [](const Plexus::WorkerInfo &i) { return i.slot == 0; });
+                                    [](const Plexus::WorkerInfo &i) { return i.slot() == 0; });
         if (w != workers.end())
             node.sendToWorker(*w, TypeCommand, {verb.mid(1) + ' ' + parts[1]});
     } else if (parts.size() == 2) {
@@ -169,10 +169,10 @@ int main(int argc, char **argv)
             options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});
         }
         QObject::connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
-            out("PEERUP " + g_tag + ' ' + hex(p.machineId));
+            out("PEERUP " + g_tag + ' ' + hex(p.machineId()));
         });
         QObject::connect(&node, &Plexus::Node::peerDisconnected, &node, [](const Plexus::PeerInfo &p) {
-            out("PEERDOWN " + g_tag + ' ' + hex(p.machineId));
+            out("PEERDOWN " + g_tag + ' ' + hex(p.machineId()));
         });
         QObject::connect(&node, &Plexus::Node::securityEvent, &node,
                          [](Plexus::FrameError reason, const QString &peer) {

@@ -164,10 +164,10 @@ void tst_ClusterApi::peerInfoDebug()
 {
     Plexus::PeerInfo p;
     QVERIFY(!p.isValid());
-    p.machineId = 0xabc;
-    p.address = u"tcp://10.77.0.2:7400"_s;
-    p.version = u"0.1.0"_s;
-    p.roundTripMs = 0.25;
+    p.setMachineId(0xabc);
+    p.setAddress(u"tcp://10.77.0.2:7400"_s);
+    p.setVersion(u"0.1.0"_s);
+    p.setRoundTripMs(0.25);
     QVERIFY(p.isValid());
     QString text;
     QDebug(&text) << p;

@@ -277,7 +277,7 @@ bool tst_ClusterInput::hasPeer(quint64 machine) const
 {
     const QList<PeerInfo> peers = m_node->peers();
     return std::any_of(peers.cbegin(), peers.cend(),
-                       [machine](const PeerInfo &p) { return p.machineId == machine; });
+                       [machine](const PeerInfo &p) { return p.machineId() == machine; });
 }
 
 // Accepted cluster links that are not through their handshake and Hello yet.

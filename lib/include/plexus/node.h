@@ -316,8 +316,8 @@ public:
 Q_SIGNALS:
     /*! The worker of a slot connected to this master (also after a restart). */
     void workerStarted(const Plexus::WorkerInfo &worker, QPrivateSignal);
-    /*! The worker \a worker ended, for \a reason; WorkerInfo::state says whether its slot
-        will be restarted. */
+    /*! The worker \a worker ended, for \a reason; WorkerInfo::state() says whether its
+        slot will be restarted. */
     void workerExited(const Plexus::WorkerInfo &worker, Plexus::WorkerInfo::ExitReason reason,
                       QPrivateSignal);
     /*! A frame or a connection from \a peer was rejected for \a reason (counted in

@@ -29,7 +29,7 @@ using HandlerId = quint64;
     {
         auto *count = reinterpret_cast<quintptr *>(state);
         ++*count;
-        qDebug() << "worker" << w.slot << "sent" << m.data() << "total" << *count;
+        qDebug() << "worker" << w.slot() << "sent" << m.data() << "total" << *count;
     }
     Plexus::registerHandler(MsgHello, countOnMaster, nullptr, nullptr, nullptr);
     \endcode

@@ -166,22 +166,22 @@ void IntrospectionService::finishSnapshot(const Message &request, QCborMap maste
     processes.append(master);
     QList<WorkerInfo> workers = m_node->workerList();
     std::sort(workers.begin(), workers.end(),
-              [](const WorkerInfo &a, const WorkerInfo &b) { return a.slot < b.slot; });
+              [](const WorkerInfo &a, const WorkerInfo &b) { return a.slot() < b.slot(); });
     for (const WorkerInfo &w : std::as_const(workers)) {
-        QCborMap p = answers.value(w.pid);
+        QCborMap p = answers.value(w.pid());
         const bool responding = !p.isEmpty();
         p.remove(key("v"));
         // What the master knows wins: it is the one that restarts them.
-        p.insert(key("pid"), w.pid);
+        p.insert(key("pid"), w.pid());
         p.insert(key("role"), QStringLiteral("worker"));
-        p.insert(key("slot"), w.slot);
-        p.insert(key("exec"), w.isExec);
-        p.insert(key("state"), stateName(w.state));
+        p.insert(key("slot"), w.slot());
+        p.insert(key("exec"), w.isExec());
+        p.insert(key("state"), stateName(w.state()));
         p.insert(key("responding"), responding);
-        p.insert(key("startedAt"), w.startedAt);
-        p.insert(key("uptimeMs"), w.startedAt ? now - w.startedAt : 0);
-        p.insert(key("restarts"), w.restarts);
-        const Endpoint *e = w.pid > 0 ? m_node->nodeRouter()->endpointForPid(w.pid) : nullptr;
+        p.insert(key("startedAt"), w.startedAt());
+        p.insert(key("uptimeMs"), w.startedAt() ? now - w.startedAt() : 0);
+        p.insert(key("restarts"), w.restarts());
+        const Endpoint *e = w.pid() > 0 ? m_node->nodeRouter()->endpointForPid(w.pid()) : nullptr;
         const Link *link = e ? e->link : nullptr;
         p.insert(key("backlog"), link ? qint64(link->queuedBytes()) : 0);
         p.insert(key("idleMs"), link && link->lastInputAt() ? nowMono - link->lastInputAt() : -1);
@@ -258,18 +258,18 @@ void IntrospectionService::control(const Message &request)
         const qint64 pid = body.value(key("pid")).toInteger();
         const QList<WorkerInfo> workers = m_node->workerList();
         const auto w = std::find_if(workers.begin(), workers.end(), [pid](const WorkerInfo &i) {
-            return i.pid == pid && i.state == WorkerInfo::Running;
+            return i.pid() == pid && i.state() == WorkerInfo::Running;
         });
         Endpoint *e = w != workers.end() ? m_node->nodeRouter()->endpointForPid(pid) : nullptr;
         if (!e) {
             answer(request, refusal(QStringLiteral("no running worker with pid %1 here").arg(pid)));
             return;
         }
-        if (w->restartPolicy != WorkerInfo::Restart) {
+        if (w->restartPolicy() != WorkerInfo::Restart) {
             answer(request, refusal(QStringLiteral("worker %1 would not be restarted (NoRestart)").arg(pid)));
             return;
         }
-        qCInfo(lcWorker) << "restarting worker" << pid << "(slot" << w->slot << ") for a monitor";
+        qCInfo(lcWorker) << "restarting worker" << pid << "(slot" << w->slot() << ") for a monitor";
         m_node->nodeRouter()->sendControl(e, Wire::ControlStop, {});   // it exits; its slot respawns
     } else if (action == QLatin1String("send")) {
         const quint32 opcode = quint32(body.value(key("opcode")).toInteger());

@@ -179,16 +179,16 @@ QCborArray IntrospectionService::peerRecords() const
         return out;
     for (const PeerInfo &p : m_node->clusterTransport()->peers()) {
         QCborMap m;
-        m.insert(key("machine"), u64(p.machineId));
+        m.insert(key("machine"), u64(p.machineId()));
         // "address" and "port" as before the URL; "url" says which engine.
-        const QUrl url(p.address);
-        m.insert(key("url"), p.address);
+        const QUrl url(p.address());
+        m.insert(key("url"), p.address());
         m.insert(key("address"), url.host());
         m.insert(key("port"), qMax(0, url.port()));
-        m.insert(key("version"), p.version);
-        m.insert(key("monitor"), p.isMonitor);
-        m.insert(key("rttMs"), p.roundTripMs);
-        m.insert(key("since"), p.connectedSince.toMSecsSinceEpoch());
+        m.insert(key("version"), p.version());
+        m.insert(key("monitor"), p.isMonitor());
+        m.insert(key("rttMs"), p.roundTripMs());
+        m.insert(key("since"), p.connectedSince().toMSecsSinceEpoch());
         out.append(m);
     }
     return out;

@@ -356,7 +356,7 @@ void Node::forEachWorker(const std::function<void(const WorkerInfo &)> &fn) cons
 {
     const QList<WorkerInfo> snapshot = workers();
     for (const WorkerInfo &w : snapshot) {
-        if (w.state == WorkerInfo::Running)
+        if (w.state() == WorkerInfo::Running)
             fn(w);
     }
 }
@@ -368,7 +368,7 @@ bool Node::sendToWorker(const WorkerInfo &worker, quint32 type, const Payload &p
         d->setError(NotMasterError, tr("Only the master sends to a worker"));
         return false;
     }
-    return worker.pid > 0 && d->router->submitTyped(worker.pid, type, payload);
+    return worker.pid() > 0 && d->router->submitTyped(worker.pid(), type, payload);
 }
 
 bool Node::sendToMaster(quint32 type, const Payload &payload)

@@ -135,17 +135,4 @@ QList<PeerInfo> Node::peers() const
     return d->cluster ? d->cluster->peers() : QList<PeerInfo>();
 }
 
-QDebug operator<<(QDebug debug, const PeerInfo &p)
-{
-    const QDebugStateSaver saver(debug);
-    debug.nospace() << "PeerInfo(" << Qt::hex << p.machineId << Qt::dec << ", " << p.address
-                    << ", v" << p.version;
-    if (p.isMonitor)
-        debug << ", monitor";
-    if (p.roundTripMs >= 0)
-        debug << ", rtt " << p.roundTripMs << " ms";
-    debug << ')';
-    return debug;
-}
-
 } // namespace Plexus

@@ -69,7 +69,7 @@ WorkerInfo WorkerTable::workerAt(quint32 endpoint) const
 bool WorkerTable::allStarted() const
 {
     for (int i = 0; i < m_initialSlots && i < m_slots.size(); ++i) {
-        const WorkerInfo::State st = m_slots[i].info.state;
+        const WorkerInfo::State st = m_slots[i].info.state();
         if (st != WorkerInfo::Running && st != WorkerInfo::GivenUp)
             return false;
     }
@@ -89,7 +89,7 @@ void WorkerTable::ensureEndpoint(int s)
     Slot &slot = m_slots[s];
     if (slot.endpoint && m_router->endpoint(slot.endpoint))
         return;
-    Endpoint *e = m_router->createEndpoint(Endpoint::Kind::Worker, s, slot.info.isExec);
+    Endpoint *e = m_router->createEndpoint(Endpoint::Kind::Worker, s, slot.info.isExec());
     slot.endpoint = e->id;
 }
 
@@ -107,10 +107,10 @@ void WorkerTable::startForked(int count, WorkerInfo::RestartPolicy policy,
     m_initialSlots = count;
     for (int s = 0; s < count; ++s) {
         Slot slot;
-        slot.info.slot = s;
-        slot.info.machineId = m_machineId;
-        slot.info.restartPolicy = policy;
-        slot.info.arguments = arguments;
+        slot.info.setSlot(s);
+        slot.info.setMachineId(m_machineId);
+        slot.info.setRestartPolicy(policy);
+        slot.info.setArguments(arguments);
         m_slots.append(slot);
         ensureEndpoint(s);
         if (m_forkServer)
@@ -126,16 +126,16 @@ int WorkerTable::spawnExec(const QString &program, const QStringList &arguments,
                            WorkerInfo::RestartPolicy policy, QString *error)
 {
     Slot slot;
-    slot.info.slot = int(m_slots.size());
-    slot.info.machineId = m_machineId;
-    slot.info.arguments = QStringList{program} + arguments;
-    slot.info.isExec = true;
-    slot.info.restartPolicy = policy;
+    slot.info.setSlot(int(m_slots.size()));
+    slot.info.setMachineId(m_machineId);
+    slot.info.setArguments(QStringList{program} + arguments);
+    slot.info.setExec(true);
+    slot.info.setRestartPolicy(policy);
     m_slots.append(slot);
-    const int s = slot.info.slot;
+    const int s = slot.info.slot();
     ensureEndpoint(s);
     if (!startExec(s, error)) {
-        m_slots[s].info.state = WorkerInfo::GivenUp;
+        m_slots[s].info.setState(WorkerInfo::GivenUp);
         dropEndpoint(s);
         return -1;
     }
@@ -152,7 +152,7 @@ bool WorkerTable::startExec(int s, QString *error)
                 [this, s](int exitCode, QProcess::ExitStatus st) {
             // QProcess does not say which signal ended a crashed process: report SIGKILL.
             const int status = st == QProcess::CrashExit ? SIGKILL : (exitCode & 0xff) << 8;
-            onReaped(s, m_slots[s].info.pid, status);
+            onReaped(s, m_slots[s].info.pid(), status);
         });
     }
     int pipeFds[2];
@@ -173,7 +173,7 @@ bool WorkerTable::startExec(int s, QString *error)
         else
             ::dup2(readFd, 3);
     });
-    slot.process->start(slot.info.arguments.value(0), slot.info.arguments.mid(1));
+    slot.process->start(slot.info.arguments().value(0), slot.info.arguments().mid(1));
     ::close(pipeFds[0]);
     const bool started = slot.process->waitForStarted(5000);
     if (started) {
@@ -191,13 +191,13 @@ bool WorkerTable::startExec(int s, QString *error)
                 off += n;
         }
         Crypto::wipe(packet, sizeof packet);
-        slot.info.pid = slot.process->processId();
-        slot.info.startedAt = QDateTime::currentMSecsSinceEpoch();
+        slot.info.setPid(slot.process->processId());
+        slot.info.setStartedAt(QDateTime::currentMSecsSinceEpoch());
         if (Endpoint *e = m_router->endpoint(slot.endpoint))
-            e->pid = slot.info.pid;
+            e->pid = slot.info.pid();
     } else {
         *error = slot.process->errorString();
-        qCCritical(lcWorker) << "cannot start" << slot.info.arguments.value(0) << ':' << *error;
+        qCCritical(lcWorker) << "cannot start" << slot.info.arguments().value(0) << ':' << *error;
     }
     ::close(pipeFds[1]);
     return started;
@@ -218,15 +218,15 @@ quint32 WorkerTable::admit(const PeerIdentity &peer, qint64 credentialPid, Frame
     // The process must be who the kernel says it is, and the one started for the slot
     // (the fork server's notice may come after the Hello: then any pid will do once).
     const bool credentialsMatch = credentialPid <= 0 || credentialPid == peer.pid;
-    const bool pidMatches = slot.info.pid == 0 || slot.info.pid == peer.pid;
+    const bool pidMatches = slot.info.pid() == 0 || slot.info.pid() == peer.pid;
     Endpoint *e = m_router->endpoint(slot.endpoint);
-    if (slot.info.state == WorkerInfo::GivenUp || !e || e->state != Endpoint::State::Starting
-        || !credentialsMatch || !pidMatches || peer.isExec != slot.info.isExec) {
+    if (slot.info.state() == WorkerInfo::GivenUp || !e || e->state != Endpoint::State::Starting
+        || !credentialsMatch || !pidMatches || peer.isExec != slot.info.isExec()) {
         *why = claim + (!credentialsMatch ? QStringLiteral(": not the sending process")
                         : !pidMatches     ? QStringLiteral(": not the process started for the slot (pid %1)")
-                                                    .arg(slot.info.pid)
-                        : peer.isExec != slot.info.isExec ? QStringLiteral(": wrong kind of worker")
-                                                          : QStringLiteral(": the slot is not starting"));
+                                                    .arg(slot.info.pid())
+                        : peer.isExec != slot.info.isExec() ? QStringLiteral(": wrong kind of worker")
+                                                            : QStringLiteral(": the slot is not starting"));
         return 0;
     }
     *error = FrameError::NoError;
@@ -238,9 +238,9 @@ void WorkerTable::connected(Endpoint *endpoint)
     for (Slot &slot : m_slots) {
         if (slot.endpoint != endpoint->id)
             continue;
-        slot.info.pid = endpoint->pid;
-        slot.info.state = WorkerInfo::Running;
-        qCDebug(lcWorker) << "worker" << slot.info.slot << "pid" << slot.info.pid << "connected";
+        slot.info.setPid(endpoint->pid);
+        slot.info.setState(WorkerInfo::Running);
+        qCDebug(lcWorker) << "worker" << slot.info.slot() << "pid" << slot.info.pid() << "connected";
         Q_EMIT workerStarted(slot.info);
         checkReady();
         return;
@@ -256,10 +256,10 @@ void WorkerTable::lost(Endpoint *endpoint, const PeerIdentity &peer)
         // The router removes this endpoint when we return. A slot that will restart gets a
         // new one at once, so that traffic sent meanwhile waits for the new process.
         slot.endpoint = 0;
-        if (m_shuttingDown || slot.info.state != WorkerInfo::Running)
+        if (m_shuttingDown || slot.info.state() != WorkerInfo::Running)
             return;
-        if (slot.info.restartPolicy == WorkerInfo::Restart) {
-            Endpoint *next = m_router->createEndpoint(Endpoint::Kind::Worker, s, slot.info.isExec);
+        if (slot.info.restartPolicy() == WorkerInfo::Restart) {
+            Endpoint *next = m_router->createEndpoint(Endpoint::Kind::Worker, s, slot.info.isExec());
             slot.endpoint = next->id;
         }
         // The process may still run (its link was closed for garbage): make sure it ends,
@@ -271,7 +271,7 @@ void WorkerTable::lost(Endpoint *endpoint, const PeerIdentity &peer)
             if (s >= m_slots.size() || m_shuttingDown)
                 return;
             Slot &slot = m_slots[s];
-            if (slot.info.pid != pid || slot.info.state != WorkerInfo::Running)
+            if (slot.info.pid() != pid || slot.info.state() != WorkerInfo::Running)
                 return;   // reaped (and maybe restarted) meanwhile
             qCWarning(lcWorker) << "worker" << s << "pid" << pid
                                 << "still runs after losing its link; killing it";
@@ -291,42 +291,42 @@ void WorkerTable::onForked(int s, qint64 pid)
     Slot &slot = m_slots[s];
     if (pid <= 0) {
         qCCritical(lcWorker) << "fork failed for slot" << s;
-        slot.info.state = WorkerInfo::GivenUp;
+        slot.info.setState(WorkerInfo::GivenUp);
         dropEndpoint(s);
         checkReady();
         return;
     }
-    slot.info.startedAt = QDateTime::currentMSecsSinceEpoch();
+    slot.info.setStartedAt(QDateTime::currentMSecsSinceEpoch());
     if (Endpoint *e = m_router->endpoint(slot.endpoint); e && !e->pid)
         e->pid = pid;
     // The worker may have connected (Hello admitted, state Running) before this notice
     // arrived: the two come over different sockets.
-    if (slot.info.pid == pid && slot.info.state == WorkerInfo::Running)
+    if (slot.info.pid() == pid && slot.info.state() == WorkerInfo::Running)
         return;
-    slot.info.pid = pid;
-    slot.info.state = WorkerInfo::Starting;
+    slot.info.setPid(pid);
+    slot.info.setState(WorkerInfo::Starting);
 }
 
 void WorkerTable::onReaped(int s, qint64 pid, int status)
 {
-    if (s < 0 || s >= m_slots.size() || m_slots[s].info.pid != pid)
+    if (s < 0 || s >= m_slots.size() || m_slots[s].info.pid() != pid)
         return;
     Slot &slot = m_slots[s];
     WorkerInfo &w = slot.info;
     WorkerInfo::ExitReason reason;
     if (WIFSIGNALED(status)) {
         reason = WorkerInfo::Crashed;
-        w.exitCode = WTERMSIG(status);
+        w.setExitCode(WTERMSIG(status));
     } else {
-        w.exitCode = WEXITSTATUS(status);
-        reason = w.exitCode == 0 ? WorkerInfo::NormalExit : WorkerInfo::ErrorExit;
+        w.setExitCode(WEXITSTATUS(status));
+        reason = w.exitCode() == 0 ? WorkerInfo::NormalExit : WorkerInfo::ErrorExit;
     }
-    w.state = WorkerInfo::Exited;
+    w.setState(WorkerInfo::Exited);
 
     bool restart = false;
     if (m_shuttingDown) {
         reason = WorkerInfo::Stopped;
-    } else if (w.restartPolicy == WorkerInfo::Restart) {
+    } else if (w.restartPolicy() == WorkerInfo::Restart) {
         const qint64 now = monotonicMs();
         slot.exits.append(now);
         while (!slot.exits.isEmpty() && now - slot.exits.first() > m_restartWindowMs)
@@ -335,13 +335,13 @@ void WorkerTable::onReaped(int s, qint64 pid, int status)
             qCCritical(lcWorker).nospace()
                     << "worker slot " << s << " exited " << slot.exits.size() << " times within "
                     << m_restartWindowMs << " ms; giving up on it";
-            w.state = WorkerInfo::GivenUp;
+            w.setState(WorkerInfo::GivenUp);
             reason = WorkerInfo::CrashLoop;
         } else {
             restart = true;
         }
     } else {
-        w.state = WorkerInfo::GivenUp;
+        w.setState(WorkerInfo::GivenUp);
     }
 
     // Calls in flight to the process that ended fail now, not when the kernel gets to the
@@ -358,7 +358,7 @@ void WorkerTable::onReaped(int s, qint64 pid, int status)
         ensureEndpoint(s);
 
     qCInfo(lcWorker) << "worker" << s << "pid" << pid << "ended:" << reason << "status"
-                     << w.exitCode << (restart ? "- restarting" : "");
+                     << w.exitCode() << (restart ? "- restarting" : "");
     const WorkerInfo snapshot = w;
     Q_EMIT workerExited(snapshot, reason);
     if (restart)
@@ -370,19 +370,19 @@ void WorkerTable::onReaped(int s, qint64 pid, int status)
 void WorkerTable::restart(int s)
 {
     Slot &slot = m_slots[s];
-    ++slot.info.restarts;
+    slot.info.setRestarts(slot.info.restarts() + 1);
     Stats::bump(m_stats->process.restarts);
-    slot.info.state = WorkerInfo::Starting;
-    slot.info.pid = 0;
+    slot.info.setState(WorkerInfo::Starting);
+    slot.info.setPid(0);
     if (Endpoint *e = m_router->endpoint(slot.endpoint)) {
         e->pid = 0;
         e->startedAt = monotonicMs();
         e->stalled = false;
     }
-    if (slot.info.isExec) {
+    if (slot.info.isExec()) {
         QString error;
         if (!startExec(s, &error)) {
-            slot.info.state = WorkerInfo::GivenUp;
+            slot.info.setState(WorkerInfo::GivenUp);
             dropEndpoint(s);
         }
     } else if (m_forkServer) {

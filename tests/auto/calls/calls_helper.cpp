@@ -466,7 +466,7 @@ void reportHits(const QByteArray &tag, qint64 caller)
     const QSet<qint64> distinct(hits.cbegin(), hits.cend());
     int workersHit = 0;
     for (const WorkerInfo &w : g_node->workers())
-        workersHit += distinct.contains(w.pid);
+        workersHit += distinct.contains(w.pid());
     QByteArray line = "count=" + num(hits.size()) + " distinct=" + num(distinct.size())
             + " master=" + num(distinct.contains(::getpid())) + " workers=" + num(workersHit);
     if (caller)
@@ -525,10 +525,10 @@ void localMaster()
     auto fromWorker = [](const QByteArray &tag) {
         const QList<WorkerInfo> workers = g_node->workers();
         const WorkerInfo w = workers.value(1);
-        caller = w.pid;
+        caller = w.pid();
         const Message trigger = Plexus::newMessage({.call = localTrigger, .data = tag});
         check(!trigger.isNull(), "local: newMessage failed");
-        check(Plexus::sendTo(Plexus::Sender(w.pid, w.slot), trigger) == nullptr,
+        check(Plexus::sendTo(Plexus::Sender(w.pid(), w.slot()), trigger) == nullptr,
               "local: sendTo without reply returned a Reply");
     };
     value("local.workers", g_node->workers().size());
@@ -1155,7 +1155,7 @@ QByteArray ovrDescribe(const Message &m)
 void ovrHandler(const Message &m)
 {
     const QList<WorkerInfo> workers = g_node->workers();
-    check(m.sender().slot() == 0 && !workers.isEmpty() && m.sender().pid() == workers.first().pid,
+    check(m.sender().slot() == 0 && !workers.isEmpty() && m.sender().pid() == workers.first().pid(),
           "overrides: request sender");
     const QByteArray seen = "flags=" + hex(m.flags()) + ";id=" + hex(m.id()) + ";ts="
             + num(qint64(m.timestamp()));
@@ -1255,12 +1255,12 @@ void masterCount(const Message &m, const WorkerInfo &w, void *data, void **state
     s_lastCountState = ++*n;
     check(data == &g_masterData, "typed: master data");
     const QList<WorkerInfo> workers = g_node->workers();
-    check(w.isValid() && w.pid == m.sender().pid() && w.slot == m.sender().slot()
-                  && w.state == WorkerInfo::Running && w.slot < workers.size()
-                  && workers.at(w.slot).pid == w.pid && !w.isExec,
+    check(w.isValid() && w.pid() == m.sender().pid() && w.slot() == m.sender().slot()
+                  && w.state() == WorkerInfo::Running && w.slot() < workers.size()
+                  && workers.at(w.slot()).pid() == w.pid() && !w.isExec(),
           "typed: WorkerInfo of the sender");
     check(onMainThread(), "typed: master handler not on the Node's thread");
-    ++s_countBySlot[w.slot];
+    ++s_countBySlot[w.slot()];
 }
 
 void workerGo(const Message &m, const WorkerInfo &w, void *data, void **state)
@@ -1303,7 +1303,7 @@ void masterDoneHandler(const Message &m, const WorkerInfo &w, void *data, void *
     check(data == &g_masterData, "typed: done handler data");
     const QByteArrayList parts = m.data().toByteArray().split(' ');
     const QByteArray phase = parts.value(0);
-    value("typed." + phase + ".w" + num(w.slot) + ".goCount", parts.value(1));
+    value("typed." + phase + ".w" + num(w.slot()) + ".goCount", parts.value(1));
     if (++s_phaseDone[phase] < 2)
         return;
     if (phase == "A") {
@@ -1342,7 +1342,7 @@ void masterLate(const Message &m, const WorkerInfo &w, void *data, void **state)
     ++*n;
     check(data == &g_masterData, "typed: late master data");
     const QByteArrayList parts = m.data().toByteArray().split(' ');
-    value("typed.D.w" + num(w.slot) + '.' + parts.value(0), parts.mid(1).join(' '));
+    value("typed.D.w" + num(w.slot()) + '.' + parts.value(0), parts.mid(1).join(' '));
     if (++s_lateCount == 4) {
         value("typed.D.masterState", qint64(*n));
         finish();
@@ -1353,7 +1353,7 @@ void typedMaster()
 {
     value("typed.sendToMasterOnMaster", g_node->sendToMaster(TypeCount, "x"));
     int running = 0;
-    g_node->forEachWorker([&](const WorkerInfo &w) { running += w.state == WorkerInfo::Running; });
+    g_node->forEachWorker([&](const WorkerInfo &w) { running += w.state() == WorkerInfo::Running; });
     value("typed.forEachWorker", running);
     typedPhase("A");
 }
@@ -1871,7 +1871,7 @@ void deadcallerMaster()
 {
     QObject::connect(g_node, &Node::workerExited, g_node,
                      [](const WorkerInfo &w, WorkerInfo::ExitReason) {
-        if (w.slot != 0 || s_deadReplied || s_deadRequest.isNull())
+        if (w.slot() != 0 || s_deadReplied || s_deadRequest.isNull())
             return;
         s_deadReplied = true;
         const quint64 droppedBefore = g_node->counters().droppedReplies;

@@ -86,7 +86,7 @@ void countingHandler(const char *side, const Message &m, const WorkerInfo &w, vo
 {
     auto *count = reinterpret_cast<quintptr *>(state);
     ++*count;
-    g_typed.append({side, m.data().toByteArray(), w.slot, w.pid, data, state, *count});
+    g_typed.append({side, m.data().toByteArray(), w.slot(), w.pid(), data, state, *count});
 }
 void typedMaster(const Message &m, const WorkerInfo &w, void *data, void **state)
 {
@@ -464,8 +464,8 @@ void tst_Dispatcher::typedByRole()
     QFETCH(bool, onWorker);
     registerTyped(TypeCount, typedMaster, typedWorker);
     m_context->worker = onWorker;
-    m_context->info.slot = 3;
-    m_context->info.pid = 4321;
+    m_context->info.setSlot(3);
+    m_context->info.setPid(4321);
 
     QCOMPARE(dispatch(request(Wire::Typed, TypeCount, "one")), Dispatcher::Result::Handled);
     QCOMPARE(dispatch(request(Wire::Typed, TypeCount, "two")), Dispatcher::Result::Handled);

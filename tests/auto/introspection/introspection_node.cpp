@@ -59,8 +59,8 @@ QByteArray workerPids(const Plexus::Node &node)
 {
     QByteArrayList pids;
     for (const Plexus::WorkerInfo &w : node.workers()) {
-        if (w.state == Plexus::WorkerInfo::Running)
-            pids.append(QByteArray::number(w.pid));
+        if (w.state() == Plexus::WorkerInfo::Running)
+            pids.append(QByteArray::number(w.pid()));
     }
     return pids.join(',');
 }
@@ -117,7 +117,7 @@ int runSubscriber(int argc, char **argv, const QUrl &master)
     QObject::connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
         const Plexus::Message request = Plexus::newMessage(
                 {.opcode = Plexus::Introspection::TraceOpcode, .reply = true});
-        Plexus::Reply *r = Plexus::sendTo(Plexus::Sender(p.machineId, 0, -1), request);
+        Plexus::Reply *r = Plexus::sendTo(Plexus::Sender(p.machineId(), 0, -1), request);
         r->setAutoDelete(false);
         QObject::connect(r, &Plexus::Reply::replyReceived, r, [r] {
             out("SUBSCRIBED");

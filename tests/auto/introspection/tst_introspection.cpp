@@ -183,7 +183,7 @@ Master *tst_Introspection::startMaster(const QStringList &arguments)
     QDeadlineTimer deadline(10000);
     while (!deadline.hasExpired()) {
         for (const Plexus::PeerInfo &p : m_node->peers()) {
-            if (p.machineId == m->machine)
+            if (p.machineId() == m->machine)
                 return m.get();
         }
         up.wait(200);

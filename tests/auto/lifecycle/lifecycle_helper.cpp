@@ -237,19 +237,19 @@ void startSlowResponder(QObject *context)
 void pingWorker(const WorkerInfo &w)
 {
     // Forked workers run the same image: a function pointer. Exec'd ones: an op-code.
-    const Message m = w.isExec ? newMessage({.opcode = OpEcho, .data = {"ping"}, .reply = true})
+    const Message m = w.isExec() ? newMessage({.opcode = OpEcho, .data = {"ping"}, .reply = true})
                                : newMessage({.call = onEchoPid, .data = {"ping"}, .reply = true});
-    Reply *r = sendTo(Sender(w.pid, w.slot), m);
+    Reply *r = sendTo(Sender(w.pid(), w.slot()), m);
     const auto from = std::make_shared<qint64>(0);
     QObject::connect(r, &Reply::replyReceived, [from](const Message &reply) {
         *from = reply.data().toByteArray().toLongLong();
     });
-    const int slot = w.slot;
-    const qint64 pid = w.pid;
+    const int slot = w.slot();
+    const qint64 pid = w.pid();
     QObject::connect(r, &Reply::finished, [r, from, slot, pid] {
         say("PONG slot=%d pid=%lld err=%d from=%lld", slot, pid, int(r->error()), *from);
     });
-    if (w.isExec) {
+    if (w.isExec()) {
         // A function pointer means nothing in another image: refused at the caller.
         Reply *fn = sendTo(w.sender(), newMessage({.call = onEchoPid, .data = {"fn"}, .reply = true}));
         QObject::connect(fn, &Reply::finished, [fn, slot] {
@@ -277,7 +277,7 @@ void localCallsOnceAllRun(Node &node)
 {
     static bool done = false;
     for (const WorkerInfo &w : node.workers()) {
-        if (w.state != WorkerInfo::Running)
+        if (w.state() != WorkerInfo::Running)
             return;
     }
     if (std::exchange(done, true))
@@ -292,10 +292,10 @@ void startFlood(const WorkerInfo &w)
     const bool viaLocal = qgetenv("LIFE_FLOOD_MODE") == "local";
     static struct Stats { int issued = 0, finished = 0, ok = 0, lost = 0, other = 0; } stats;
     Stats *s = &stats;
-    say("FLOODSTART n=%d mode=%s worker=%lld", n, viaLocal ? "local" : "sendto", w.pid);
+    say("FLOODSTART n=%d mode=%s worker=%lld", n, viaLocal ? "local" : "sendto", w.pid());
     for (int i = 0; i < n; ++i) {
         Reply *r = viaLocal ? local({.opcode = OpSlow, .data = {"x"}, .reply = true})
-                            : sendTo(Sender(w.pid, w.slot),
+                            : sendTo(Sender(w.pid(), w.slot()),
                                      newMessage({.call = onSlowFn, .data = {"x"}, .reply = true}));
         ++s->issued;
         QObject::connect(r, &Reply::finished, [r, s, n] {
@@ -318,14 +318,14 @@ void startFlood(const WorkerInfo &w)
 void quitWhenAllGivenUp(Node &node)
 {
     for (const WorkerInfo &w : node.workers()) {
-        if (w.state != WorkerInfo::GivenUp)
+        if (w.state() != WorkerInfo::GivenUp)
             return;
     }
     // Leave time for a (wrong) restart to show up before reporting the final state.
     QTimer::singleShot(500, &node, [&node] {
         QByteArrayList states;
         for (const WorkerInfo &w : node.workers())
-            states.append(key(w.state));
+            states.append(key(w.state()));
         say("FINAL restarts=%llu states=%s", node.counters().restarts, states.join(',').constData());
         QCoreApplication::quit();
     });
@@ -356,20 +356,20 @@ void masterStart(Node &node)
     });
 
     QObject::connect(&node, &Node::workerStarted, &node, [&node](const WorkerInfo &w) {
-        say("WORKER slot=%d pid=%lld exec=%d restarts=%d", w.slot, w.pid, w.isExec ? 1 : 0,
-            w.restarts);
+        say("WORKER slot=%d pid=%lld exec=%d restarts=%d", w.slot(), w.pid(), w.isExec() ? 1 : 0,
+            w.restarts());
         if (g_scenario == "count")
             return;
         pingWorker(w);
-        if (g_scenario == "flood" && w.restarts == 0 && w.slot == 0)
+        if (g_scenario == "flood" && w.restarts() == 0 && w.slot() == 0)
             startFlood(w);
         if (g_scenario == "spawn")
             localCallsOnceAllRun(node);
     });
     QObject::connect(&node, &Node::workerExited, &node,
                      [&node](const WorkerInfo &w, WorkerInfo::ExitReason reason) {
-        say("EXITED slot=%d pid=%lld reason=%s code=%d state=%s restarts=%d exec=%d", w.slot,
-            w.pid, key(reason), w.exitCode, key(w.state), w.restarts, w.isExec ? 1 : 0);
+        say("EXITED slot=%d pid=%lld reason=%s code=%d state=%s restarts=%d exec=%d", w.slot(),
+            w.pid(), key(reason), w.exitCode(), key(w.state()), w.restarts(), w.isExec() ? 1 : 0);
         if (g_scenario == "crashloop" || g_scenario == "norestart")
             quitWhenAllGivenUp(node);
     });
@@ -402,7 +402,7 @@ void masterStart(Node &node)
             say("ARGS %s", args.join('|').constData());
             QByteArrayList workerArgs;
             for (const WorkerInfo &w : node.workers())
-                workerArgs.append(w.arguments.mid(1).join(u'|').toLocal8Bit());
+                workerArgs.append(w.arguments().mid(1).join(u'|').toLocal8Bit());
             say("WORKERARGS %s", workerArgs.join(';').constData());
         }
     });

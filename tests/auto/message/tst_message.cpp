@@ -2,17 +2,23 @@
 #include "message_p.h"
 
 #include <plexus/message.h>
+#include <plexus/peerinfo.h>
+#include <plexus/workerinfo.h>
 
+#include <QtCore/qdatetime.h>
+#include <QtCore/qmetaobject.h>
 #include <QtCore/qvariant.h>
 #include <QtTest/QTest>
 
 #include <atomic>
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include <unistd.h>
 
 using namespace Plexus;
+using namespace Qt::StringLiterals;
 
 namespace {
 
@@ -38,6 +44,58 @@ Message makeMessage(quint16 privateFlags = 0, const Payload &payload = "payload"
     return MessagePrivate::wrap(d);
 }
 
+// The one pointer an implicitly shared value holds (its QSharedDataPointer): equal for two
+// values that share their data.
+template<typename T>
+const void *sharedData(const T &value)
+{
+    static_assert(sizeof(T) == sizeof(void *), "an implicitly shared value is one pointer");
+    const void *d = nullptr;
+    std::memcpy(&d, &value, sizeof d);
+    return d;
+}
+
+// The names of the properties of a gadget, in declaration order.
+QByteArrayList propertyNames(const QMetaObject &mo)
+{
+    QByteArrayList names;
+    for (int i = mo.propertyOffset(); i < mo.propertyCount(); ++i)
+        names.append(mo.property(i).name());
+    return names;
+}
+
+WorkerInfo someWorker()
+{
+    WorkerInfo w;
+    w.setPid(4242);
+    w.setSlot(3);
+    w.setArguments({u"/usr/bin/app"_s, u"--worker"_s});
+    w.setState(WorkerInfo::Running);
+    w.setRestartPolicy(WorkerInfo::NoRestart);
+    w.setExec(true);
+    w.setRestarts(2);
+    w.setExitCode(9);
+    w.setStartedAt(1700000000123);
+    w.setMachineId(0xabc);
+    return w;
+}
+
+PeerInfo somePeer()
+{
+    PeerInfo p;
+    p.setMachineId(0xabc);
+    p.setAddress(u"tcp://192.0.2.7:7400"_s);
+    p.setVersion(u"0.1.0"_s);
+    p.setMonitor(true);
+    p.setConnectedSince(QDateTime::fromMSecsSinceEpoch(1700000000123, Qt::UTC));
+    p.setMessagesIn(10);
+    p.setMessagesOut(11);
+    p.setBytesIn(1000);
+    p.setBytesOut(1100);
+    p.setRoundTripMs(0.25);
+    return p;
+}
+
 } // namespace
 
 class tst_Message : public QObject
@@ -60,6 +118,17 @@ private Q_SLOTS:
     void variantKeepsMessageAlive();
     void detach();
     void debugOutput();
+
+    void workerInfoDefaults();
+    void workerInfoSharing();
+    void workerInfoEquality();
+    void workerInfoVariant();
+    void workerInfoProperties();
+    void peerInfoDefaults();
+    void peerInfoSharing();
+    void peerInfoEquality();
+    void peerInfoVariant();
+    void peerInfoProperties();
 };
 
 void tst_Message::defaultIsNull()
@@ -352,6 +421,239 @@ void tst_Message::debugOutput()
     text.clear();
     QDebug(&text) << Message();
     QCOMPARE(text.trimmed(), QStringLiteral("Plexus::Message()"));
+}
+
+// ---- WorkerInfo and PeerInfo: implicitly shared values with accessors ----------------------
+
+void tst_Message::workerInfoDefaults()
+{
+    const WorkerInfo w;
+    QVERIFY(!w.isValid());
+    QCOMPARE(w.pid(), 0);
+    QCOMPARE(w.slot(), -1);
+    QVERIFY(w.arguments().isEmpty());
+    QCOMPARE(w.state(), WorkerInfo::Starting);
+    QCOMPARE(w.restartPolicy(), WorkerInfo::Restart);
+    QVERIFY(!w.isExec());
+    QCOMPARE(w.restarts(), 0);
+    QCOMPARE(w.exitCode(), 0);
+    QCOMPARE(w.startedAt(), 0);
+    QCOMPARE(w.machineId(), 0u);
+    QCOMPARE(w.sender(), Sender(0, 0, -1));
+
+    const WorkerInfo full = someWorker();
+    QVERIFY(full.isValid());
+    QCOMPARE(full.pid(), 4242);
+    QCOMPARE(full.slot(), 3);
+    QCOMPARE(full.arguments(), QStringList({u"/usr/bin/app"_s, u"--worker"_s}));
+    QCOMPARE(full.state(), WorkerInfo::Running);
+    QCOMPARE(full.restartPolicy(), WorkerInfo::NoRestart);
+    QVERIFY(full.isExec());
+    QCOMPARE(full.restarts(), 2);
+    QCOMPARE(full.exitCode(), 9);
+    QCOMPARE(full.startedAt(), 1700000000123);
+    QCOMPARE(full.machineId(), 0xabcu);
+    QCOMPARE(full.sender(), Sender(0xabc, 4242, 3));
+
+    // A setter on a default-constructed value leaves the other default values alone.
+    WorkerInfo a;
+    a.setSlot(0);
+    QVERIFY(a.isValid());
+    QCOMPARE(WorkerInfo().slot(), -1);
+}
+
+void tst_Message::workerInfoSharing()
+{
+    const WorkerInfo original = someWorker();
+    WorkerInfo copy = original;
+    QCOMPARE(sharedData(copy), sharedData(original));   // a copy shares
+
+    copy.setRestarts(copy.restarts() + 1);               // a setter detaches the copy ...
+    QVERIFY(sharedData(copy) != sharedData(original));
+    QCOMPARE(copy.restarts(), 3);
+    QCOMPARE(original.restarts(), 2);                    // ... and the original keeps its value
+    QCOMPARE(copy.pid(), original.pid());
+
+    WorkerInfo assigned;
+    assigned = original;
+    QCOMPARE(sharedData(assigned), sharedData(original));
+    assigned.setState(WorkerInfo::GivenUp);
+    QCOMPARE(original.state(), WorkerInfo::Running);
+
+    WorkerInfo moved = std::move(assigned);
+    QCOMPARE(moved.state(), WorkerInfo::GivenUp);
+    WorkerInfo other;
+    other.swap(moved);
+    QCOMPARE(other.state(), WorkerInfo::GivenUp);
+    QVERIFY(!moved.isValid());
+}
+
+void tst_Message::workerInfoEquality()
+{
+    QVERIFY(WorkerInfo() == WorkerInfo());
+    QVERIFY(someWorker() == someWorker());   // equal values, not shared
+    QVERIFY(!(someWorker() != someWorker()));
+    QVERIFY(someWorker() != WorkerInfo());
+
+    // Every field counts.
+    const auto differs = [](void (*change)(WorkerInfo &)) {
+        WorkerInfo w = someWorker();
+        change(w);
+        return w != someWorker() && !(w == someWorker());
+    };
+    QVERIFY(differs([](WorkerInfo &w) { w.setPid(1); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setSlot(1); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setArguments({}); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setState(WorkerInfo::Exited); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setRestartPolicy(WorkerInfo::Restart); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setExec(false); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setRestarts(0); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setExitCode(0); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setStartedAt(0); }));
+    QVERIFY(differs([](WorkerInfo &w) { w.setMachineId(0); }));
+}
+
+void tst_Message::workerInfoVariant()
+{
+    QVERIFY(QMetaType::fromType<WorkerInfo>().isValid());
+    const WorkerInfo w = someWorker();
+    const QVariant v = QVariant::fromValue(w);
+    QCOMPARE(v.metaType(), QMetaType::fromType<WorkerInfo>());
+    QVERIFY(v.canConvert<WorkerInfo>());
+    const WorkerInfo back = v.value<WorkerInfo>();
+    QCOMPARE(back, w);
+    QCOMPARE(sharedData(back), sharedData(w));   // the variant holds a shared copy
+    QCOMPARE(v, QVariant::fromValue(someWorker()));   // operator== through the meta-type
+}
+
+void tst_Message::workerInfoProperties()
+{
+    const QMetaObject &mo = WorkerInfo::staticMetaObject;
+    // The property names are what QML and meta-object users read: they stay as they were.
+    QCOMPARE(propertyNames(mo),
+             QByteArrayList({"pid", "slot", "arguments", "state", "restartPolicy", "isExec",
+                             "restarts", "machineId"}));
+
+    WorkerInfo w = someWorker();
+    const auto read = [&mo, &w](const char *name) {
+        const int index = mo.indexOfProperty(name);
+        return index < 0 ? QVariant() : mo.property(index).readOnGadget(&w);
+    };
+    QCOMPARE(read("pid"), QVariant(qint64(4242)));
+    QCOMPARE(read("slot"), QVariant(3));
+    QCOMPARE(read("arguments").toStringList(), w.arguments());
+    QCOMPARE(read("state").value<WorkerInfo::State>(), WorkerInfo::Running);
+    QCOMPARE(read("restartPolicy").value<WorkerInfo::RestartPolicy>(), WorkerInfo::NoRestart);
+    QCOMPARE(read("isExec"), QVariant(true));
+    QCOMPARE(read("restarts"), QVariant(2));
+    QCOMPARE(read("machineId"), QVariant(quint64(0xabc)));
+
+    // Writable too; writing detaches like a setter.
+    const WorkerInfo before = w;
+    QVERIFY(mo.property(mo.indexOfProperty("slot")).writeOnGadget(&w, 7));
+    QVERIFY(mo.property(mo.indexOfProperty("state"))
+                    .writeOnGadget(&w, QVariant::fromValue(WorkerInfo::Exited)));
+    QCOMPARE(w.slot(), 7);
+    QCOMPARE(w.state(), WorkerInfo::Exited);
+    QCOMPARE(before.slot(), 3);
+    QCOMPARE(before.state(), WorkerInfo::Running);
+}
+
+void tst_Message::peerInfoDefaults()
+{
+    const PeerInfo p;
+    QVERIFY(!p.isValid());
+    QCOMPARE(p.machineId(), 0u);
+    QVERIFY(p.address().isEmpty());
+    QVERIFY(p.version().isEmpty());
+    QVERIFY(!p.isMonitor());
+    QVERIFY(!p.connectedSince().isValid());
+    QCOMPARE(p.messagesIn(), 0u);
+    QCOMPARE(p.messagesOut(), 0u);
+    QCOMPARE(p.bytesIn(), 0u);
+    QCOMPARE(p.bytesOut(), 0u);
+    QCOMPARE(p.roundTripMs(), -1.0);
+
+    const PeerInfo full = somePeer();
+    QVERIFY(full.isValid());
+    QCOMPARE(full.machineId(), 0xabcu);
+    QCOMPARE(full.address(), u"tcp://192.0.2.7:7400"_s);
+    QCOMPARE(full.version(), u"0.1.0"_s);
+    QVERIFY(full.isMonitor());
+    QCOMPARE(full.connectedSince().toMSecsSinceEpoch(), 1700000000123);
+    QCOMPARE(full.messagesIn(), 10u);
+    QCOMPARE(full.messagesOut(), 11u);
+    QCOMPARE(full.bytesIn(), 1000u);
+    QCOMPARE(full.bytesOut(), 1100u);
+    QCOMPARE(full.roundTripMs(), 0.25);
+}
+
+void tst_Message::peerInfoSharing()
+{
+    const PeerInfo original = somePeer();
+    PeerInfo copy = original;
+    QCOMPARE(sharedData(copy), sharedData(original));
+    copy.setRoundTripMs(3.5);
+    QVERIFY(sharedData(copy) != sharedData(original));
+    QCOMPARE(copy.roundTripMs(), 3.5);
+    QCOMPARE(original.roundTripMs(), 0.25);
+    QCOMPARE(copy.address(), original.address());
+}
+
+void tst_Message::peerInfoEquality()
+{
+    QVERIFY(PeerInfo() == PeerInfo());
+    QVERIFY(somePeer() == somePeer());
+    QVERIFY(somePeer() != PeerInfo());
+
+    const auto differs = [](void (*change)(PeerInfo &)) {
+        PeerInfo p = somePeer();
+        change(p);
+        return p != somePeer() && !(p == somePeer());
+    };
+    QVERIFY(differs([](PeerInfo &p) { p.setMachineId(1); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setAddress(u"tcp://192.0.2.8:7400"_s); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setVersion(u"0.2.0"_s); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setMonitor(false); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setConnectedSince({}); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setMessagesIn(0); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setMessagesOut(0); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setBytesIn(0); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setBytesOut(0); }));
+    QVERIFY(differs([](PeerInfo &p) { p.setRoundTripMs(-1); }));
+}
+
+void tst_Message::peerInfoVariant()
+{
+    QVERIFY(QMetaType::fromType<PeerInfo>().isValid());
+    const PeerInfo p = somePeer();
+    const QVariant v = QVariant::fromValue(p);
+    QCOMPARE(v.metaType(), QMetaType::fromType<PeerInfo>());
+    const PeerInfo back = v.value<PeerInfo>();
+    QCOMPARE(back, p);
+    QCOMPARE(sharedData(back), sharedData(p));
+}
+
+void tst_Message::peerInfoProperties()
+{
+    const QMetaObject &mo = PeerInfo::staticMetaObject;
+    QCOMPARE(propertyNames(mo),
+             QByteArrayList({"machineId", "address", "version", "isMonitor", "connectedSince",
+                             "roundTripMs"}));
+    PeerInfo p = somePeer();
+    const auto read = [&mo, &p](const char *name) {
+        const int index = mo.indexOfProperty(name);
+        return index < 0 ? QVariant() : mo.property(index).readOnGadget(&p);
+    };
+    QCOMPARE(read("machineId"), QVariant(quint64(0xabc)));
+    QCOMPARE(read("address"), QVariant(u"tcp://192.0.2.7:7400"_s));
+    QCOMPARE(read("version"), QVariant(u"0.1.0"_s));
+    QCOMPARE(read("isMonitor"), QVariant(true));
+    QCOMPARE(read("connectedSince").toDateTime(), p.connectedSince());
+    QCOMPARE(read("roundTripMs"), QVariant(0.25));
+
+    QVERIFY(mo.property(mo.indexOfProperty("roundTripMs")).writeOnGadget(&p, 1.5));
+    QCOMPARE(p.roundTripMs(), 1.5);
 }
 
 QTEST_GUILESS_MAIN(tst_Message)

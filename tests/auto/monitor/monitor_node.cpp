@@ -51,8 +51,8 @@ void printWorkers(const Plexus::Node &node)
 {
     QList<qint64> pids;
     for (const Plexus::WorkerInfo &w : node.workers()) {
-        if (w.state == Plexus::WorkerInfo::Running && w.pid > 0)
-            pids.append(w.pid);
+        if (w.state() == Plexus::WorkerInfo::Running && w.pid() > 0)
+            pids.append(w.pid());
     }
     std::sort(pids.begin(), pids.end());
     QByteArrayList text;

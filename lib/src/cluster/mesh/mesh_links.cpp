@@ -230,10 +230,10 @@ void MeshTransport::refuse(quint64 machine, FrameError reason)
 PeerInfo MeshTransport::infoOf(const Peer &p) const
 {
     PeerInfo info;
-    info.machineId = p.machine;
-    info.connectedSince = p.since;
-    info.roundTripMs = p.roundTripMs;
-    info.isMonitor = p.isMonitor;
+    info.setMachineId(p.machine);
+    info.setConnectedSince(p.since);
+    info.setRoundTripMs(p.roundTripMs);
+    info.setMonitor(p.isMonitor);
     quint16 port = m_announcedPorts.value(p.machine);
     QHostAddress address;
     quint16 linkPort = 0;
@@ -245,13 +245,13 @@ PeerInfo MeshTransport::infoOf(const Peer &p) const
         url.setHost(address.toString());
         if (port)
             url.setPort(port);
-        info.address = url.toString();
-        info.version = link->peer().version;
+        info.setAddress(url.toString());
+        info.setVersion(link->peer().version);
         const LinkCounters &c = link->counters();
-        info.messagesIn = c.framesIn;
-        info.messagesOut = c.framesOut;
-        info.bytesIn = c.bytesIn;
-        info.bytesOut = c.bytesOut;
+        info.setMessagesIn(c.framesIn);
+        info.setMessagesOut(c.framesOut);
+        info.setBytesIn(c.bytesIn);
+        info.setBytesOut(c.bytesOut);
     }
     return info;
 }
@@ -264,7 +264,7 @@ QList<PeerInfo> MeshTransport::peers() const
             out.append(infoOf(p));
     }
     std::sort(out.begin(), out.end(), [](const PeerInfo &a, const PeerInfo &b) {
-        return a.machineId < b.machineId;
+        return a.machineId() < b.machineId();
     });
     return out;
 }

@@ -10,6 +10,7 @@
 # Idempotent: when everything is installed and up to date it only runs dpkg-query once and
 # a no-op ninja. Environment:
 #   PLEXUS_BUILD_DIR   build directory (default: build)
+#   PLEXUS_BUILD_TARGET  one target to build instead of all (scripts/sanitize.sh --thread)
 #   PLEXUS_NO_INSTALL  set to 1 to only report missing packages instead of installing them
 
 set -euo pipefail
@@ -101,8 +102,8 @@ plexus_configure() {
 }
 
 plexus_build() {
-    plexus_log "build: $PLEXUS_BUILD_DIR"
-    cmake --build "$PLEXUS_BUILD_DIR"
+    plexus_log "build: $PLEXUS_BUILD_DIR${PLEXUS_BUILD_TARGET:+ (target $PLEXUS_BUILD_TARGET)}"
+    cmake --build "$PLEXUS_BUILD_DIR" ${PLEXUS_BUILD_TARGET:+--target "$PLEXUS_BUILD_TARGET"}
 }
 
 # The whole sequence. Runs from the repository root whatever the caller's directory; a

@@ -2,11 +2,11 @@
 #pragma once
 
 #include "message_p.h"
+#include "threadsync_p.h"
 
 #include <plexus/workerinfo.h>
 
 #include <QtCore/qhash.h>
-#include <QtCore/qmutex.h>
 #include <QtCore/qpointer.h>
 
 #include <functional>
@@ -68,7 +68,7 @@ private:
 
     DispatchContext *m_context;
     Stats *m_stats;
-    mutable QMutex m_lock;
+    mutable Mutex m_lock;
     QHash<quint32, std::shared_ptr<const Functor>> m_functors;
 };
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "handlers_p.h"
 #include "logging_p.h"
+#include "threadsync_p.h"
 
 #include <QtCore/qhash.h>
-#include <QtCore/qmutex.h>
 
 #include <atomic>
 #include <memory>
@@ -27,7 +27,7 @@ struct Entry
 
 struct Table
 {
-    QMutex lock;
+    Mutex lock;
     QHash<quint32, std::shared_ptr<Entry>> byType;
     std::atomic<HandlerId> nextId{1};
 };

@@ -17,7 +17,7 @@ bool OpcodeRegistry::add(const OpcodeSpec &spec)
                   spec.opcode);
         return false;
     }
-    QWriteLocker locker(&m_lock);
+    std::unique_lock locker(m_lock);
     if (!spec.call)
         m_specs.remove(spec.opcode);
     else
@@ -32,7 +32,7 @@ bool OpcodeRegistry::remove(quint32 opcode)
 
 std::optional<OpcodeSpec> OpcodeRegistry::find(quint32 opcode) const
 {
-    QReadLocker locker(&m_lock);
+    std::shared_lock locker(m_lock);
     const auto it = m_specs.constFind(opcode);
     if (it == m_specs.cend())
         return std::nullopt;
@@ -41,7 +41,7 @@ std::optional<OpcodeSpec> OpcodeRegistry::find(quint32 opcode) const
 
 qsizetype OpcodeRegistry::count() const
 {
-    QReadLocker locker(&m_lock);
+    std::shared_lock locker(m_lock);
     return m_specs.size();
 }
 
@@ -52,7 +52,7 @@ bool OpcodeRegistry::setName(quint32 opcode, const QString &name)
                          "reserved", opcode);
         return false;
     }
-    QWriteLocker locker(&m_lock);
+    std::unique_lock locker(m_lock);
     if (name.isEmpty())
         m_names.remove(opcode);
     else
@@ -62,13 +62,13 @@ bool OpcodeRegistry::setName(quint32 opcode, const QString &name)
 
 QString OpcodeRegistry::name(quint32 opcode) const
 {
-    QReadLocker locker(&m_lock);
+    std::shared_lock locker(m_lock);
     return m_names.value(opcode);
 }
 
 QHash<quint32, QString> OpcodeRegistry::names() const
 {
-    QReadLocker locker(&m_lock);
+    std::shared_lock locker(m_lock);
     return m_names;
 }
 
@@ -103,7 +103,7 @@ QString opcodeName(quint32 opcode)
 
 QList<quint32> OpcodeRegistry::opcodes() const
 {
-    QReadLocker locker(&m_lock);
+    std::shared_lock locker(m_lock);
     return m_specs.keys();
 }
 

@@ -192,9 +192,9 @@ void PendingCalls::update(Call &c, ReplyUpdate &&u)
     // before it can go away. Qt drops what is posted to an object that is deleted.
     QMutexLocker locker(&ch.lock);
     if (Reply *r = ch.reply) {
-        QMetaObject::invokeMethod(r, [r, update = std::move(u)]() mutable {
+        invokeQueued(r, [r, update = std::move(u)]() mutable {
             ReplyPrivate::get(r)->apply(std::move(update));
-        }, Qt::QueuedConnection);
+        });
     }
 }
 
@@ -394,9 +394,9 @@ void PendingCalls::fail(quint64 token, const QVarLengthArray<quint32, 4> &endpoi
 void PendingCalls::failLater(quint64 token, const QVarLengthArray<quint32, 4> &endpoints,
                              Reply::Error error)
 {
-    QMetaObject::invokeMethod(this, [this, token, endpoints, error] {
+    invokeQueued(this, [this, token, endpoints, error] {
         fail(token, endpoints, error);
-    }, Qt::QueuedConnection);
+    });
 }
 
 void PendingCalls::failEndpoint(quint32 endpoint, Reply::Error error)
@@ -429,14 +429,14 @@ void PendingCalls::failEndpoint(quint32 endpoint, Reply::Error error)
 
 void PendingCalls::finishLater(quint64 token, Reply::Error error)
 {
-    QMetaObject::invokeMethod(this, [this, token, error] {
+    invokeQueued(this, [this, token, error] {
         Call *c = find(token);
         if (!c)
             return;
         if (c->error == Reply::NoError)
             c->error = error;
         finish(token, nullptr);
-    }, Qt::QueuedConnection);
+    });
 }
 
 void PendingCalls::cancelTargets(const Call &c, quint64 token)

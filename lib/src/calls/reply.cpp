@@ -46,7 +46,7 @@ void toCalls(const std::shared_ptr<ReplyChannel> &channel,
     }
     // The lock keeps PendingCalls alive while we post: it clears channel->calls under the
     // same lock before it is destroyed.
-    QMetaObject::invokeMethod(calls, [channel, fn = std::move(fn), token] {
+    invokeQueued(calls, [channel, fn = std::move(fn), token] {
         PendingCalls *c;
         {
             QMutexLocker l(&channel->lock);
@@ -54,7 +54,7 @@ void toCalls(const std::shared_ptr<ReplyChannel> &channel,
         }
         if (c)
             fn(c, token);
-    }, Qt::QueuedConnection);
+    });
 }
 } // namespace
 

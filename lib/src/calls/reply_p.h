@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "threadsync_p.h"
+
 #include <plexus/message.h>
 #include <plexus/reply.h>
 
-#include <QtCore/qmutex.h>
 #include <QtCore/qpointer.h>
 
 #include <memory>
@@ -21,7 +22,7 @@ class PendingCalls;
 class ReplyChannel
 {
 public:
-    QMutex lock;
+    Mutex lock;
     Reply *reply = nullptr;           // null once the Reply is destroyed
     PendingCalls *calls = nullptr;    // null once the call ended or the Node went away
     quint64 token = 0;

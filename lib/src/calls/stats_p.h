@@ -2,11 +2,11 @@
 #pragma once
 
 #include "frame_p.h"
+#include "threadsync_p.h"
 
 #include <plexus/node.h>
 
 #include <QtCore/qhash.h>
-#include <QtCore/qmutex.h>
 #include <QtCore/qstring.h>
 
 #include <array>
@@ -100,7 +100,7 @@ public:
     Process process;
 
 private:
-    mutable QMutex m_lock;                  // the two tables below
+    mutable Mutex m_lock;                  // the two tables below
     QHash<QString, RejectionCounts> m_byPeer;
     QHash<quint32, OpcodeCounters> m_opcodes;
 };

@@ -121,9 +121,9 @@ Reply *Router::failedReply(Router *router, Reply::Error error, const CallArgs &a
                 args.opcode ? args.opcode : quint64(quintptr(args.call)), args.flags, args.udata,
                 error));
         const Handler onDone = args.onDone;
-        QMetaObject::invokeMethod(context, [m, onDone] {
+        invokeQueued(context, [m, onDone] {
             runUserCode("onDone", [&] { onDone(MessagePrivate::wrap(m.data())); });
-        }, Qt::QueuedConnection);
+        });
     }
     return reply;
 }
@@ -213,7 +213,8 @@ void Router::enqueue(Job &&job)
     m_jobs.append(std::move(job));
     if (!m_jobsPosted) {
         m_jobsPosted = true;
-        QMetaObject::invokeMethod(this, &Router::drainJobs, Qt::QueuedConnection);
+        // Called from any thread (threadsync_p.h: the hand-off TSan must see).
+        invokeQueued(this, [this] { drainJobs(); });
     }
 }
 

@@ -5,12 +5,12 @@
 #include "link_p.h"
 #include "message_p.h"
 #include "pendingcalls_p.h"
+#include "threadsync_p.h"
 
 #include <plexus/callargs.h>
 #include <plexus/reply.h>
 
 #include <QtCore/qhash.h>
-#include <QtCore/qmutex.h>
 #include <QtCore/qobject.h>
 #include <QtCore/qpointer.h>
 #include <QtCore/qvarlengtharray.h>
@@ -293,7 +293,7 @@ private:
     QList<Link *> m_links;
     QTimer *m_startTimer = nullptr;
 
-    QMutex m_jobLock;
+    Mutex m_jobLock;
     QList<Job> m_jobs;
     bool m_jobsPosted = false;
 

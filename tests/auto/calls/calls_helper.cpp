@@ -18,13 +18,14 @@
 
 #include <plexus/plexus.h>
 
+#include "threadhandoff.h"
+
 #include <QtCore/qbitarray.h>
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qdatetime.h>
 #include <QtCore/qelapsedtimer.h>
 #include <QtCore/qfile.h>
 #include <QtCore/qhash.h>
-#include <QtCore/qmutex.h>
 #include <QtCore/qpointer.h>
 #include <QtCore/qrandom.h>
 #include <QtCore/qsemaphore.h>
@@ -38,6 +39,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include <unistd.h>
 
@@ -73,8 +75,8 @@ bool onMainThread()
 
 void printLine(const QByteArray &line)
 {
-    static QMutex lock;
-    const QMutexLocker guard(&lock);
+    static std::mutex lock;   // seen by ThreadSanitizer, unlike QMutex's slow path
+    const std::lock_guard guard(lock);
     std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -1422,7 +1424,7 @@ void threadFastDone(const Message &m)
 // The master hands the request to a pool thread, which replies.
 void poolReplyHandler(const Message &m)
 {
-    QThreadPool::globalInstance()->start([m] {
+    Plexus::startInPool(QThreadPool::globalInstance(), [m] {
         s_poolOnMain += onMainThread();
         s_poolAccepted += Plexus::reply(m, {.data = "from-thread", .done = true});
     });
@@ -1433,7 +1435,7 @@ void poolReplyHandler(const Message &m)
 void poolDropHandler(const Message &m)
 {
     auto gate = std::make_shared<QSemaphore>();
-    QThreadPool::globalInstance()->start([copy = m, gate]() mutable {
+    Plexus::startInPool(QThreadPool::globalInstance(), [copy = m, gate]() mutable {
         gate->acquire();
         s_poolOnMain += onMainThread();
         copy = Message();
@@ -1447,11 +1449,11 @@ void inThreads(void (*body)(quint32), void (*then)())
 {
     s_tasksDone = 0;
     for (int t = 0; t < Threads; ++t) {
-        testPool()->start([t, body, then] {
+        Plexus::startInPool(testPool(), [t, body, then] {
             for (int k = 0; k < PerThread; ++k)
                 body(quint32(t * PerThread + k));
             if (++s_tasksDone == Threads)
-                QMetaObject::invokeMethod(g_node, then, Qt::QueuedConnection);
+                Plexus::invokeQueued(g_node, then);
         });
     }
 }
@@ -1484,7 +1486,7 @@ void threadsWorker()
                 context->moveToThread(thread);
                 QObject::connect(thread, &QThread::finished, context, &QObject::deleteLater);
                 thread->start();
-                QMetaObject::invokeMethod(context, [t, context, thread] {
+                Plexus::invokeQueued(context, [t, context, thread] {
                     for (int k = 0; k < PerThread; ++k) {
                         const quint32 i = quint32(t * PerThread + k);
                         Reply *r = Plexus::call({.call = threadEchoHandler,
@@ -1504,7 +1506,7 @@ void threadsWorker()
                                     || r->udata() != reinterpret_cast<void *>(quintptr(i));
                             s_wrongThread += QThread::currentThread() != thread;
                             if (++s_replyFinished == Threads * PerThread)
-                                QMetaObject::invokeMethod(g_node, next, Qt::QueuedConnection);
+                                Plexus::invokeQueued(g_node, next);
                         });
                     }
                 });
@@ -1523,7 +1525,7 @@ void threadsWorker()
             // the Reply's signals in the task's thread.
             s_tasksDone = 0;
             for (int t = 0; t < Threads; ++t) {
-                testPool()->start([] {
+                Plexus::startInPool(testPool(), [] {
                     for (int k = 0; k < PoolWaits; ++k) {
                         const quint32 i = quint32(k);
                         Reply *r = Plexus::call({.call = threadEchoHandler,
@@ -1536,7 +1538,7 @@ void threadsWorker()
                         ++s_waited;
                     }
                     if (++s_tasksDone == Threads)
-                        QMetaObject::invokeMethod(g_node, next, Qt::QueuedConnection);
+                        Plexus::invokeQueued(g_node, next);
                 });
             }
         },
@@ -2023,8 +2025,11 @@ void burstmemoryWorker()
                 // runtime stays near 25-40 MiB, the broken one passed 200).
                 // AddressSanitizer's quarantine and red zones hold several hundred MiB of
                 // freed memory on their own, so the bound there only catches runaway growth.
+                // ThreadSanitizer's shadow memory is several times the program's own.
 #if defined(__SANITIZE_ADDRESS__)
                 constexpr qint64 BoundMiB = 768;
+#elif defined(__SANITIZE_THREAD__)
+                constexpr qint64 BoundMiB = 512;
 #else
                 constexpr qint64 BoundMiB = 96;
 #endif

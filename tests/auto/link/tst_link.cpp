@@ -7,6 +7,7 @@
 #include "link_unix_p.h"
 #include "message_p.h"
 #include "record_p.h"
+#include "threadhandoff.h"
 
 #include <QtCore/QPointer>
 #include <QtCore/QSemaphore>
@@ -403,10 +404,10 @@ void tst_Link::backpressureDrains()
     context.moveToThread(&thread);
     thread.start();
     Link *peer = nullptr;
-    QMetaObject::invokeMethod(&context, [&] {
+    invokeBlocking(&context, [&] {
         peer = makeLocalLink(&peerSide, setupFor(Handshake::Side::Acceptor, PeerRole::Master, m_key), sv[0]);
         peer->start();
-    }, Qt::BlockingQueuedConnection);
+    });
     std::unique_ptr<Link> me(makeLocalLink(&mySide, setupFor(Handshake::Side::Connector,
                                                               PeerRole::Worker, m_key), sv[1]));
     me->start();
@@ -414,7 +415,7 @@ void tst_Link::backpressureDrains()
     // The reader is held until the writes are queued: otherwise, on another core, it can
     // keep up with one flush and leave nothing to wait for.
     QSemaphore gate;
-    QMetaObject::invokeMethod(&context, [&] { gate.acquire(); }, Qt::QueuedConnection);
+    Plexus::invokeQueued(&context, [&] { gate.acquire(); });
     for (int i = 0; i < 64; ++i)
         me->write(*message(9, 256 * 1024));   // 16 MiB, more than the socket buffers hold
     me->flush();
@@ -423,7 +424,7 @@ void tst_Link::backpressureDrains()
     QVERIFY(me->waitForDrain(0, 30000, false));
     QCOMPARE(me->queuedBytes(), 0);
     QTRY_COMPARE(peerSide.count.load(), 64);
-    QMetaObject::invokeMethod(&context, [&] { delete peer; }, Qt::BlockingQueuedConnection);
+    invokeBlocking(&context, [&] { delete peer; });
     thread.quit();
     thread.wait();
 }

@@ -12,6 +12,7 @@
 #include "router_p.h"
 #include "reply_p.h"
 #include "stats_p.h"
+#include "threadhandoff.h"
 
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qelapsedtimer.h>
@@ -1291,7 +1292,7 @@ void tst_PendingCalls::replyInThreadWithEventLoop()
     anchor.moveToThread(&thread);
 
     std::shared_ptr<ReplyChannel> channel;
-    QMetaObject::invokeMethod(&anchor, [&] {
+    invokeBlocking(&anchor, [&] {
         Reply *r = ReplyPrivate::create(&o, 0, /*sameThread=*/false);
         channel = ReplyPrivate::get(r)->channel;
         // Direct connections: the slots run in whatever thread emits.
@@ -1308,7 +1309,7 @@ void tst_PendingCalls::replyInThreadWithEventLoop()
             ++o.finished;
         }, Qt::DirectConnection);
         connect(r, &QObject::destroyed, r, [&o] { o.destroyed = true; }, Qt::DirectConnection);
-    }, Qt::BlockingQueuedConnection);
+    });
     QVERIFY(channel);
     QVERIFY(!channel->sameThread);
 
@@ -1346,10 +1347,10 @@ void tst_PendingCalls::replyInThreadDeletedEarly()
 
     Reply *reply = nullptr;
     std::shared_ptr<ReplyChannel> channel;
-    QMetaObject::invokeMethod(&anchor, [&] {
+    invokeBlocking(&anchor, [&] {
         reply = ReplyPrivate::create(nullptr, 0, false);
         channel = ReplyPrivate::get(reply)->channel;
-    }, Qt::BlockingQueuedConnection);
+    });
 
     PendingCalls::Spec spec;
     spec.reply = channel;
@@ -1357,7 +1358,7 @@ void tst_PendingCalls::replyInThreadDeletedEarly()
     const quint64 token = m_calls->open(spec);
     m_calls->addTarget(token, EpA);
 
-    QMetaObject::invokeMethod(&anchor, [&] { delete reply; }, Qt::BlockingQueuedConnection);
+    invokeBlocking(&anchor, [&] { delete reply; });
     QVERIFY(!channel->reply);
     QTRY_VERIFY(!m_calls->contains(token));   // the abort is queued to this thread
     feed(token, EpA, "late");
@@ -1452,10 +1453,10 @@ void tst_PendingCalls::replyInPoolThreadWarnsOncePerThread()
     first.setMaxThreadCount(1);
     second.setMaxThreadCount(1);
     for (int task = 0; task < 4; ++task)
-        first.start([&] { makeReplies(1000); });   // one thread, four tasks: one warning
+        Plexus::startInPool(&first, [&] { makeReplies(1000); });   // one thread, four tasks: one warning
     QVERIFY(first.waitForDone(10000));
     QCOMPARE(g_noLoopWarnings.load(), 1);
-    second.start([&] { makeReplies(10); });        // another thread: its own warning
+    Plexus::startInPool(&second, [&] { makeReplies(10); });        // another thread: its own warning
     QVERIFY(second.waitForDone(10000));
     QCOMPARE(g_noLoopWarnings.load(), 2);
 
@@ -1464,11 +1465,11 @@ void tst_PendingCalls::replyInPoolThreadWarnsOncePerThread()
     withLoop.start();
     QObject context;
     context.moveToThread(&withLoop);
-    QMetaObject::invokeMethod(&context, [&] { makeReplies(10); }, Qt::BlockingQueuedConnection);
+    invokeBlocking(&context, [&] { makeReplies(10); });
     withLoop.quit();
     QVERIFY(withLoop.wait(10000));
     QThreadPool third;
-    third.start([&] {
+    Plexus::startInPool(&third, [&] {
         QEventLoop loop;
         QTimer::singleShot(0, &loop, [&] {
             makeReplies(10);

@@ -46,6 +46,7 @@ struct ScenarioArgs
     // subscribed: the default) or "subscribed" (a monitor process subscribes first).
     std::string trace = "idle";
     int port = 0;   // trace-subscriber: the master's cluster port
+    int busyPollUs = -1;   // ExecOptions::busyPollUs; -1: the library's default
 };
 
 // Plexus scenarios (fork path via Plexus::exec). Returns the process exit code.

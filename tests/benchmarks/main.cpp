@@ -164,6 +164,9 @@ std::string g_self;
 std::string g_dbusHelper;
 std::string g_qtroHelper;
 
+// Given to every Plexus scenario (--busy-poll).
+std::vector<std::string> g_scenarioExtra;
+
 RunOutcome runScenario(const std::vector<std::string> &arguments, int timeoutSec,
                        const std::string &program = g_self)
 {
@@ -175,6 +178,8 @@ RunOutcome runScenario(const std::vector<std::string> &arguments, int timeoutSec
     }
     std::vector<std::string> args = {program};
     args.insert(args.end(), arguments.begin(), arguments.end());
+    if (program == g_self)
+        args.insert(args.end(), g_scenarioExtra.begin(), g_scenarioExtra.end());
     std::vector<char *> argv;
     for (std::string &a : args)
         argv.push_back(a.data());
@@ -1052,7 +1057,7 @@ bool writeJson(const std::string &path, const Options &opt, const QJsonObject &m
 
 void usage()
 {
-    std::printf("usage: plexus-bench [--quick] [--runs N] [--json FILE] [--only ROW,...]\n"
+    std::printf("usage: plexus-bench [--quick] [--runs N] [--json FILE] [--only ROW,...] [--busy-poll US]\n"
                 "rows: seq seq_reply fast reply trace pipe_4k pipe_64k pipe_1m burst bcast_1 bcast_2 bcast_4 idle\n"
                 "(baselines always run; --runs below 5 is for profiling only)\n");
 }
@@ -1082,6 +1087,7 @@ int main(int argc, char **argv)
             else if (k == "--reply-objects") a.replyObjects = true;
             else if (k == "--trace") a.trace = v;
             else if (k == "--port") a.port = std::atoi(v);
+            else if (k == "--busy-poll") a.busyPollUs = std::atoi(v);
         }
         // Plexus::exec() and QCoreApplication only need the program name.
         int qargc = 1;
@@ -1098,6 +1104,9 @@ int main(int argc, char **argv)
             opt.plan.makeQuick();
         } else if (a == "--json" && i + 1 < argc) {
             opt.jsonPath = argv[++i];
+            command += std::string(" ") + argv[i];
+        } else if (a == "--busy-poll" && i + 1 < argc) {
+            g_scenarioExtra = {"--busy-poll", argv[++i]};
             command += std::string(" ") + argv[i];
         } else if (a == "--runs" && i + 1 < argc) {
             opt.plan.runs = std::max(1, std::atoi(argv[++i]));

@@ -558,6 +558,8 @@ int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args)
     Plexus::ExecOptions options;
     options.workers = args.workers;
     options.restartPolicy = Plexus::WorkerInfo::NoRestart;
+    if (args.busyPollUs >= 0)
+        options.busyPollUs = args.busyPollUs;
     const char *program = argv[0];
     return Plexus::exec(argc, argv, options, [name, program](Plexus::Node &node) {
         if (name == "seq" || name == "pipe" || name == "burst") {

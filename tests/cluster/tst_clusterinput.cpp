@@ -220,6 +220,8 @@ private Q_SLOTS:
     void datagramRefused();
     void datagramReplayed_data();
     void datagramReplayed();
+    void datagramDuplicateIsNoAlarm();
+    void replayFilterTellsDuplicateFromReplay();
     void datagramFlood();
 
 private:
@@ -775,7 +777,8 @@ void tst_ClusterInput::datagramReplayed_data()
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const quint64 machine = smallerMachine();
     const QByteArray valid = DiscoveryWire::announcement(m_discoveryKey, machine, 7400, 1);
-    QTest::newRow("the same announcement twice") << valid << valid;
+    // A second copy within DuplicateWindowMs is a duplicate delivery
+    // (datagramDuplicateIsNoAlarm); later it is a replay (replayFilterTellsDuplicateFromReplay).
     QTest::newRow("ten minutes old") << QByteArray() << announcement(m_discoveryKey, machine, now - 600000);
     QTest::newRow("ten minutes ahead") << QByteArray() << announcement(m_discoveryKey, machine, now + 600000);
     QTest::newRow("just outside the window")
@@ -803,6 +806,54 @@ void tst_ClusterInput::datagramReplayed()
     QCOMPARE(rejected(FrameError::NoError) - totalBefore, quint64(1));
     QCOMPARE(m_discovery->accepted() - acceptedBefore, quint64(first.isEmpty() ? 0 : 1));
     checkServes();
+}
+
+void tst_ClusterInput::datagramDuplicateIsNoAlarm()
+{
+    // A master writes each announcement to 255.255.255.255 and to every interface's
+    // broadcast address, so a listener on the same port gets two copies: issue 19 found a
+    // monitor counting every second copy as ReplayedFrame (70 false alarms in 3 minutes).
+    const quint64 machine = smallerMachine();
+    const QByteArray valid = DiscoveryWire::announcement(m_discoveryKey, machine, 7400, 1);
+    const quint64 totalBefore = rejected(FrameError::NoError);
+    const quint64 acceptedBefore = m_discovery->accepted();
+    const quint64 duplicatesBefore = m_discovery->duplicates();
+    QSignalSpy events(m_node.get(), &Node::securityEvent);
+
+    QUdpSocket sender;
+    for (int copy = 0; copy < 3; ++copy)
+        QCOMPARE(sender.writeDatagram(valid, QHostAddress::LocalHost, m_port), qint64(valid.size()));
+    QTRY_COMPARE(m_discovery->duplicates() - duplicatesBefore, quint64(2));
+    waitForDiscoveryIdle();
+    QCOMPARE(m_discovery->accepted() - acceptedBefore, quint64(1));
+    QCOMPARE(events.size(), 0);
+    QCOMPARE(rejected(FrameError::NoError) - totalBefore, quint64(0));
+    checkServes();
+}
+
+void tst_ClusterInput::replayFilterTellsDuplicateFromReplay()
+{
+    DiscoveryWire::ReplayFilter filter;
+    const qint64 now = 1'000'000'000;
+    bool duplicate = true;
+    QCOMPARE(filter.check(7, 1, quint64(now), now, &duplicate), FrameError::NoError);
+    QVERIFY(!duplicate);
+    QCOMPARE(filter.check(7, 1, quint64(now), now + 5, &duplicate), FrameError::ReplayedFrame);
+    QVERIFY(duplicate);
+    QCOMPARE(filter.check(7, 1, quint64(now), now + DiscoveryWire::DuplicateWindowMs, &duplicate),
+             FrameError::ReplayedFrame);
+    QVERIFY(duplicate);
+    // Later copies are replays, for as long as the pair is remembered.
+    QCOMPARE(filter.check(7, 1, quint64(now), now + DiscoveryWire::DuplicateWindowMs + 1, &duplicate),
+             FrameError::ReplayedFrame);
+    QVERIFY(!duplicate);
+    QCOMPARE(filter.check(7, 1, quint64(now), now + DiscoveryWire::WindowMs, &duplicate),
+             FrameError::ReplayedFrame);
+    QVERIFY(!duplicate);
+    // Another id of the same machine is new; a clock going backwards is never a duplicate.
+    QCOMPARE(filter.check(7, 2, quint64(now), now, &duplicate), FrameError::NoError);
+    QCOMPARE(filter.check(7, 2, quint64(now), now - 10, &duplicate), FrameError::ReplayedFrame);
+    QVERIFY(!duplicate);
 }
 
 void tst_ClusterInput::datagramFlood()

@@ -57,8 +57,11 @@ FrameError parse(QByteArrayView datagram, const CryptoKey &key, Announcement *ou
     return FrameError::NoError;
 }
 
-FrameError ReplayFilter::check(quint64 machine, quint64 id, quint64 timestampMs, qint64 nowMs)
+FrameError ReplayFilter::check(quint64 machine, quint64 id, quint64 timestampMs, qint64 nowMs,
+                               bool *duplicate)
 {
+    if (duplicate)
+        *duplicate = false;
     const qint64 ts = qint64(timestampMs);
     if (ts < nowMs - WindowMs || ts > nowMs + WindowMs)
         return FrameError::ReplayedFrame;
@@ -71,14 +74,17 @@ FrameError ReplayFilter::check(quint64 machine, quint64 id, quint64 timestampMs,
     while (!m_order.empty() && m_order.front().expires < nowMs)
         forgetOldest();
     const QPair<quint64, quint64> key{machine, id};
-    if (m_seen.contains(key))
+    if (const auto seen = m_seen.constFind(key); seen != m_seen.cend()) {
+        if (duplicate)
+            *duplicate = nowMs >= *seen && nowMs - *seen <= DuplicateWindowMs;
         return FrameError::ReplayedFrame;
+    }
     // Only a new pair makes room, so that a replay of the oldest one is still refused.
     while (qsizetype(m_order.size()) >= m_capacity)
         forgetOldest();
     // Remembered for as long as its timestamp stays inside the window.
     const qint64 expires = ts + WindowMs;
-    m_seen.insert(key, expires);
+    m_seen.insert(key, nowMs);
     m_order.push_back({machine, id, expires});
     return FrameError::NoError;
 }

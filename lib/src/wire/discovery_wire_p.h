@@ -28,6 +28,10 @@ namespace Plexus {
 namespace DiscoveryWire {
 
 inline constexpr qint64 WindowMs = 30000;     // timestamps further off are replays
+// A sender writes each announcement to several broadcast addresses (the limited one and
+// every interface's), so a receiver may get two or more copies at once: copies of an
+// accepted one that arrive this soon after it are a duplicate delivery, not a replay.
+inline constexpr qint64 DuplicateWindowMs = 1000;
 inline constexpr int SeenCapacity = 4096;     // remembered (machine, id) pairs
 inline constexpr qsizetype PayloadSize = 8;
 
@@ -58,8 +62,11 @@ public:
 
     // NoError if (machine, id) is new and \a timestampMs inside the window around \a nowMs;
     // then the pair is remembered for as long as that timestamp stays inside the window,
-    // or until capacity() newer pairs push it out.
-    FrameError check(quint64 machine, quint64 id, quint64 timestampMs, qint64 nowMs);
+    // or until capacity() newer pairs push it out. A pair seen before is ReplayedFrame;
+    // if it was first seen at most DuplicateWindowMs before \a nowMs, *duplicate (if not
+    // null) is set: a second copy of one sending, to be dropped without alarm.
+    FrameError check(quint64 machine, quint64 id, quint64 timestampMs, qint64 nowMs,
+                     bool *duplicate = nullptr);
     // The number of pairs remembered, at most capacity().
     qsizetype size() const noexcept { return qsizetype(m_order.size()); }
     int capacity() const noexcept { return m_capacity; }
@@ -68,7 +75,7 @@ private:
     struct Entry { quint64 machine; quint64 id; qint64 expires; };
     int m_capacity;
     std::deque<Entry> m_order;
-    QHash<QPair<quint64, quint64>, qint64> m_seen;
+    QHash<QPair<quint64, quint64>, qint64> m_seen;   // pair -> when it was first seen
 };
 
 } // namespace DiscoveryWire

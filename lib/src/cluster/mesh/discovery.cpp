@@ -88,8 +88,13 @@ void Discovery::readPending()
         FrameError e = DiscoveryWire::parse(d.data(), m_key, &a, &h);
         if (e == FrameError::NoError && a.machine == m_machine)
             continue;   // our own, looped back by the broadcast
+        bool duplicate = false;
         if (e == FrameError::NoError)
-            e = m_replay.check(a.machine, h.id, h.timestamp, now);
+            e = m_replay.check(a.machine, h.id, h.timestamp, now, &duplicate);
+        if (duplicate) {
+            ++m_duplicates;   // the same sending by another broadcast address: not an attack
+            continue;
+        }
         if (e != FrameError::NoError) {
             Q_EMIT rejected(peer, e);
             continue;

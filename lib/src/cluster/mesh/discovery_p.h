@@ -22,7 +22,8 @@ namespace Plexus {
     (derived from the cluster secret): it carries the protocol version, the machine id, the
     TCP port and the sender's role. A receiver accepts it only if it authenticates, is inside
     the time window and was not seen before (machine id + message id); anything else is
-    dropped and counted. A flood of datagrams is read in slices so that it cannot stall the
+    dropped and counted, except a second copy of one sending (the sender writes to every
+    broadcast address it has), which is dropped and counted as a duplicate only. A flood of datagrams is read in slices so that it cannot stall the
     event loop. The datagram format and the replay rules are in discovery_wire_p.h.
 */
 class Discovery : public QObject
@@ -51,6 +52,9 @@ public:
     void announceNow();
 
     quint64 accepted() const noexcept { return m_accepted; }
+    // Second copies of an accepted announcement (DiscoveryWire::DuplicateWindowMs), dropped
+    // without a security event.
+    quint64 duplicates() const noexcept { return m_duplicates; }
 
 Q_SIGNALS:
     void announced(const Plexus::Discovery::Announcement &announcement);
@@ -71,6 +75,7 @@ private:
     QList<QPair<QHostAddress, quint16>> m_extra;
     DiscoveryWire::ReplayFilter m_replay;
     quint64 m_accepted = 0;
+    quint64 m_duplicates = 0;
     bool m_readScheduled = false;
 };
 

@@ -291,8 +291,11 @@ public:
     quint16 clusterPort() const;
     /*! True after a successful listenCluster(), until shutdown. */
     bool isInCluster() const;
-    /*! The machines this master has a live link to. */
+    /*! The machines this master has a live link to; monitors are in monitors(). */
     QList<PeerInfo> peers() const;
+    /*! The monitors (plexus-monitor, plexusctl: PeerInfo::isMonitor()) linked to this
+        master. */
+    QList<PeerInfo> monitors() const;
 
     /*!
         What monitors may see and do on this master (docs/MONITOR.md): snapshots always,
@@ -329,12 +332,25 @@ Q_SIGNALS:
     void masterLost(QPrivateSignal);
     /*! Another machine can be reached: emitted once when it joins, not again until
         peerDisconnected() said it left (a link that replaces another to the same machine
-        is not a new connection). */
+        is not a new connection). Monitors joining are monitorConnected() instead, so
+        code that greets new machines does not greet every \c plexusctl run.
+
+        \code
+        connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
+            qInfo() << "machine" << Qt::hex << p.machineId() << "joined from" << p.address();
+        });
+        \endcode
+    */
     void peerConnected(const Plexus::PeerInfo &peer, QPrivateSignal);
     /*! \a peer can no longer be reached (its link closed, or it was silent past
         ClusterOptions::deadAfterMs); once per peerConnected(). Calls waiting on it have
         finished with Reply::TargetLostError. */
     void peerDisconnected(const Plexus::PeerInfo &peer, QPrivateSignal);
+    /*! A monitor (PeerInfo::isMonitor()) linked to this master; once per monitor, as
+        peerConnected() is per machine. */
+    void monitorConnected(const Plexus::PeerInfo &monitor, QPrivateSignal);
+    /*! The monitor \a monitor went away; once per monitorConnected(). */
+    void monitorDisconnected(const Plexus::PeerInfo &monitor, QPrivateSignal);
     /*! An operation of the Node failed; error() and errorString() say why. */
     void errorOccurred(Plexus::Node::Error error, QPrivateSignal);
 

@@ -66,6 +66,7 @@ public:
         Crashed,      //!< killed by a signal
         CrashLoop,    //!< crashed too often in the restart window: not restarted
         Stopped,      //!< ended by the master (shutdown)
+        Restarted,    //!< ended by the master to be restarted (a monitor's restart request)
     };
     Q_ENUM(ExitReason)
 

@@ -79,7 +79,8 @@ Dispatcher::Result Dispatcher::dispatch(MessagePrivate *m, quint32 endpoint, boo
             return Result::Handled;
         }
         Stats::bump(m_stats->process.unknownOpcodes);
-        qCWarning(lcIpc) << "no handler for op-code" << opcode << "from pid" << m->header.originPid;
+        qCWarning(lcIpc, "no handler for op-code %#x from pid %lld", opcode,
+                  qint64(m->header.originPid));
         m_context->replyError(m, Reply::UnknownOpcodeError);
         return Result::Unknown;
     }

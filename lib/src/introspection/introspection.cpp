@@ -34,6 +34,8 @@ constexpr qsizetype MaxRequestBytes = 64 * 1024;
 // master's view of its workers only (responding = false).
 constexpr int MaxGathering = 16;
 constexpr int GatherTimeoutMs = 2000;
+// How long a control "send" waits to learn which targets handle its op-code.
+constexpr int SendProbeMs = 1000;
 
 QCborMap requestBody(const Message &request)
 {
@@ -49,6 +51,19 @@ QString stateName(WorkerInfo::State state)
     case WorkerInfo::Running: return QStringLiteral("running");
     case WorkerInfo::Exited: return QStringLiteral("exited");
     case WorkerInfo::GivenUp: return QStringLiteral("givenUp");
+    }
+    return QStringLiteral("?");
+}
+
+QString exitReasonName(WorkerInfo::ExitReason reason)
+{
+    switch (reason) {
+    case WorkerInfo::NormalExit: return QStringLiteral("normal");
+    case WorkerInfo::ErrorExit: return QStringLiteral("error");
+    case WorkerInfo::Crashed: return QStringLiteral("crashed");
+    case WorkerInfo::CrashLoop: return QStringLiteral("crashLoop");
+    case WorkerInfo::Stopped: return QStringLiteral("stopped");
+    case WorkerInfo::Restarted: return QStringLiteral("restarted");
     }
     return QStringLiteral("?");
 }
@@ -161,6 +176,12 @@ void IntrospectionService::finishSnapshot(const Message &request, QCborMap maste
     }
     master.insert(key("backlog"), backlog);
     master.insert(key("idleMs"), idle);
+    const auto addUsage = [this, nowMono](QCborMap &p, qint64 pid) {
+        const ProcessSampler::Sample u = m_sampler.sample(pid, nowMono);
+        p.insert(key("cpu"), u.cpuPercent >= 0 ? u.cpuPercent : -1.0);
+        p.insert(key("rss"), u.rssBytes);
+    };
+    addUsage(master, m_node->nodeIdentity().pid);
 
     QCborArray processes;
     processes.append(master);
@@ -176,16 +197,33 @@ void IntrospectionService::finishSnapshot(const Message &request, QCborMap maste
         p.insert(key("role"), QStringLiteral("worker"));
         p.insert(key("slot"), w.slot());
         p.insert(key("exec"), w.isExec());
-        p.insert(key("state"), stateName(w.state()));
+        const Endpoint *e = w.pid() > 0 ? m_node->nodeRouter()->endpointForPid(w.pid()) : nullptr;
+        const Link *link = e ? e->link : nullptr;
+        // Running with its link gone: it died (or is dying) and is not reaped yet.
+        const bool gone = w.state() == WorkerInfo::Running && !link;
+        p.insert(key("state"), gone ? QStringLiteral("exited") : stateName(w.state()));
         p.insert(key("responding"), responding);
         p.insert(key("startedAt"), w.startedAt());
         p.insert(key("uptimeMs"), w.startedAt() ? now - w.startedAt() : 0);
         p.insert(key("restarts"), w.restarts());
-        const Endpoint *e = w.pid() > 0 ? m_node->nodeRouter()->endpointForPid(w.pid()) : nullptr;
-        const Link *link = e ? e->link : nullptr;
         p.insert(key("backlog"), link ? qint64(link->queuedBytes()) : 0);
         p.insert(key("idleMs"), link && link->lastInputAt() ? nowMono - link->lastInputAt() : -1);
+        if (w.state() == WorkerInfo::Running || w.state() == WorkerInfo::Starting)
+            addUsage(p, w.pid());
         processes.append(p);
+    }
+    m_sampler.prune(nowMono - 10 * 60 * 1000);
+
+    QCborArray exits;
+    for (const WorkerExit &x : m_node->workerExits()) {
+        QCborMap e;
+        e.insert(key("t"), x.time);
+        e.insert(key("pid"), x.pid);
+        e.insert(key("slot"), x.slot);
+        e.insert(key("reason"), exitReasonName(x.reason));
+        e.insert(key("code"), x.code);
+        e.insert(key("signaled"), x.signaled);
+        exits.append(e);
     }
 
     QCborMap s;
@@ -201,6 +239,7 @@ void IntrospectionService::finishSnapshot(const Message &request, QCborMap maste
     s.insert(key("processes"), processes);
     s.insert(key("links"), links);
     s.insert(key("peers"), peerRecords());
+    s.insert(key("exits"), exits);
     answer(request, s);
 }
 
@@ -260,8 +299,7 @@ void IntrospectionService::control(const Message &request)
         const auto w = std::find_if(workers.begin(), workers.end(), [pid](const WorkerInfo &i) {
             return i.pid() == pid && i.state() == WorkerInfo::Running;
         });
-        Endpoint *e = w != workers.end() ? m_node->nodeRouter()->endpointForPid(pid) : nullptr;
-        if (!e) {
+        if (w == workers.end()) {
             answer(request, refusal(QStringLiteral("no running worker with pid %1 here").arg(pid)));
             return;
         }
@@ -270,11 +308,14 @@ void IntrospectionService::control(const Message &request)
             return;
         }
         qCInfo(lcWorker) << "restarting worker" << pid << "(slot" << w->slot() << ") for a monitor";
-        m_node->nodeRouter()->sendControl(e, Wire::ControlStop, {});   // it exits; its slot respawns
+        if (!m_node->restartWorker(pid)) {
+            answer(request, refusal(QStringLiteral("worker %1 cannot be restarted now").arg(pid)));
+            return;
+        }
     } else if (action == QLatin1String("send")) {
         const quint32 opcode = quint32(body.value(key("opcode")).toInteger());
         if (!OpcodeRegistry::isUserOpcode(opcode)) {
-            answer(request, refusal(QStringLiteral("op-code %1 cannot be sent").arg(opcode)));
+            answer(request, refusal(QStringLiteral("op-code 0x%1 cannot be sent").arg(opcode, 0, 16)));
             return;
         }
         const QByteArray data = body.value(key("data")).toByteArray();
@@ -283,8 +324,27 @@ void IntrospectionService::control(const Message &request)
             answer(request, refusal(QStringLiteral("this master is not in a cluster")));
             return;
         }
-        const CallArgs args{.opcode = opcode, .data = {data}};
-        everywhere ? Plexus::broadcast(args) : Plexus::local(args);
+        // Sent wanting replies, only to learn which targets have no handler (they answer
+        // UnknownOpcodeError at once); handled = targets - those - lost ones. What the
+        // handlers reply is dropped; a handler that does not reply ends the wait at
+        // SendProbeMs, and the abort then tells it the caller is gone.
+        const CallArgs args{.opcode = opcode, .data = {data}, .timeout = SendProbeMs, .reply = true};
+        Reply *probe = everywhere ? Plexus::broadcast(args) : Plexus::local(args);
+        auto unanswered = std::make_shared<int>(0);
+        connect(probe, &Reply::replyReceived, this, [unanswered](const Message &m) {
+            if (m.isError() && m.error() != Reply::TimeoutError)
+                ++*unanswered;   // no handler there, or it went away
+        });
+        connect(probe, &Reply::finished, this, [this, request, probe, unanswered] {
+            const int targets = probe->expectedReplies();
+            QCborMap ok;
+            ok.insert(key("v"), Introspection::EncodingVersion);
+            ok.insert(key("ok"), true);
+            ok.insert(key("targets"), targets);
+            ok.insert(key("handled"), qMax(0, targets - *unanswered));
+            answer(request, ok);
+        });
+        return;
     } else {
         answer(request, refusal(QStringLiteral("unknown control action \"%1\"").arg(action)));
         return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "procsampler_p.h"
 #include "tracer_p.h"
 
 #include <plexus/introspection.h>
@@ -15,6 +16,17 @@ namespace Plexus {
 class ClusterTransport;
 class Link;
 class Stats;
+
+// One worker exit, as a master remembers it for its monitors (the "exits" of a snapshot).
+struct WorkerExit
+{
+    qint64 time = 0;   // ms since the epoch
+    qint64 pid = 0;
+    int slot = -1;
+    WorkerInfo::ExitReason reason = WorkerInfo::NormalExit;
+    int code = 0;        // exit status, or the signal number when signaled
+    bool signaled = false;
+};
 
 /*
     What the introspection service needs of the Node it reports on (NodePrivate implements
@@ -31,6 +43,11 @@ public:
     // A master's workers (also those not running); false on a worker or a peer.
     virtual bool hasWorkerTable() const = 0;
     virtual QList<WorkerInfo> workerList() const = 0;
+    // The master's most recent worker exits, oldest first (bounded).
+    virtual QList<WorkerExit> workerExits() const = 0;
+    // Stops the running worker \a pid so that its slot restarts; its exit is reported as
+    // WorkerInfo::Restarted. False if no running worker has that pid.
+    virtual bool restartWorker(qint64 pid) = 0;
     // The cluster transport after listenCluster(), or nullptr.
     virtual const ClusterTransport *clusterTransport() const = 0;
 
@@ -77,6 +94,7 @@ private:
     Tracer *m_tracer = nullptr;   // master with options.trace
     qint64 m_startedAt = 0;       // ms since the epoch
     int m_gathering = 0;          // snapshots waiting for their workers' parts
+    ProcessSampler m_sampler;     // CPU and RSS of this machine's processes
 };
 
 } // namespace Plexus

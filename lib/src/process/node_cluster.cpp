@@ -85,11 +85,18 @@ bool Node::listenCluster(const ClusterOptions &options)
         d->setError(ClusterListenError, why);
         return false;
     }
+    // Machines and monitors are told apart here, once: the transport knows only peers.
     connect(cluster, &ClusterTransport::peerConnected, this, [this](const PeerInfo &p) {
-        Q_EMIT peerConnected(p, QPrivateSignal());
+        if (p.isMonitor())
+            Q_EMIT monitorConnected(p, QPrivateSignal());
+        else
+            Q_EMIT peerConnected(p, QPrivateSignal());
     });
     connect(cluster, &ClusterTransport::peerDisconnected, this, [this](const PeerInfo &p) {
-        Q_EMIT peerDisconnected(p, QPrivateSignal());
+        if (p.isMonitor())
+            Q_EMIT monitorDisconnected(p, QPrivateSignal());
+        else
+            Q_EMIT peerDisconnected(p, QPrivateSignal());
     });
     connect(cluster, &ClusterTransport::rejected, this,
             [d](const QString &peer, FrameError reason, const QString &what) {
@@ -129,10 +136,23 @@ bool Node::isInCluster() const
     return d_func()->cluster != nullptr;
 }
 
+static QList<PeerInfo> peersWhere(const ClusterTransport *cluster, bool monitors)
+{
+    QList<PeerInfo> all = cluster ? cluster->peers() : QList<PeerInfo>();
+    all.removeIf([monitors](const PeerInfo &p) { return p.isMonitor() != monitors; });
+    return all;
+}
+
 QList<PeerInfo> Node::peers() const
 {
     Q_D(const Node);
-    return d->cluster ? d->cluster->peers() : QList<PeerInfo>();
+    return peersWhere(d->cluster, false);
+}
+
+QList<PeerInfo> Node::monitors() const
+{
+    Q_D(const Node);
+    return peersWhere(d->cluster, true);
 }
 
 } // namespace Plexus

@@ -125,6 +125,16 @@ QList<WorkerInfo> NodePrivate::workerList() const
     return workers ? workers->workers() : QList<WorkerInfo>();
 }
 
+QList<WorkerExit> NodePrivate::workerExits() const
+{
+    return workers ? workers->exits() : QList<WorkerExit>();
+}
+
+bool NodePrivate::restartWorker(qint64 pid)
+{
+    return workers && workers->requestRestart(pid);
+}
+
 WorkerInfo NodePrivate::workerAt(quint32 endpoint) const
 {
     return workers ? workers->workerAt(endpoint) : WorkerInfo();

@@ -112,6 +112,8 @@ public:
     const Stats &nodeStats() const override { return stats; }
     bool hasWorkerTable() const override { return workers != nullptr; }
     QList<WorkerInfo> workerList() const override;
+    QList<WorkerExit> workerExits() const override;
+    bool restartWorker(qint64 pid) override;
     const ClusterTransport *clusterTransport() const override { return cluster; }
 
     Node *q_ptr;

@@ -57,6 +57,40 @@ QList<WorkerInfo> WorkerTable::workers() const
     return out;
 }
 
+bool WorkerTable::requestRestart(qint64 pid)
+{
+    for (int s = 0; s < m_slots.size(); ++s) {
+        Slot &slot = m_slots[s];
+        if (pid <= 0 || slot.info.pid() != pid || slot.info.state() != WorkerInfo::Running)
+            continue;
+        Endpoint *e = m_router->endpoint(slot.endpoint);
+        if (slot.info.restartPolicy() != WorkerInfo::Restart || !e || !e->link)
+            return false;
+        slot.restartRequested = pid;
+        m_router->sendControl(e, Wire::ControlStop, {});   // it exits; the slot respawns
+        // A worker that does not stop when asked is killed: the restart was asked for.
+        QTimer::singleShot(RestartGraceMs, this, [this, s, pid] {
+            if (s < m_slots.size() && !m_shuttingDown && m_slots[s].info.pid() == pid
+                && m_slots[s].info.state() == WorkerInfo::Running) {
+                qCWarning(lcWorker) << "worker" << s << "pid" << pid
+                                    << "did not stop for its restart; killing it";
+                kill(s, pid);
+            }
+        });
+        return true;
+    }
+    return false;
+}
+
+void WorkerTable::kill(int s, qint64 pid)
+{
+    Slot &slot = m_slots[s];
+    if (slot.process && slot.process->processId() == pid)
+        slot.process->kill();
+    else if (m_forkServer)
+        m_forkServer->signal(pid, SIGKILL);
+}
+
 WorkerInfo WorkerTable::workerAt(quint32 endpoint) const
 {
     for (const Slot &s : m_slots) {
@@ -275,10 +309,7 @@ void WorkerTable::lost(Endpoint *endpoint, const PeerIdentity &peer)
                 return;   // reaped (and maybe restarted) meanwhile
             qCWarning(lcWorker) << "worker" << s << "pid" << pid
                                 << "still runs after losing its link; killing it";
-            if (slot.process && slot.process->processId() == pid)
-                slot.process->kill();
-            else if (m_forkServer)
-                m_forkServer->signal(pid, SIGKILL);
+            kill(s, pid);
         });
         return;
     }
@@ -322,10 +353,14 @@ void WorkerTable::onReaped(int s, qint64 pid, int status)
         reason = w.exitCode() == 0 ? WorkerInfo::NormalExit : WorkerInfo::ErrorExit;
     }
     w.setState(WorkerInfo::Exited);
+    const bool requested = std::exchange(slot.restartRequested, 0) == pid;
 
     bool restart = false;
     if (m_shuttingDown) {
         reason = WorkerInfo::Stopped;
+    } else if (requested) {
+        reason = WorkerInfo::Restarted;   // not a crash: kept out of the crash-loop guard
+        restart = true;
     } else if (w.restartPolicy() == WorkerInfo::Restart) {
         const qint64 now = monotonicMs();
         slot.exits.append(now);
@@ -359,6 +394,10 @@ void WorkerTable::onReaped(int s, qint64 pid, int status)
 
     qCInfo(lcWorker) << "worker" << s << "pid" << pid << "ended:" << reason << "status"
                      << w.exitCode() << (restart ? "- restarting" : "");
+    if (m_exits.size() >= MaxExitHistory)
+        m_exits.removeFirst();
+    m_exits.append({QDateTime::currentMSecsSinceEpoch(), pid, s, reason, w.exitCode(),
+                    bool(WIFSIGNALED(status))});
     const WorkerInfo snapshot = w;
     Q_EMIT workerExited(snapshot, reason);
     if (restart)

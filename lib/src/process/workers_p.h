@@ -3,6 +3,7 @@
 
 #include "crypto_p.h"
 #include "handshake_p.h"
+#include "introspection_p.h"
 
 #include <plexus/workerinfo.h>
 
@@ -32,6 +33,8 @@ class WorkerTable : public QObject
 public:
     // How long a worker whose link closed may take to exit by itself before it is killed.
     static constexpr int LinkLossGraceMs = 2000;
+    // How long a worker asked to stop for a restart may take before it is killed.
+    static constexpr int RestartGraceMs = 5000;
 
     WorkerTable(Router *router, Stats *stats, QObject *parent = nullptr);
     ~WorkerTable() override;
@@ -48,6 +51,13 @@ public:
                   WorkerInfo::RestartPolicy policy, QString *error);
 
     QList<WorkerInfo> workers() const;
+    // The last MaxExitHistory exits, oldest first.
+    QList<WorkerExit> exits() const { return m_exits; }
+    static constexpr int MaxExitHistory = 64;
+    // Asks the running worker \a pid to stop so that its slot restarts (a monitor's
+    // request); it is killed if it has not exited after LinkLossGraceMs. False if no
+    // running worker has that pid or its slot would not restart.
+    bool requestRestart(qint64 pid);
     WorkerInfo workerAt(quint32 endpoint) const;
     bool allStarted() const;
 
@@ -73,6 +83,7 @@ private:
         quint32 endpoint = 0;
         QList<qint64> exits;          // monotonic ms of recent exits (crash-loop guard)
         QProcess *process = nullptr;  // exec'd slots
+        qint64 restartRequested = 0;  // pid that requestRestart() stopped
     };
 
     void onForked(int slot, qint64 pid);
@@ -80,6 +91,7 @@ private:
     void ensureEndpoint(int slot);
     void dropEndpoint(int slot);
     void restart(int slot);
+    void kill(int slot, qint64 pid);
     bool startExec(int slot, QString *error);
     void checkReady();
 
@@ -87,6 +99,7 @@ private:
     Stats *m_stats;
     ForkServer *m_forkServer = nullptr;
     QList<Slot> m_slots;
+    QList<WorkerExit> m_exits;
     int m_initialSlots = 0;
     int m_maxRestarts = 5;
     int m_restartWindowMs = 10000;

@@ -7,10 +7,13 @@
 //   introspection_node [--remote-control] [--no-trace] [--trace-interval MS]
 //                      [--trace-max-queued BYTES] [--trace-samples N] [--trace-payload N]
 // Prints "READY <machine hex> <port> <worker pids, comma-separated>" once its workers run,
-// then runs these commands from stdin:
+// "EXIT <pid> <ExitReason>" for every worker exit, "PEER <machine hex>" and
+// "MONITOR <machine hex>" for peerConnected and monitorConnected, then runs these
+// commands from stdin:
 //   flood N      every worker sends N OpFlood calls (fire-and-forget) to the master
 //   cluster ID   the master calls cluster() with OpEcho; prints "RESULT ID <error> <count>"
 //   workers      prints "WORKERS <pids>"
+//   peers        prints "PEERS <Node::peers() count> MONITORS <Node::monitors() count>"
 // As a monitor that subscribes to a trace and then never reads (the test stops it):
 //   introspection_node --subscribe tcp://127.0.0.1:PORT
 // Prints "SUBSCRIBED" when the first batch has arrived.
@@ -19,6 +22,7 @@
 
 #include <QtCore/qcommandlineparser.h>
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qmetaobject.h>
 #include <QtCore/qsocketnotifier.h>
 #include <QtCore/qstringlist.h>
 #include <QtCore/qurl.h>
@@ -73,6 +77,9 @@ void command(Plexus::Node &node, const QByteArray &line)
             node.sendToWorker(w, TypeFlood, {parts.value(1)});
     } else if (parts.value(0) == "workers") {
         out("WORKERS " + workerPids(node));
+    } else if (parts.value(0) == "peers") {
+        out("PEERS " + QByteArray::number(node.peers().size()) + " MONITORS "
+            + QByteArray::number(node.monitors().size()));
     } else if (parts.value(0) == "cluster") {
         const QByteArray id = parts.value(1);
         Plexus::Reply *r = Plexus::cluster({.opcode = OpEcho, .data = {id}, .timeout = 5000, .reply = true});
@@ -166,6 +173,17 @@ int main(int argc, char **argv)
             QMetaObject::invokeMethod(&node, [] { QCoreApplication::exit(2); }, Qt::QueuedConnection);
             return;
         }
+        QObject::connect(&node, &Plexus::Node::workerExited, &node,
+                         [](const Plexus::WorkerInfo &w, Plexus::WorkerInfo::ExitReason reason) {
+            out("EXIT " + QByteArray::number(w.pid()) + ' '
+                + QMetaEnum::fromType<Plexus::WorkerInfo::ExitReason>().valueToKey(reason));
+        });
+        QObject::connect(&node, &Plexus::Node::peerConnected, &node, [](const Plexus::PeerInfo &p) {
+            out("PEER " + QByteArray::number(p.machineId(), 16));
+        });
+        QObject::connect(&node, &Plexus::Node::monitorConnected, &node, [](const Plexus::PeerInfo &p) {
+            out("MONITOR " + QByteArray::number(p.machineId(), 16));
+        });
         QObject::connect(&node, &Plexus::Node::workersReady, &node, [&node] {
             out("READY " + QByteArray::number(node.machineId(), 16) + ' '
                 + QByteArray::number(node.clusterPort()) + ' ' + workerPids(node));

@@ -14,6 +14,7 @@
 #include <QtCore/qcborarray.h>
 #include <QtCore/qcbormap.h>
 #include <QtCore/qcborvalue.h>
+#include <QtCore/qdatetime.h>
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qfile.h>
 #include <QtCore/qset.h>
@@ -100,6 +101,9 @@ private Q_SLOTS:
 
     void snapshot();
     void monitorIsNeverATarget();
+    void monitorIsNotAPeer();
+    void killedWorkerInExitHistory();
+    void cpuAndMemoryPerProcess();
     void onlyIntrospectionOpcodesMaySend();
     void sendToAnotherMachine();
     void controlRefusedUnlessEnabled();
@@ -294,6 +298,84 @@ void tst_Introspection::monitorIsNeverATarget()
     QCOMPARE(m_echoes, 0);
 }
 
+void tst_Introspection::monitorIsNotAPeer()
+{
+    // Issue 19.13: application code that greets new machines (peerConnected) must not
+    // greet every plexusctl run. The master sees this monitor as monitorConnected.
+    Master *m = startMaster();
+    QVERIFY(m);
+    const QByteArray self = QByteArray::number(m_node->machineId(), 16);
+    QCOMPARE(m->line("MONITOR "), "MONITOR " + self);
+    m->send("peers");
+    QCOMPARE(m->line("PEERS "), QByteArray("PEERS 0 MONITORS 1"));
+    for (const TestSupport::Line &l : m->process->lines())
+        QVERIFY2(!l.raw.startsWith(u"PEER "_s), qPrintable(l.raw));
+    // And on this side the master is a machine, not a monitor.
+    QCOMPARE(m_node->peers().size(), 1);
+    QVERIFY(m_node->monitors().isEmpty());
+}
+
+void tst_Introspection::killedWorkerInExitHistory()
+{
+    // Issue 19.5 and 19.7: a SIGKILLed worker must not be shown running under its old pid,
+    // and why it ended (the signal) is in the machine's exit history.
+    Master *m = startMaster();
+    QVERIFY(m);
+    const qint64 victim = *m->workers.cbegin();
+    QVERIFY(::kill(pid_t(victim), SIGKILL) == 0);
+    QCOMPARE(m->line("EXIT " + QByteArray::number(victim)),
+             "EXIT " + QByteArray::number(victim) + " Crashed");
+    QCborMap exit;
+    QTRY_VERIFY_WITH_TIMEOUT([&] {
+        const QCborMap s = snapshotOf(m->machine);
+        for (const QCborValue &p : s.value(k("processes")).toArray()) {
+            // Once the exit is known, the old pid is never "running" again.
+            if (p[k("pid")].toInteger() == victim && p[k("state")].toString() == u"running"_s)
+                return false;
+        }
+        for (const QCborValue &e : s.value(k("exits")).toArray()) {
+            if (e[k("pid")].toInteger() == victim)
+                exit = e.toMap();
+        }
+        return !exit.isEmpty();
+    }(), 10000);
+    QCOMPARE(exit.value(k("reason")).toString(), u"crashed"_s);
+    QCOMPARE(exit.value(k("code")).toInteger(), SIGKILL);
+    QCOMPARE(exit.value(k("signaled")).toBool(), true);
+    QVERIFY(exit.value(k("slot")).toInteger() >= 0);
+    QVERIFY(qAbs(exit.value(k("t")).toInteger() - QDateTime::currentMSecsSinceEpoch()) < 60000);
+    // Its slot runs again under a new pid.
+    QTRY_VERIFY_WITH_TIMEOUT([&] {
+        const QCborArray ps = snapshotOf(m->machine).value(k("processes")).toArray();
+        const QCborValue w = ps[1 + exit.value(k("slot")).toInteger()];
+        return w[k("state")].toString() == u"running"_s && w[k("pid")].toInteger() != victim
+                && w[k("restarts")].toInteger() == 1;
+    }(), 15000);
+}
+
+void tst_Introspection::cpuAndMemoryPerProcess()
+{
+    // Issue 19.9: each master reports CPU and RSS of its processes, read from /proc.
+    Master *m = startMaster();
+    QVERIFY(m);
+    const QCborArray processes = snapshotOf(m->machine).value(k("processes")).toArray();
+    QCOMPARE(processes.size(), 3);
+    for (const QCborValue &p : processes) {
+        const qint64 pid = p[k("pid")].toInteger();
+        const double cpu = p[k("cpu")].toDouble();
+        const qint64 rss = p[k("rss")].toInteger();
+        QVERIFY2(cpu >= 0 && cpu <= 100.0 * 64, qPrintable(u"pid %1 cpu %2"_s.arg(pid).arg(cpu)));
+        // What /proc/PID/status says, give or take what changed between the two reads.
+        const qint64 expected = rssKiB(pid) * 1024;
+        QVERIFY(expected > 0);
+        QVERIFY2(rss > expected / 2 && rss < expected * 2,
+                 qPrintable(u"pid %1 rss %2, VmRSS %3"_s.arg(pid).arg(rss).arg(expected)));
+    }
+    // A second snapshot measures CPU over the interval between the two.
+    const QCborArray again = snapshotOf(m->machine).value(k("processes")).toArray();
+    QVERIFY(again[0][k("cpu")].toDouble() >= 0);
+}
+
 void tst_Introspection::onlyIntrospectionOpcodesMaySend()
 {
     // Of the reserved op-codes, only the introspection ones may be sent.
@@ -359,6 +441,9 @@ void tst_Introspection::controlActions()
     restart.insert(k("action"), u"restart"_s);
     restart.insert(k("pid"), victim);
     QCOMPARE(ask(m->machine, Plexus::Introspection::ControlOpcode, restart).value(k("ok")).toBool(), true);
+    // The application is told it was a restart, not a normal exit (issue 19.5).
+    QCOMPARE(m->line("EXIT " + QByteArray::number(victim)),
+             "EXIT " + QByteArray::number(victim) + " Restarted");
     QTRY_VERIFY_WITH_TIMEOUT([&] {
         const QCborArray now = snapshotOf(m->machine).value(k("processes")).toArray();
         return now.size() == 3 && now[1][k("pid")].toInteger() != victim
@@ -387,7 +472,10 @@ void tst_Introspection::controlActions()
     send.insert(k("action"), u"send"_s);
     send.insert(k("opcode"), qint64(OpEcho));
     send.insert(k("data"), QByteArray("test"));
-    QCOMPARE(ask(m->machine, Plexus::Introspection::ControlOpcode, send).value(k("ok")).toBool(), true);
+    const QCborMap sent = ask(m->machine, Plexus::Introspection::ControlOpcode, send);
+    QCOMPARE(sent.value(k("ok")).toBool(), true);
+    QCOMPARE(sent.value(k("targets")).toInteger(), 3);
+    QCOMPARE(sent.value(k("handled")).toInteger(), 3);
     QTRY_VERIFY_WITH_TIMEOUT([&] {
         const QCborArray ps = snapshotOf(m->machine).value(k("processes")).toArray();
         int got = 0;
@@ -398,6 +486,19 @@ void tst_Introspection::controlActions()
         return got == 3;   // the master and both workers
     }(), 10000);
     QCOMPARE(m_echoes, 0);   // a test message stays on its machine
+
+    // An op-code nobody handles is said so (issue 19.3), not "ok" alone.
+    QCborMap nobody = send;
+    nobody.insert(k("opcode"), qint64(0x4242));
+    const QCborMap unhandled = ask(m->machine, Plexus::Introspection::ControlOpcode, nobody);
+    QCOMPARE(unhandled.value(k("ok")).toBool(), true);
+    QCOMPARE(unhandled.value(k("targets")).toInteger(), 3);
+    QCOMPARE(unhandled.value(k("handled")).toInteger(), 0);
+    // The restart is in the exit history as one.
+    bool restarted = false;
+    for (const QCborValue &e : snapshotOf(m->machine).value(k("exits")).toArray())
+        restarted |= e[k("pid")].toInteger() == victim && e[k("reason")].toString() == u"restarted"_s;
+    QVERIFY(restarted);
 }
 
 void tst_Introspection::traceStreamsBoundedBatches()

@@ -109,7 +109,7 @@ void ClusterState::setConnected(quint64 machine, const QString &address, quint16
     if (machine == 0)
         return;
     MachineEntry &e = entry(machine);
-    e.connected = true;
+    const bool linked = std::exchange(e.connected, true);
     e.discoveredOnly = false;
     e.address = address;
     if (port)
@@ -119,6 +119,8 @@ void ClusterState::setConnected(quint64 machine, const QString &address, quint16
     e.rttMs = rttMs;
     e.connectedSince = since;
     e.lastSeen = now;
+    if (!linked)   // called on every poll to refresh the RTT: only a new link can clear
+        m_alarms.update(*this, now);
     touch();
 }
 
@@ -138,6 +140,7 @@ void ClusterState::setDisconnected(quint64 machine, qint64 now)
     e->rates.clear();
     m_history.remove(machine);
     m_flow.removeMachine(machine);
+    m_alarms.update(*this, now);
     touch();
 }
 
@@ -232,6 +235,7 @@ void ClusterState::applySnapshot(const MachineSnapshot &snapshot, qint64 now)
         if (other.version.isEmpty())
             other.version = peer.version;
     }
+    m_alarms.update(*this, now);
     touch();
 }
 
@@ -288,6 +292,15 @@ void ClusterState::trimTrace()
     m_traceBytes = bytes;
 }
 
+void splitPeer(const QString &peer, QString *transport, QString *address)
+{
+    // The scheme ends at the first colon: an IPv6 address has more of them.
+    const qsizetype colon = peer.indexOf(u':');
+    const bool scheme = colon > 0 && colon <= 5;
+    *transport = scheme ? peer.left(colon) : QString();
+    *address = scheme ? peer.mid(colon + 1) : peer;
+}
+
 void ClusterState::addRefused(const QString &peer, const QString &reason, bool incompatible,
                               qint64 now)
 {
@@ -297,7 +310,11 @@ void ClusterState::addRefused(const QString &peer, const QString &reason, bool i
     if (it == m_refused.end()) {
         if (m_refused.size() >= 4096)   // a flood of made-up peers: keep the first ones
             return;
-        it = m_refused.insert(m_refused.end(), RefusedPeer{peer, reason, incompatible, 0, now});
+        RefusedPeer r{peer, reason, incompatible, 0, now};
+        QString transport;
+        splitPeer(peer, &transport, &r.address);
+        r.announcer = transport == u"udp";
+        it = m_refused.insert(m_refused.end(), std::move(r));
     }
     ++it->count;
     it->lastSeen = now;
@@ -312,6 +329,8 @@ void ClusterState::prune(qint64 now, qint64 olderThanMs)
     });
     if (m_machines.size() != before)
         touch();
+    if (m_alarms.update(*this, now))
+        touch();
 }
 
 void ClusterState::clear()
@@ -320,6 +339,7 @@ void ClusterState::clear()
     m_refused.clear();
     m_history.clear();
     m_flow.clear();
+    m_alarms.clear();
     m_trace.clear();
     m_traceBytes = 0;
     m_traceNext = 0;

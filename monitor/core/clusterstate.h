@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "alarms.h"
 #include "flowhistory.h"
 #include "ratehistory.h"
 #include "snapshot.h"
@@ -78,12 +79,20 @@ struct MachineEntry
 /*! A peer the monitor's own Node refused (wrong SECRET, incompatible version, ...). */
 struct RefusedPeer
 {
-    QString peer;                  //!< "address:port" as the Node reports it
+    QString peer;                  //!< as the Node reports it: "tcp:ADDRESS", "udp:ADDRESS"
     QString reason;                //!< Plexus::FrameError name
     bool incompatible = false;     //!< a version mismatch rather than an attack or a key
     quint64 count = 0;
     qint64 lastSeen = 0;
+    QString address;               //!< the address part of peer
+    /*! Its discovery announcements were refused ("udp:"): a machine elsewhere on the
+        network (another cluster, or one with another SECRET), not a link of the monitor. */
+    bool announcer = false;
 };
+
+/*! Splits a peer as the Node reports it ("tcp:10.0.0.2", "udp:fe80::1", "unix:pid 12")
+    into its transport and its address; a text without a scheme is all address. */
+void splitPeer(const QString &peer, QString *transport, QString *address);
 
 /*!
     \class PlexusMonitor::ClusterState
@@ -140,6 +149,10 @@ public:
 
     const FlowHistory &flow() const { return m_flow; }
 
+    /*! The alarms, re-evaluated whenever a machine's snapshot or link changes. */
+    const AlarmTracker &alarms() const { return m_alarms; }
+    AlarmTracker &alarms() { return m_alarms; }
+
     /*! Trace samples: a sliding window of the last traceCapacity(), fewer if they take
         more than traceMaxBytes() (traceSampleCost() each). Each sample has a sequence
         number, counting from 0 for the first ever received. */
@@ -164,6 +177,7 @@ private:
     QList<RefusedPeer> m_refused;
     QHash<quint64, QHash<qint64, RateHistory>> m_history;   // machine -> pid -> history
     FlowHistory m_flow;
+    AlarmTracker m_alarms;
     QList<TraceSample> m_trace;    // sequence numbers [m_traceNext - size, m_traceNext)
     int m_traceCapacity = DefaultTraceCapacity;
     qsizetype m_traceMaxBytes = DefaultTraceMaxBytes;

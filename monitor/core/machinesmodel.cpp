@@ -44,10 +44,11 @@ bool MachinesModel::update()
         r.key = u"r"_s + p.peer + u'\n' + p.reason;
         r.refused = true;
         r.incompatible = true;   // unusable either way: disabled in the list
-        const qsizetype colon = p.peer.lastIndexOf(u':');
-        r.address = colon > 0 ? p.peer.left(colon) : p.peer;
-        r.port = colon > 0 ? quint16(p.peer.mid(colon + 1).toUInt()) : 0;
-        r.status = (p.incompatible ? u"incompatible: "_s : u"refused: "_s) + p.reason;
+        r.address = p.address;   // the Node reports no port of a refused peer
+        r.port = 0;
+        r.status = p.incompatible ? u"incompatible: "_s + p.reason
+                 : p.announcer    ? u"announcements refused: "_s + p.reason
+                                  : u"refused: "_s + p.reason;
         r.count = p.count;
         next.append(std::move(r));
     }
@@ -89,8 +90,8 @@ QVariant MachinesModel::data(const QModelIndex &index, int role) const
     const bool sort = role == SortRole;
     switch (Column(index.column())) {
     case MachineColumn:
-        if (r.refused)
-            return QString(r.address + u':' + QString::number(r.port));
+        if (r.refused)   // no machine id: the handshake or the announcement did not open
+            return QString(u"? ("_s + r.address + u')');
         return sort ? QVariant(r.machine) : QVariant(Format::machineId(r.machine));
     case HostColumn:
         return r.host;

@@ -146,6 +146,15 @@ void MonitorClientPrivate::onSecurityEvent(Plexus::FrameError reason, const QStr
     const QString name = frameErrorName(reason);
     const bool incompatible = reason == Plexus::FrameError::VersionMismatch;
     state.addRefused(peer, name, incompatible, now());
+    QString transport, address;
+    splitPeer(peer, &transport, &address);
+    if (transport == u"udp") {
+        // An announcement the monitor's discovery refused: a machine elsewhere on the
+        // network with another SECRET or version, or garbage. The monitor's own links are
+        // not concerned: it is listed (machines, security), not reported as a problem.
+        changed();
+        return;
+    }
     QString text;
     switch (reason) {
     case Plexus::FrameError::BadHandshake:

@@ -48,6 +48,26 @@ QString processStateName(ProcessState state)
     return u"?"_s;
 }
 
+QString exitReasonName(ExitReason reason)
+{
+    switch (reason) {
+    case ExitReason::Normal: return u"normal"_s;
+    case ExitReason::Error: return u"error"_s;
+    case ExitReason::Crashed: return u"crashed"_s;
+    case ExitReason::CrashLoop: return u"crashLoop"_s;
+    case ExitReason::Stopped: return u"stopped"_s;
+    case ExitReason::Restarted: return u"restarted"_s;
+    case ExitReason::Unknown: break;
+    }
+    return u"?"_s;
+}
+
+bool isFailure(ExitReason reason)
+{
+    return reason == ExitReason::Error || reason == ExitReason::Crashed
+            || reason == ExitReason::CrashLoop;
+}
+
 QString linkKindName(LinkKind kind)
 {
     switch (kind) {

@@ -101,6 +101,8 @@ struct ProcessSnapshot
     quint64 restarts = 0;
     qint64 idleMs = -1;        //!< -1: unknown
     quint64 backlog = 0;       //!< bytes queued towards it
+    double cpuPercent = -1;    //!< user + system CPU, % of one core; -1: unknown
+    qint64 rssBytes = -1;      //!< resident memory; -1: unknown
     ProcessCounters counters;
     std::array<KindCounters, MessageKindCount> kinds = {};
     QList<OpcodeStats> opcodes;
@@ -122,6 +124,24 @@ struct LinkSnapshot
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
     qint64 idleMs = -1;
+};
+
+/*! Why a worker ended (Plexus::WorkerInfo::ExitReason). */
+enum class ExitReason : quint8 { Normal, Error, Crashed, CrashLoop, Stopped, Restarted, Unknown };
+/*! "normal", "error", "crashed", "crashLoop", "stopped", "restarted"; "?" for Unknown. */
+QString exitReasonName(ExitReason reason);
+/*! True for the reasons an operator should look at (a crash, a crash loop, an error exit). */
+bool isFailure(ExitReason reason);
+
+/*! One worker exit of a machine's history ("exits"). */
+struct WorkerExit
+{
+    qint64 time = 0;           //!< ms since the epoch, the master's clock
+    qint64 pid = 0;
+    int slot = -1;
+    ExitReason reason = ExitReason::Unknown;
+    int code = 0;              //!< exit status, or the signal number if signaled
+    bool signaled = false;
 };
 
 /*! A machine (or monitor) a master has a cluster link to. */
@@ -150,6 +170,7 @@ struct MachineSnapshot
     QList<ProcessSnapshot> processes;   //!< the master first, then the workers by slot
     QList<LinkSnapshot> links;
     QList<PeerSnapshot> peers;
+    QList<WorkerExit> exits;   //!< the most recent worker exits, oldest first
 };
 
 /*! Messages of one sender, kind and op-code in one trace interval. */
@@ -198,6 +219,8 @@ struct ControlAnswer
 {
     bool ok = false;
     QString error;
+    qint64 targets = -1;       //!< "send": processes it reached; -1: not reported
+    qint64 handled = -1;       //!< "send": how many of them handle the op-code; -1: not reported
 };
 
 } // namespace PlexusMonitor

@@ -135,6 +135,22 @@ bool readProcess(CborReader &d, ProcessSnapshot *p)
                 return d.readInt(key, &p->idleMs);
             if (key == u"backlog")
                 return d.readUInt(key, &p->backlog);
+            if (key == u"cpu") {
+                // NaN, infinities and negatives are "unknown"; more than 1024 cores is
+                // not a measurement either.
+                if (!d.readDouble(key, &p->cpuPercent))
+                    return false;
+                if (!(p->cpuPercent >= 0 && p->cpuPercent <= 102400))
+                    p->cpuPercent = -1;
+                return true;
+            }
+            if (key == u"rss") {
+                if (!d.readInt(key, &p->rssBytes))
+                    return false;
+                if (p->rssBytes < 0)
+                    p->rssBytes = -1;
+                return true;
+            }
             if (key == u"counters")
                 return readCounters(d, &p->counters);
             if (key == u"kinds")
@@ -205,6 +221,36 @@ bool readPeer(CborReader &d, PeerSnapshot *p)
             return d.readDouble(key, &p->rttMs);
         if (key == u"since")
             return d.readInt(key, &p->since);
+        return d.skip();
+    });
+}
+
+bool readExit(CborReader &d, WorkerExit *x)
+{
+    return d.forEachKey("an exit", [&](QStringView key) {
+        if (key == u"t")
+            return d.readInt(key, &x->time);
+        if (key == u"pid")
+            return d.readInt(key, &x->pid);
+        if (key == u"slot")
+            return d.readInt32(key, &x->slot);
+        if (key == u"code")
+            return d.readInt32(key, &x->code);
+        if (key == u"signaled")
+            return d.readBool(key, &x->signaled);
+        if (key == u"reason") {
+            QString text;
+            if (!readEnumText(d, key, &text))
+                return false;
+            x->reason = text == u"normal"      ? ExitReason::Normal
+                      : text == u"error"       ? ExitReason::Error
+                      : text == u"crashed"     ? ExitReason::Crashed
+                      : text == u"crashLoop"   ? ExitReason::CrashLoop
+                      : text == u"stopped"     ? ExitReason::Stopped
+                      : text == u"restarted"   ? ExitReason::Restarted
+                                               : ExitReason::Unknown;
+            return true;
+        }
         return d.skip();
     });
 }
@@ -315,6 +361,12 @@ bool decodeSnapshot(QByteArrayView cbor, MachineSnapshot *out, QString *error)
                 return readPeer(d, &out->peers.emplace_back());
             });
         }
+        if (key == u"exits") {
+            out->exits.clear();
+            return d.forEachElement(key, DecodeLimits::MaxExits, [&] {
+                return readExit(d, &out->exits.emplace_back());
+            });
+        }
         return d.skip();
     }) && d.atEnd() && (out->machine != 0 || d.fail(u"no machine id"_s));
     if (!ok)
@@ -380,6 +432,13 @@ bool decodeControlAnswer(QByteArrayView cbor, ControlAnswer *out, QString *error
         }
         if (key == u"error")
             return d.readText(key, &out->error, DecodeLimits::MaxErrorTextBytes);
+        if (key == u"targets" || key == u"handled") {
+            quint64 n = 0;
+            if (!d.readUInt(key, &n))
+                return false;
+            (key == u"targets" ? out->targets : out->handled) = qint64(qMin<quint64>(n, 1u << 30));
+            return true;
+        }
         return d.skip();
     }) && d.atEnd() && (hasOk || d.fail(u"no \"ok\""_s));
     if (!ok)

@@ -21,6 +21,7 @@ inline constexpr int MaxOpcodes = 65536;          //!< per process
 inline constexpr int MaxSecurityEntries = 4096;   //!< per process
 inline constexpr int MaxLinks = 8192;
 inline constexpr int MaxPeers = 4096;
+inline constexpr int MaxExits = 1024;             //!< worker exits per snapshot
 inline constexpr int MaxAggregates = 65536;       //!< per trace batch
 inline constexpr int MaxSamples = 65536;          //!< per trace batch
 /*! List entries of all kinds in one answer, so that nested lists stay bounded together. */

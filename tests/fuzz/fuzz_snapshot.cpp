@@ -44,8 +44,12 @@ void checkSnapshot(const MachineSnapshot &s)
     check(s.peers.size() <= DecodeLimits::MaxPeers);
     checkText(s.host, DecodeLimits::MaxTextBytes);
     checkText(s.version, DecodeLimits::MaxTextBytes);
-    qsizetype entries = s.processes.size() + s.links.size() + s.peers.size();
+    check(s.exits.size() <= DecodeLimits::MaxExits);
+    qsizetype entries = s.processes.size() + s.links.size() + s.peers.size() + s.exits.size();
     for (const ProcessSnapshot &p : s.processes) {
+        // Usage is a measurement or unknown (-1), never NaN, infinite or negative.
+        check(p.cpuPercent == -1 || (p.cpuPercent >= 0 && p.cpuPercent <= 102400));
+        check(p.rssBytes >= -1);
         check(p.opcodes.size() <= DecodeLimits::MaxOpcodes);
         check(p.security.size() <= DecodeLimits::MaxSecurityEntries);
         entries += p.opcodes.size() + p.security.size();
@@ -99,8 +103,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 
     ControlAnswer answer;
     error.clear();
-    if (decodeControlAnswer(input, &answer, &error))
+    if (decodeControlAnswer(input, &answer, &error)) {
         checkText(answer.error, DecodeLimits::MaxErrorTextBytes);
+        check(answer.targets >= -1 && answer.handled >= -1);
+    }
     else
         check(!error.isEmpty());
     return 0;
@@ -120,6 +126,7 @@ QByteArray seed(unsigned int which)
     const QCborMap process{
             {QStringLiteral("pid"), 100}, {QStringLiteral("role"), QStringLiteral("master")},
             {QStringLiteral("slot"), -1}, {QStringLiteral("state"), QStringLiteral("running")},
+            {QStringLiteral("cpu"), 12.5}, {QStringLiteral("rss"), 4096},
             {QStringLiteral("counters"), counters},
             {QStringLiteral("kinds"), QCborMap{{QStringLiteral("call"), QCborArray{1, 2, 3, 4}}}},
             {QStringLiteral("opcodes"), QCborArray{QCborMap{{QStringLiteral("code"), 256},
@@ -132,7 +139,12 @@ QByteArray seed(unsigned int which)
                                    {QStringLiteral("host"), QStringLiteral("h")},
                                    {QStringLiteral("processes"), QCborArray{process, process}},
                                    {QStringLiteral("links"), QCborArray{QCborMap{{QStringLiteral("pid"), 1}}}},
-                                   {QStringLiteral("peers"), QCborArray{QCborMap{{QStringLiteral("rttMs"), 0.5}}}}})
+                                   {QStringLiteral("peers"), QCborArray{QCborMap{{QStringLiteral("rttMs"), 0.5}}}},
+                                   {QStringLiteral("exits"), QCborArray{QCborMap{
+                                            {QStringLiteral("t"), 1}, {QStringLiteral("pid"), 2},
+                                            {QStringLiteral("slot"), 0}, {QStringLiteral("code"), 9},
+                                            {QStringLiteral("reason"), QStringLiteral("crashed")},
+                                            {QStringLiteral("signaled"), true}}}}})
                 .toCbor();
     case 1:
         return QCborValue(QCborMap{
@@ -144,7 +156,8 @@ QByteArray seed(unsigned int which)
                 .toCbor();
     default:
         return QCborValue(QCborMap{{QStringLiteral("v"), 1}, {QStringLiteral("ok"), false},
-                                   {QStringLiteral("error"), QStringLiteral("refused")}})
+                                   {QStringLiteral("error"), QStringLiteral("refused")},
+                                   {QStringLiteral("targets"), 3}, {QStringLiteral("handled"), 0}})
                 .toCbor();
     }
 }

@@ -12,6 +12,8 @@
 #include <QtCore/qelapsedtimer.h>
 #include <QtTest/qtest.h>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 using namespace PlexusMonitor;
 
@@ -128,6 +130,9 @@ private Q_SLOTS:
     void validTrace();
     void traceDataBounded();
     void controlAnswers();
+    void usageAndExits();
+    void hostileUsageIsUnknown_data();
+    void hostileUsageIsUnknown();
     void requestsEncoded();
 };
 
@@ -442,6 +447,15 @@ void tst_SnapshotDecoder::listsBounded_data()
         w.endMap();
     }
     QTest::newRow("indefinite peers above the bound") << indefinite << false;
+
+    const auto exits = [](int n) {
+        QCborArray a;
+        for (int i = 0; i < n; ++i)
+            a.append(QCborMap{{u"pid"_s, i + 1}, {u"reason"_s, u"crashed"_s}});
+        return withValue({u"exits"_s}, a);
+    };
+    QTest::newRow("1024 exits") << exits(DecodeLimits::MaxExits) << true;
+    QTest::newRow("1025 exits") << exits(DecodeLimits::MaxExits + 1) << false;
 }
 
 void tst_SnapshotDecoder::listsBounded()
@@ -621,6 +635,79 @@ void tst_SnapshotDecoder::controlAnswers()
     QVERIFY(!decodeControlAnswer(cbor(QCborMap{{u"v"_s, 1}, {u"ok"_s, false},
                                                {u"error"_s, QString(5000, u'e')}}),
                                  &a, &error));
+}
+
+void tst_SnapshotDecoder::usageAndExits()
+{
+    // Issue 19.7 and 19.9: CPU and RSS per process, the machine's exit history, and the
+    // counts of a "send" answer.
+    QCborMap m = snapshot();
+    QCborArray processes = m.value(u"processes"_s).toArray();
+    QCborMap master = processes[0].toMap();
+    master.insert(u"cpu"_s, 12.5);
+    master.insert(u"rss"_s, qint64(13) << 20);
+    processes[0] = master;
+    m.insert(u"processes"_s, processes);
+    m.insert(u"exits"_s, QCborArray{
+            QCborMap{{u"t"_s, qint64(1700000001000)}, {u"pid"_s, 99}, {u"slot"_s, 1},
+                     {u"reason"_s, u"crashed"_s}, {u"code"_s, 9}, {u"signaled"_s, true}},
+            QCborMap{{u"t"_s, qint64(1700000002000)}, {u"pid"_s, 98}, {u"slot"_s, 0},
+                     {u"reason"_s, u"restarted"_s}, {u"code"_s, 0}, {u"signaled"_s, false}},
+            QCborMap{{u"pid"_s, 97}, {u"reason"_s, u"vanished"_s}}});
+    MachineSnapshot s;
+    QString error;
+    QVERIFY2(decodeSnapshot(cbor(m), &s, &error), qPrintable(error));
+    QCOMPARE(s.processes[0].cpuPercent, 12.5);
+    QCOMPARE(s.processes[0].rssBytes, qint64(13) << 20);
+    QCOMPARE(s.processes[1].cpuPercent, -1.0);   // not reported: unknown
+    QCOMPARE(s.processes[1].rssBytes, qint64(-1));
+    QCOMPARE(s.exits.size(), 3);
+    QCOMPARE(s.exits[0].pid, 99);
+    QCOMPARE(s.exits[0].slot, 1);
+    QCOMPARE(s.exits[0].reason, ExitReason::Crashed);
+    QCOMPARE(s.exits[0].code, 9);
+    QVERIFY(s.exits[0].signaled);
+    QCOMPARE(s.exits[0].time, qint64(1700000001000));
+    QCOMPARE(s.exits[1].reason, ExitReason::Restarted);
+    QVERIFY(!isFailure(s.exits[1].reason));
+    QCOMPARE(s.exits[2].reason, ExitReason::Unknown);   // a later version's reason
+
+    ControlAnswer a;
+    QVERIFY(decodeControlAnswer(cbor(QCborMap{{u"v"_s, 1}, {u"ok"_s, true}, {u"targets"_s, 3},
+                                              {u"handled"_s, 0}}), &a, &error));
+    QCOMPARE(a.targets, 3);
+    QCOMPARE(a.handled, 0);
+    QVERIFY(decodeControlAnswer(cbor(QCborMap{{u"v"_s, 1}, {u"ok"_s, true}}), &a, &error));
+    QCOMPARE(a.handled, -1);   // an older master: not reported
+    // Unsigned fields read a negative CBOR integer as its 64 bits (docs/MONITOR.md 2): a
+    // hostile count is clamped, never negative.
+    QVERIFY(decodeControlAnswer(cbor(QCborMap{{u"v"_s, 1}, {u"ok"_s, true}, {u"handled"_s, -1}}),
+                                &a, &error));
+    QCOMPARE(a.handled, qint64(1) << 30);
+}
+
+void tst_SnapshotDecoder::hostileUsageIsUnknown_data()
+{
+    QTest::addColumn<QCborValue>("cpu");
+    QTest::addColumn<QCborValue>("rss");
+    QTest::newRow("NaN") << QCborValue(qQNaN()) << QCborValue(-5);
+    QTest::newRow("infinity") << QCborValue(qInf()) << QCborValue(std::numeric_limits<qint64>::min());
+    QTest::newRow("negative") << QCborValue(-3.0) << QCborValue(-1);
+    QTest::newRow("absurd") << QCborValue(1e300) << QCborValue(-2);
+}
+
+void tst_SnapshotDecoder::hostileUsageIsUnknown()
+{
+    QFETCH(QCborValue, cpu);
+    QFETCH(QCborValue, rss);
+    MachineSnapshot s;
+    QString error;
+    QVERIFY2(decodeSnapshot(withValue({u"processes"_s, 0, u"cpu"_s}, cpu), &s, &error), qPrintable(error));
+    QCOMPARE(s.processes[0].cpuPercent, -1.0);
+    QVERIFY2(decodeSnapshot(withValue({u"processes"_s, 0, u"rss"_s}, rss), &s, &error), qPrintable(error));
+    QCOMPARE(s.processes[0].rssBytes, qint64(-1));
+    // A text where a number belongs is refused, as every other mistyped field.
+    QVERIFY(!decodeSnapshot(withValue({u"processes"_s, 0, u"cpu"_s}, u"high"_s), &s, &error));
 }
 
 void tst_SnapshotDecoder::requestsEncoded()

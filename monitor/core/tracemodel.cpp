@@ -10,6 +10,8 @@
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
 
+#include <numeric>
+
 using namespace Qt::StringLiterals;
 
 namespace PlexusMonitor {
@@ -219,12 +221,32 @@ QVariant TraceModel::headerData(int section, Qt::Orientation orientation, int ro
     return {};
 }
 
+QList<int> TraceModel::allRows() const
+{
+    QList<int> rows(m_rows.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    return rows;
+}
+
 bool TraceModel::exportCsv(QIODevice *device) const
+{
+    return exportCsv(device, allRows());
+}
+
+bool TraceModel::exportJson(QIODevice *device) const
+{
+    return exportJson(device, allRows());
+}
+
+bool TraceModel::exportCsv(QIODevice *device, const QList<int> &rows) const
 {
     if (!device || !device->isWritable())
         return false;
     QByteArray out = "time,machine,fromMachine,from,toMachine,to,kind,opcode,size,id,flags\n";
-    for (const TraceSample &s : m_rows) {
+    for (int row : rows) {
+        if (row < 0 || row >= m_rows.size())
+            continue;
+        const TraceSample &s = m_rows.at(row);
         out += QByteArray::number(s.time) + ',' + hex64(s.machine).toLatin1() + ','
                 + hex64(s.fromMachine).toLatin1() + ',' + QByteArray::number(s.from) + ','
                 + hex64(s.toMachine).toLatin1() + ',' + QByteArray::number(s.to) + ','
@@ -240,12 +262,15 @@ bool TraceModel::exportCsv(QIODevice *device) const
     return device->write(out) == out.size();
 }
 
-bool TraceModel::exportJson(QIODevice *device) const
+bool TraceModel::exportJson(QIODevice *device, const QList<int> &rows) const
 {
     if (!device || !device->isWritable())
         return false;
     QJsonArray array;
-    for (const TraceSample &s : m_rows) {
+    for (int row : rows) {
+        if (row < 0 || row >= m_rows.size())
+            continue;
+        const TraceSample &s = m_rows.at(row);
         QJsonObject o{{u"time"_s, s.time},
                       {u"machine"_s, hex64(s.machine)},
                       {u"fromMachine"_s, hex64(s.fromMachine)},

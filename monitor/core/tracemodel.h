@@ -59,6 +59,10 @@ public:
     bool exportCsv(QIODevice *device) const;
     /*! Writes the rows as a JSON array of objects (64-bit ids as hex strings). */
     bool exportJson(QIODevice *device) const;
+    /*! The same for the rows \a rows only, in that order (what a filter shows: the rows of
+        a proxy mapped to this model); rows out of range are skipped. */
+    bool exportCsv(QIODevice *device, const QList<int> &rows) const;
+    bool exportJson(QIODevice *device, const QList<int> &rows) const;
 
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
@@ -71,6 +75,7 @@ protected:
 
 private:
     void trim();
+    QList<int> allRows() const;
 
     QList<TraceSample> m_rows;
     quint64 m_next = 0;        // the state's sequence number of the next sample to take

@@ -124,18 +124,33 @@ TraceView::TraceView(const ClusterState *state, QWidget *parent)
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     contentLayout()->addWidget(m_view, 1);
-    new EmptyOverlay(m_view, tr("<p><b>No messages traced yet.</b></p><p>Each master samples "
-                                "the headers of the messages it routes (never their payload "
-                                "unless it allows it) and streams them here. Nothing shows if "
-                                "nobody is connected, the cluster is idle, or the master "
-                                "refuses traces.</p>"));
+    m_empty = new EmptyOverlay(m_view, QString());
+    updateEmptyText();
     m_summary = new QLabel(this);
     m_summary->setForegroundRole(QPalette::PlaceholderText);
     contentLayout()->addWidget(m_summary);
 
     connect(m_filter, &QLineEdit::textChanged, this, &TraceView::applyFilter);
-    connect(m_kind, &QComboBox::currentIndexChanged, this,
-            [this] { m_proxy->setKind(m_kind->currentData().toInt()); });
+    connect(m_kind, &QComboBox::currentIndexChanged, this, [this] {
+        m_proxy->setKind(m_kind->currentData().toInt());
+        updateSummary();
+    });
+}
+
+void TraceView::setFilter(const QString &pattern)
+{
+    m_filter->setText(pattern);
+}
+
+void TraceView::setKindFilter(int kind)
+{
+    const int index = m_kind->findData(kind);
+    m_kind->setCurrentIndex(index < 0 ? 0 : index);
+}
+
+int TraceView::shownRows() const
+{
+    return m_proxy->rowCount();
 }
 
 bool TraceView::isTracePaused() const
@@ -161,12 +176,17 @@ void TraceView::applyFilter()
     m_filter->setToolTip(re.isValid() ? QString() : re.errorString());
     if (re.isValid())
         m_proxy->setFilterRegularExpression(re);
+    updateSummary();
 }
 
 void TraceView::exportDialog()
 {
     // open(), not getSaveFileName(): no nested event loop, the client and the views go on.
-    auto *dialog = new QFileDialog(this, tr("Export the trace"), u"plexus-trace.csv"_s,
+    const QString title = m_proxy->rowCount() == m_model->rowCount()
+            ? tr("Export the trace (%1 rows)").arg(m_proxy->rowCount())
+            : tr("Export the %1 rows the filters show (of %2)")
+                      .arg(m_proxy->rowCount()).arg(m_model->rowCount());
+    auto *dialog = new QFileDialog(this, title, u"plexus-trace.csv"_s,
                                    tr("CSV (*.csv);;JSON (*.json)"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setAcceptMode(QFileDialog::AcceptSave);
@@ -186,9 +206,14 @@ bool TraceView::exportTo(const QString &fileName, bool quiet)
 {
     QSaveFile file(fileName);
     const bool json = QFileInfo(fileName).suffix().compare(u"json"_s, Qt::CaseInsensitive) == 0;
+    // What the filters show, in the order shown (the proxy does not sort: arrival order).
+    QList<int> rows;
+    rows.reserve(m_proxy->rowCount());
+    for (int r = 0; r < m_proxy->rowCount(); ++r)
+        rows.append(m_proxy->mapToSource(m_proxy->index(r, 0)).row());
     bool ok = file.open(QIODevice::WriteOnly);
     if (ok)
-        ok = json ? m_model->exportJson(&file) : m_model->exportCsv(&file);
+        ok = json ? m_model->exportJson(&file, rows) : m_model->exportCsv(&file, rows);
     if (ok)
         ok = file.commit();
     if (!ok && !quiet) {
@@ -220,6 +245,29 @@ void TraceView::updateSummary()
     if (m_model->isPaused())
         text += tr(" · paused");
     m_summary->setText(text);
+    updateEmptyText();
+}
+
+void TraceView::updateEmptyText()
+{
+    // Two different empty views: nothing arrived (look at the cluster), or the filters
+    // hide every row (look at the filters).
+    if (m_model->rowCount() == 0) {
+        m_empty->setText(tr("<p><b>No messages traced yet.</b></p><p>Each master samples the "
+                            "headers of the messages it routes (never their payload unless it "
+                            "allows it) and streams them here. Nothing shows if nobody is "
+                            "connected, the cluster is idle, or the master refuses traces.</p>"));
+        return;
+    }
+    QStringList filters;
+    if (m_kind->currentData().toInt() >= 0)
+        filters.append(tr("kind <b>%1</b>").arg(m_kind->currentText().toHtmlEscaped()));
+    if (!m_filter->text().isEmpty())
+        filters.append(tr("<b>%1</b>").arg(m_filter->text().toHtmlEscaped()));
+    m_empty->setText(tr("<p><b>No row matches the filter.</b></p><p>None of the %1 sampled "
+                        "headers traced matches %2. Change or clear the filter to see them.</p>")
+                             .arg(m_model->rowCount())
+                             .arg(filters.join(tr(" and "))));
 }
 
 void TraceView::refreshView()

@@ -18,6 +18,7 @@ class TraceModel;
 
 namespace PlexusMonitor::Gui {
 
+class EmptyOverlay;
 class TraceFilterModel;
 
 /*!
@@ -25,7 +26,8 @@ class TraceFilterModel;
     The live trace: the sampled message headers of every master, newest at the bottom
     (followed while the view is scrolled to the end), filtered by kind and by a regular
     expression over all columns. Pause keeps the rows as they are (the client still counts
-    what arrives); Export writes every row the model holds as CSV or JSON.
+    what arrives); Export writes the rows the filters show, as CSV or JSON. An empty view
+    says whether nothing was traced yet or the filters hide everything.
 */
 class TraceView : public ViewPage
 {
@@ -37,8 +39,14 @@ public:
     QTableView *view() const { return m_view; }
     bool isTracePaused() const;
     void setTracePaused(bool paused);
-    /*! Writes the trace to \a fileName, CSV or JSON by its suffix; false on error, with
-        a message box that does not block (open()) unless \a quiet. */
+    /*! The regular expression over all columns (case-insensitive). */
+    void setFilter(const QString &pattern);
+    /*! Only samples of \a kind (a MessageKind), -1 for all. */
+    void setKindFilter(int kind);
+    /*! The rows the filters show now. */
+    int shownRows() const;
+    /*! Writes the rows the filters show to \a fileName, CSV or JSON by its suffix; false on
+        error, with a message box that does not block (open()) unless \a quiet. */
     bool exportTo(const QString &fileName, bool quiet = false);
 
 protected:
@@ -48,6 +56,7 @@ private:
     void exportDialog();
     void applyFilter();
     void updateSummary();
+    void updateEmptyText();
 
     const ClusterState *m_state;
     TraceModel *m_model = nullptr;
@@ -57,6 +66,7 @@ private:
     QComboBox *m_kind = nullptr;
     QAction *m_pause = nullptr;
     QLabel *m_summary = nullptr;
+    EmptyOverlay *m_empty = nullptr;
     bool m_sized = false;
 };
 

@@ -120,6 +120,7 @@ private Q_SLOTS:
     void traceModelIsABoundedRing();
     void traceModelPauses();
     void traceExports();
+    void traceExportsChosenRows();
     void flowLanesBySender();
     void syncRowsResetsOnRepeatedKeys();
     void repeatedPidsAndOpcodes();
@@ -475,6 +476,38 @@ void tst_MonitorModels::traceExports()
     QCOMPARE(array.at(2).toObject().value(u"from"_s).toInteger(), 101);
     QBuffer closed;
     QVERIFY(!model.exportCsv(&closed));
+}
+
+void tst_MonitorModels::traceExportsChosenRows()
+{
+    // Issue 19.4: the trace view exports the rows its filters show, through the proxy's
+    // rows mapped to the model: those rows only, in that order, rows out of range skipped.
+    ClusterState state;
+    TraceModel model(&state);
+    state.applyTrace(batch(M1, 0, 5, T0), T0);
+    model.refresh();
+    QBuffer csv;
+    QVERIFY(csv.open(QIODevice::WriteOnly));
+    QVERIFY(model.exportCsv(&csv, {3, 1, 99, -1}));
+    const QList<QByteArray> lines = csv.data().trimmed().split('\n');
+    QCOMPARE(lines.size(), 3);
+    QVERIFY(lines.at(1).endsWith(",0xfedcba9800000003,0"));
+    QVERIFY(lines.at(2).endsWith(",0xfedcba9800000001,0"));
+    QBuffer json;
+    QVERIFY(json.open(QIODevice::WriteOnly));
+    QVERIFY(model.exportJson(&json, {4}));
+    const QJsonArray array = QJsonDocument::fromJson(json.data()).array();
+    QCOMPARE(array.size(), 1);
+    QCOMPARE(array.at(0).toObject().value(u"id"_s).toString(), u"0xfedcba9800000004"_s);
+    // None chosen: the header alone, an empty array.
+    QBuffer none;
+    QVERIFY(none.open(QIODevice::WriteOnly));
+    QVERIFY(model.exportCsv(&none, {}));
+    QCOMPARE(none.data().count('\n'), 1);
+    QBuffer noneJson;
+    QVERIFY(noneJson.open(QIODevice::WriteOnly));
+    QVERIFY(model.exportJson(&noneJson, {}));
+    QVERIFY(QJsonDocument::fromJson(noneJson.data()).array().isEmpty());
 }
 
 void tst_MonitorModels::flowLanesBySender()

@@ -19,6 +19,7 @@
 #include <QtCore/qurl.h>
 #include <QtGui/qaction.h>
 #include <QtGui/qevent.h>
+#include <QtGui/qguiapplication.h>
 #include <QtGui/qkeysequence.h>
 #include <QtWidgets/qlabel.h>
 #include <QtWidgets/qmessagebox.h>
@@ -43,7 +44,6 @@ MainWindow::MainWindow(MonitorClient *client, QWidget *parent)
     : QMainWindow(parent), m_client(client)
 {
     initResources();
-    setWindowTitle(tr("Plexus Monitor"));
     setWindowIcon(QIcon(u":/plexus-monitor/plexus-monitor.svg"_s));
     const ClusterState *state = client->state();
 
@@ -179,9 +179,19 @@ void MainWindow::updateStatus()
     QString text = m_paused ? tr("paused") : linked ? tr("linked to %n master(s)", nullptr, linked)
                                                     : tr("not linked to any master");
     m_linkState->setText(dot + text + u"  "_s);
-    const int machines = m_client->state()->reportingMachines();
-    setWindowTitle(machines ? tr("Plexus Monitor — %n machine(s)", nullptr, machines)
-                            : tr("Plexus Monitor"));
+    setWindowTitle(titleFor(m_client->state()->reportingMachines()));
+}
+
+QString MainWindow::titleFor(int machines)
+{
+    // The platform (xcb, Wayland, Windows) appends " — " and the application's display name
+    // to every window title that does not already end with it: ending with it ourselves
+    // names the application once, on every platform.
+    const QString application = QGuiApplication::applicationDisplayName();
+    if (machines <= 0)
+        return application;
+    const QString count = machines == 1 ? tr("1 machine") : tr("%1 machines").arg(machines);
+    return count + u" — "_s + application;
 }
 
 void MainWindow::connectToPeer(const QString &host, quint16 port)
@@ -207,10 +217,15 @@ void MainWindow::restartWorker(const ProcessKey &worker)
     const MachineEntry *m = m_client->state()->machine(worker.machine);
     if (!p || !m)
         return;
+    // The target in full, so that the operator sees which process the click acts on.
+    const QString host = m->snapshot.host.isEmpty() ? m->address : m->snapshot.host;
     auto *box = new QMessageBox(QMessageBox::Question, tr("Restart worker"),
-                                tr("Ask the master of %1 to restart worker %2 (pid %3)?")
-                                        .arg(m->snapshot.host).arg(p->slot).arg(p->pid),
+                                tr("Restart worker %1 (pid %2, slot %1) on machine %3 (%4)?")
+                                        .arg(p->slot).arg(p->pid)
+                                        .arg(Format::machineId(worker.machine), host),
                                 QMessageBox::Yes | QMessageBox::Cancel, this);
+    box->setTextFormat(Qt::PlainText);
+    box->setDefaultButton(QMessageBox::Cancel);
     box->setInformativeText(m->snapshot.remoteControl
                                     ? tr("The worker is stopped and its master starts a new one "
                                          "in the same slot.")
@@ -218,7 +233,8 @@ void MainWindow::restartWorker(const ProcessKey &worker)
                                          "refuse."));
     box->setAttribute(Qt::WA_DeleteOnClose);
     connect(box, &QMessageBox::accepted, this, [this, worker, slot = p->slot] {
-        m_pendingControl = tr("Restart of worker %1 (pid %2)").arg(slot).arg(worker.pid);
+        m_pendingControl = tr("Restart of worker %1 (pid %2) on %3")
+                                   .arg(slot).arg(worker.pid).arg(Format::machineId(worker.machine));
         statusBar()->showMessage(m_pendingControl + tr(": asked…"));
         m_client->restartWorker(worker.machine, worker.pid);
     });

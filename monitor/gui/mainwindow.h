@@ -56,6 +56,11 @@ public:
     TraceView *traceView() const { return m_trace; }
     SecurityView *securityView() const { return m_security; }
 
+    /*! The window title for \a machines reporting machines: "2 machines — Plexus Monitor".
+        It ends with the application's display name, which the platform then does not
+        append a second time. */
+    static QString titleFor(int machines);
+
     /*! Shows \a text in the status bar's problem area (red) until the next one. */
     void showProblem(const QString &text);
 

@@ -4,6 +4,7 @@
 #include "emptyoverlay.h"
 #include "processdetail.h"
 
+#include "format.h"
 #include "modelroles.h"
 #include "opcodemodel.h"
 #include "processtreemodel.h"
@@ -16,6 +17,8 @@
 #include <QtWidgets/qsplitter.h>
 #include <QtWidgets/qtoolbar.h>
 #include <QtWidgets/qtreeview.h>
+
+#include <utility>
 
 using namespace Qt::StringLiterals;
 
@@ -158,8 +161,41 @@ void ProcessView::applyFilter()
     }
     m_filter->setStyleSheet(QString());
     m_filter->setToolTip(QString());
-    m_proxy->setFilterRegularExpression(re);
+    keepSelection([&] { m_proxy->setFilterRegularExpression(re); });
     m_tree->expandAll();
+}
+
+QModelIndex ProcessView::viewIndexOf(const Selected &selected) const
+{
+    if (!selected.machine)
+        return {};
+    const QModelIndex source = selected.pid ? m_model->indexOf({selected.machine, selected.pid})
+                                            : m_model->indexOfMachine(selected.machine);
+    return m_proxy->mapFromSource(source);
+}
+
+// Rows that go away take the current index with them, and QAbstractItemView then makes a
+// neighbour current: after a restart or a filter change, Restart would act on another
+// process. So what is selected is the process (machine, pid); after \a change it is
+// selected again if it is still shown, and nothing is selected otherwise.
+template <typename Change>
+void ProcessView::keepSelection(Change &&change)
+{
+    const bool nested = std::exchange(m_restoring, true);
+    change();
+    const QModelIndex index = viewIndexOf(m_selected);
+    QItemSelectionModel *selection = m_tree->selectionModel();
+    const bool lost = m_selected.machine && !index.isValid();
+    if (index.isValid()) {
+        if (m_tree->currentIndex().siblingAtColumn(0) != index)
+            selection->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect
+                                                      | QItemSelectionModel::Rows);
+    } else if (m_tree->currentIndex().isValid() || selection->hasSelection()) {
+        selection->clear();
+    }
+    m_restoring = nested;
+    if (lost && !nested)
+        selectionChanged();   // now nothing: the detail, op-codes and actions follow
 }
 
 bool ProcessView::selectFirstWorker()
@@ -180,6 +216,11 @@ bool ProcessView::selectFirstWorker()
 
 void ProcessView::selectionChanged()
 {
+    if (m_restoring)
+        return;
+    const QModelIndex current = m_tree->currentIndex();
+    m_selected = current.isValid() ? Selected{selectedMachine(), current.data(PidRole).toLongLong()}
+                                   : Selected{};
     const ProcessKey key = selectedProcess();
     m_opcodes->setProcess(key.machine, key.pid);
     updateDetail();
@@ -210,11 +251,21 @@ void ProcessView::updateActions()
 {
     const ProcessKey key = selectedProcess();
     const ProcessSnapshot *process = key.pid ? m_state->process(key) : nullptr;
-    const bool worker = process && !process->isMaster();
-    m_restart->setEnabled(worker);
-    m_restart->setToolTip(worker ? tr("Ask the master to restart worker %1 (pid %2)")
-                                           .arg(process->slot).arg(process->pid)
-                                 : tr("Select a worker to restart it"));
+    const MachineEntry *machine = process ? m_state->machine(key.machine) : nullptr;
+    QString why;   // why Restart is off, for its tool tip
+    if (!process || process->role != ProcessRole::Worker)
+        why = tr("Select a worker to restart it");
+    else if (process->state != ProcessState::Running)
+        why = tr("Worker %1 (pid %2) is %3: only a running worker can be restarted")
+                      .arg(process->slot).arg(process->pid).arg(processStateName(process->state));
+    else if (!machine || !machine->snapshot.remoteControl)
+        why = tr("The master of %1 does not allow remote control")
+                      .arg(Format::machineId(key.machine));
+    m_restart->setEnabled(why.isEmpty());
+    m_restart->setToolTip(why.isEmpty() ? tr("Ask the master of %1 to restart worker %2 (pid %3)")
+                                                  .arg(Format::machineId(key.machine))
+                                                  .arg(process->slot).arg(process->pid)
+                                        : why);
     m_send->setEnabled(!m_state->machines().isEmpty());
 }
 
@@ -246,7 +297,7 @@ void ProcessView::sizeColumns()
 
 void ProcessView::refreshView()
 {
-    m_model->refresh();
+    keepSelection([this] { m_model->refresh(); });
     m_opcodes->refresh();
     if (!m_sized)
         sizeColumns();

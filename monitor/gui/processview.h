@@ -41,7 +41,10 @@ public:
     OpcodeModel *opcodeModel() const { return m_opcodes; }
     QTreeView *treeView() const { return m_tree; }
     QTreeView *opcodeView() const { return m_opcodeView; }
-    /*! The selected process (pid 0 when a machine or nothing is selected). */
+    QAction *restartAction() const { return m_restart; }
+    /*! The selected process (pid 0 when a machine or nothing is selected). The selection
+        follows the process, not the row: when the process leaves the view (a restarted
+        worker has a new pid, the filter hides it) nothing is selected any more. */
     ProcessKey selectedProcess() const;
     /*! The machine of the selected row, 0 for none. */
     quint64 selectedMachine() const;
@@ -58,7 +61,14 @@ protected:
     void refreshView() override;
 
 private:
+    // What is selected: a process, or a machine row (pid 0); machine 0 for nothing.
+    struct Selected {
+        quint64 machine = 0;
+        qint64 pid = 0;
+    };
     void applyFilter();
+    template <typename Change> void keepSelection(Change &&change);
+    QModelIndex viewIndexOf(const Selected &selected) const;
     void selectionChanged();
     void updateDetail();
     void updateActions();
@@ -77,6 +87,8 @@ private:
     QAction *m_restart = nullptr;
     QAction *m_send = nullptr;
     QAction *m_expand = nullptr;
+    Selected m_selected;
+    bool m_restoring = false;   // a model or filter change moves the current row, not the user
     bool m_sized = false;
     QSet<std::pair<quint64, qint64>> m_expanded;   // (machine, 0) and (machine, master pid)
 };

@@ -5,6 +5,7 @@
 // empty states say what to do.
 
 #include "discoveryview.h"
+#include "emptyoverlay.h"
 #include "flowview.h"
 #include "flowwidget.h"
 #include "mainwindow.h"
@@ -14,18 +15,100 @@
 #include "traceview.h"
 #include "viewpage.h"
 
+#include "clusterstate.h"
+#include "modelroles.h"
 #include "monitorclient.h"
+#include "processtreemodel.h"
+#include "tracemodel.h"
 
+#include <QtCore/qsortfilterproxymodel.h>
+#include <QtGui/qaction.h>
+#include <QtCore/qjsonarray.h>
+#include <QtCore/qjsondocument.h>
+#include <QtCore/qjsonobject.h>
+#include <QtCore/qscopeguard.h>
+#include <QtCore/qtemporarydir.h>
 #include <QtGui/qevent.h>
+#include <QtGui/qguiapplication.h>
 #include <QtTest/qtest.h>
 #include <QtWidgets/qfiledialog.h>
 #include <QtWidgets/qmessagebox.h>
+#include <QtWidgets/qtableview.h>
 #include <QtWidgets/qtabwidget.h>
 #include <QtWidgets/qtreeview.h>
 
 using namespace Qt::StringLiterals;
 using namespace PlexusMonitor;
 using namespace PlexusMonitor::Gui;
+
+namespace {
+
+constexpr quint64 M1 = 0xA1;
+constexpr qint64 T0 = 1700000000000;
+
+ProcessSnapshot process(qint64 pid, int slot, ProcessState state = ProcessState::Running)
+{
+    ProcessSnapshot p;
+    p.pid = pid;
+    p.slot = slot;
+    p.role = slot < 0 ? ProcessRole::Master : ProcessRole::Worker;
+    p.state = state;
+    p.responding = true;
+    return p;
+}
+
+// A master (pid 100) and its workers: slot i has pid workerPids[i].
+MachineSnapshot machine(quint64 id, const QList<qint64> &workerPids, bool remoteControl = true)
+{
+    MachineSnapshot s;
+    s.machine = id;
+    s.host = u"host-%1"_s.arg(id, 0, 16);
+    s.version = u"0.1.0"_s;
+    s.time = T0;
+    s.remoteControl = remoteControl;
+    s.processes.append(process(100, -1));
+    for (int i = 0; i < workerPids.size(); ++i)
+        s.processes.append(process(workerPids.at(i), i));
+    return s;
+}
+
+// A trace batch of \a machine: sample i is a call of op-code 0x100 for even i, a reply of
+// op-code 0x200 for odd i.
+TraceBatch traceBatch(quint64 machine, int samples)
+{
+    TraceBatch b;
+    b.machine = machine;
+    b.intervalMs = 250;
+    b.events = quint64(samples);
+    for (int i = 0; i < samples; ++i) {
+        TraceSample s;
+        s.time = T0 + i;
+        s.from = 101;
+        s.to = 100;
+        s.kind = i % 2 ? MessageKind::Reply : MessageKind::Call;
+        s.opcode = i % 2 ? 0x200 : 0x100;
+        s.id = quint64(i);
+        s.size = 4;
+        b.samples.append(s);
+    }
+    return b;
+}
+
+// The row of \a key in the view's proxy, or an invalid index.
+QModelIndex viewIndexOf(ProcessView *view, const ProcessKey &key)
+{
+    const auto *proxy = qobject_cast<const QSortFilterProxyModel *>(view->treeView()->model());
+    return proxy->mapFromSource(view->model()->indexOf(key));
+}
+
+// The state of a MonitorClient that is not started, fed directly like ClusterState's own
+// tests do (the client owns it; nothing else writes it while the client is stopped).
+ClusterState *stateOf(MonitorClient *client)
+{
+    return const_cast<ClusterState *>(client->state());
+}
+
+} // namespace
 
 class tst_MonitorGui : public QObject
 {
@@ -40,6 +123,13 @@ private Q_SLOTS:
     void flowWidgetEmptyAndLanes();
     void presentationFormats();
     void traceExportDoesNotBlock();
+    void selectionDoesNotJumpToAnotherProcess();
+    void selectionClearsWhenTheFilterHidesIt();
+    void restartDisabledUnlessAllowed();
+    void restartConfirmationNamesItsTarget();
+    void windowTitleNamesTheApplicationOnce();
+    void traceExportWritesWhatTheFiltersShow();
+    void traceEmptyViewSaysWhy();
 
 private:
     std::unique_ptr<MonitorClient> m_client;
@@ -205,6 +295,223 @@ void tst_MonitorGui::traceExportDoesNotBlock()
     QVERIFY(box->text().contains(u"nonexistent-dir-of-tst_monitorgui"_s));
     box->accept();
     QVERIFY(!trace->exportTo(u"/nonexistent-dir-of-tst_monitorgui/trace.csv"_s, true));
+}
+
+void tst_MonitorGui::selectionDoesNotJumpToAnotherProcess()
+{
+    // Issue 19.1: sorted by PID, worker 0 selected and restarted: its replacement has a new
+    // pid; the selection used to move to a neighbour (and Restart with it).
+    ClusterState state;
+    ProcessView view(&state);
+    view.resize(1000, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.treeView()->sortByColumn(ProcessTreeModel::PidColumn, Qt::AscendingOrder);
+    state.applySnapshot(machine(M1, {101, 102, 103}), T0);
+    view.refreshNow();
+    const QModelIndex worker0 = viewIndexOf(&view, {M1, 101});
+    QVERIFY(worker0.isValid());
+    view.treeView()->setCurrentIndex(worker0);
+    QCOMPARE(view.selectedProcess(), (ProcessKey{M1, 101}));
+    QVERIFY(view.restartAction()->isEnabled());
+    QVERIFY(view.restartAction()->toolTip().contains(u"101"_s));
+
+    // Worker 0 restarted: pid 104 (sorts last) in slot 0.
+    state.applySnapshot(machine(M1, {104, 102, 103}), T0 + 1000);
+    view.refreshNow();
+    QCOMPARE(view.selectedProcess(), ProcessKey());
+    QVERIFY(!view.treeView()->currentIndex().isValid());
+    QVERIFY(view.treeView()->selectionModel()->selectedRows().isEmpty());
+    QVERIFY(!view.restartAction()->isEnabled());
+
+    // A process that stays keeps its selection whatever else changes around it.
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 103}));
+    state.applySnapshot(machine(M1, {104, 99, 103}), T0 + 2000);   // 99 sorts first now
+    view.refreshNow();
+    QCOMPARE(view.selectedProcess(), (ProcessKey{M1, 103}));
+    QCOMPARE(view.treeView()->currentIndex().data(PidRole).toLongLong(), 103);
+    QVERIFY(view.restartAction()->isEnabled());
+}
+
+void tst_MonitorGui::selectionClearsWhenTheFilterHidesIt()
+{
+    ClusterState state;
+    ProcessView view(&state);
+    view.resize(1000, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    state.applySnapshot(machine(M1, {101, 102, 103}), T0);
+    view.refreshNow();
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 101}));
+    QCOMPARE(view.selectedProcess(), (ProcessKey{M1, 101}));
+
+    view.setFilter(u"^10[23]$"_s);   // hides pid 101 (and keeps the parents of 102, 103)
+    QVERIFY(!viewIndexOf(&view, {M1, 101}).isValid());
+    QVERIFY(viewIndexOf(&view, {M1, 102}).isValid());
+    QCOMPARE(view.selectedProcess(), ProcessKey());
+    QVERIFY(view.treeView()->selectionModel()->selectedRows().isEmpty());
+    QVERIFY(!view.restartAction()->isEnabled());
+
+    // A filter that keeps the selected process keeps it selected.
+    view.setFilter(QString());
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 103}));
+    view.setFilter(u"^10[13]$"_s);
+    QCOMPARE(view.selectedProcess(), (ProcessKey{M1, 103}));
+    QVERIFY(view.restartAction()->isEnabled());
+}
+
+void tst_MonitorGui::restartDisabledUnlessAllowed()
+{
+    ClusterState state;
+    ProcessView view(&state);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    MachineSnapshot s = machine(M1, {101, 102});
+    s.processes[2].state = ProcessState::Starting;
+    state.applySnapshot(s, T0);
+    view.refreshNow();
+
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 101}));
+    QVERIFY(view.restartAction()->isEnabled());
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 102}));   // not running
+    QVERIFY(!view.restartAction()->isEnabled());
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 100}));   // the master
+    QVERIFY(!view.restartAction()->isEnabled());
+    view.treeView()->setCurrentIndex(view.treeView()->model()->index(0, 0));   // the machine
+    QVERIFY(!view.restartAction()->isEnabled());
+
+    // A master without remote control refuses: the action says so instead of asking.
+    state.applySnapshot(machine(M1, {101, 102}, false), T0 + 1000);
+    view.refreshNow();
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 101}));
+    QCOMPARE(view.selectedProcess(), (ProcessKey{M1, 101}));
+    QVERIFY(!view.restartAction()->isEnabled());
+    QVERIFY(view.restartAction()->toolTip().contains(u"remote control"_s));
+}
+
+void tst_MonitorGui::restartConfirmationNamesItsTarget()
+{
+    stateOf(m_client.get())->applySnapshot(machine(M1, {101, 102}), T0);
+    ProcessView *view = m_window->processView();
+    m_window->showPage(view);
+    view->refreshNow();
+    view->treeView()->setCurrentIndex(viewIndexOf(view, {M1, 102}));
+    QVERIFY(view->restartAction()->isEnabled());
+    view->restartAction()->trigger();
+    QMessageBox *box = m_window->findChild<QMessageBox *>();
+    QVERIFY(box);
+    QVERIFY(box->isVisible());
+    const QString text = box->text() + box->informativeText();
+    QVERIFY2(text.contains(u"0x00000000000000a1"_s), qPrintable(text));
+    QVERIFY2(text.contains(u"pid 102"_s), qPrintable(text));
+    QVERIFY2(text.contains(u"slot 1"_s), qPrintable(text));
+    box->reject();
+}
+
+void tst_MonitorGui::windowTitleNamesTheApplicationOnce()
+{
+    // Issue 19.6: "Plexus Monitor — 2 machine(s) — Plexus Monitor" on X11, where the
+    // platform appends the display name to a title that does not end with it.
+    const QString displayName = u"Plexus Monitor"_s;
+    const QString before = QGuiApplication::applicationDisplayName();
+    QGuiApplication::setApplicationDisplayName(displayName);
+    const auto restore = qScopeGuard([&] { QGuiApplication::setApplicationDisplayName(before); });
+
+    stateOf(m_client.get())->applySnapshot(machine(M1, {101}), T0);
+    stateOf(m_client.get())->applySnapshot(machine(0xB2, {201}), T0);
+    Q_EMIT m_client->stateChanged();
+    const QString title = m_window->windowTitle();
+    QCOMPARE(title, u"2 machines — Plexus Monitor"_s);
+    QVERIFY(title.endsWith(displayName));   // so the platform appends nothing
+    QCOMPARE(title.count(displayName), 1);
+    QCOMPARE(MainWindow::titleFor(1), u"1 machine — Plexus Monitor"_s);
+    QCOMPARE(MainWindow::titleFor(0), displayName);
+}
+
+void tst_MonitorGui::traceExportWritesWhatTheFiltersShow()
+{
+    // Issue 19.4: 486 rows shown, 10,000 exported. Export writes the rows the filters show.
+    ClusterState state;
+    TraceView view(&state);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    state.applyTrace(traceBatch(M1, 40), T0);
+    view.refreshNow();
+    QCOMPARE(view.model()->rowCount(), 40);
+    view.setKindFilter(int(MessageKind::Reply));
+    QCOMPARE(view.shownRows(), 20);
+    // The Id column (hex): 0x0, 0x2, 0x10, 0x12 are calls: none is a reply...
+    view.setFilter(u"^0x1?[02]$"_s);
+    QCOMPARE(view.shownRows(), 0);
+    view.setFilter(u"^0x1?[13]$"_s);   // ...while 0x1, 0x3, 0x11, 0x13 are
+    const int shown = view.shownRows();
+    QCOMPARE(shown, 4);
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QVERIFY(view.exportTo(dir.filePath(u"trace.csv"_s), true));
+    QFile csv(dir.filePath(u"trace.csv"_s));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = csv.readAll().trimmed().split('\n');
+    QCOMPARE(lines.size(), shown + 1);   // the header, then the rows shown
+    for (qsizetype i = 1; i < lines.size(); ++i)
+        QVERIFY2(lines.at(i).contains(",reply,512,"), lines.at(i).constData());
+
+    QVERIFY(view.exportTo(dir.filePath(u"trace.json"_s), true));
+    QFile json(dir.filePath(u"trace.json"_s));
+    QVERIFY(json.open(QIODevice::ReadOnly));
+    const QJsonArray array = QJsonDocument::fromJson(json.readAll()).array();
+    QCOMPARE(array.size(), shown);
+    QStringList ids;
+    for (const QJsonValue &v : array)
+        ids.append(v[u"id"_s].toString());
+    QCOMPARE(ids, QStringList({u"0x1"_s, u"0x3"_s, u"0x11"_s, u"0x13"_s}));
+
+    // No filter: every row.
+    view.setKindFilter(-1);
+    view.setFilter(QString());
+    QVERIFY(view.exportTo(dir.filePath(u"all.json"_s), true));
+    QFile all(dir.filePath(u"all.json"_s));
+    QVERIFY(all.open(QIODevice::ReadOnly));
+    QCOMPARE(QJsonDocument::fromJson(all.readAll()).array().size(), 40);
+}
+
+void tst_MonitorGui::traceEmptyViewSaysWhy()
+{
+    ClusterState state;
+    TraceView view(&state);
+    view.resize(900, 500);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    auto *empty = view.view()->findChild<EmptyOverlay *>();
+    QVERIFY(empty);
+    view.refreshNow();
+    QTRY_VERIFY(empty->isVisible());
+    QVERIFY2(empty->text().contains(u"No messages traced yet"_s), qPrintable(empty->text()));
+
+    state.applyTrace(traceBatch(M1, 10), T0);
+    view.refreshNow();
+    QTRY_VERIFY(!empty->isVisible());
+
+    // Rows there, the filters hide them all: the overlay says so, and what the filter is.
+    view.setKindFilter(int(MessageKind::Broadcast));
+    QCOMPARE(view.shownRows(), 0);
+    QTRY_VERIFY(empty->isVisible());
+    QVERIFY2(empty->text().contains(u"No row matches the filter"_s), qPrintable(empty->text()));
+    QVERIFY2(empty->text().contains(u"broadcast"_s), qPrintable(empty->text()));
+    QVERIFY2(empty->text().contains(u"10"_s), qPrintable(empty->text()));
+    view.setKindFilter(-1);
+    view.setFilter(u"no-such-thing"_s);
+    QTRY_VERIFY(empty->isVisible());
+    QVERIFY2(empty->text().contains(u"no-such-thing"_s), qPrintable(empty->text()));
+    view.setFilter(QString());
+    QTRY_VERIFY(!empty->isVisible());
+
+    // Cleared: nothing traced (since the clear) again.
+    view.model()->clear();
+    view.refreshNow();
+    QTRY_VERIFY(empty->isVisible());
+    QVERIFY2(empty->text().contains(u"No messages traced yet"_s), qPrintable(empty->text()));
 }
 
 QTEST_MAIN(tst_MonitorGui)

@@ -1,33 +1,27 @@
 // SPDX-License-Identifier: MIT
 #include "ctlcommand.h"
 
-#include "ctlformat.h"
+#include "ctlmetrics.h"
 #include "format.h"
+#include "snapshotdecoder.h"
 
+#include <plexus/calls.h>
+#include <plexus/introspection.h>
+#include <plexus/message.h>
+#include <plexus/reply.h>
+
+#include <QtCore/qcborvalue.h>
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qjsondocument.h>
 
 #include <cstdio>
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
 using namespace PlexusMonitor;
 
 namespace PlexusCtl {
-
-namespace {
-
-int terminalWidth()
-{
-    winsize ws{};
-    if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-        return ws.ws_col;
-    return 0;
-}
-
-} // namespace
 
 CtlCommand::CtlCommand(const CtlOptions &options, QObject *parent)
     : QObject(parent), m_options(options)
@@ -72,8 +66,12 @@ bool CtlCommand::start(int *exitCode)
         return false;
     }
     m_timeout.start(m_options.timeoutMs);
-    if (m_options.command == Command::Top)
+    if (m_options.command == Command::Top) {
         m_frames.start(m_options.intervalMs);
+        // Keys only from a terminal: from a pipe or /dev/null, top runs as before.
+        if (m_terminal.start())
+            connect(&m_terminal, &CtlTerminal::keyPressed, this, &CtlCommand::onKey);
+    }
     return true;
 }
 
@@ -97,6 +95,7 @@ void CtlCommand::finish(int code)
     // Usually called from a signal of the client, that is from inside its Node's link
     // callbacks: the Node must not be destroyed under them. Stop from the event loop.
     QMetaObject::invokeMethod(this, [this, code] {
+        m_terminal.stop();
         m_client.stop();
         QCoreApplication::exit(code);
     }, Qt::QueuedConnection);
@@ -121,6 +120,7 @@ void CtlCommand::onStateChanged()
         return;
     switch (m_options.command) {
     case Command::Status:
+    case Command::Metrics:
         if (statusComplete())
             printStatus();
         break;
@@ -145,56 +145,219 @@ void CtlCommand::runControl()
 {
     if (m_controlSent)
         return;
-    const ClusterState *state = m_client.state();
-    const MachineEntry *target = nullptr;
-    for (const MachineEntry &m : state->machines()) {
-        if (m.connected && (m_options.machine == 0 || m.machine == m_options.machine)) {
-            target = &m;
-            break;
+    quint64 machine = 0;
+    if (m_options.command == Command::Restart && m_options.machine == 0) {
+        // restart --pid alone: the machine whose snapshot lists the pid, once every master
+        // known has answered.
+        if (!statusComplete() || !findPid(&machine))
+            return;
+    } else {
+        for (const MachineEntry &m : m_client.state()->machines()) {
+            if (m.connected && (m_options.machine == 0 || m.machine == m_options.machine)) {
+                machine = m.machine;
+                break;
+            }
         }
+        if (!machine)
+            return;   // not (yet) found: onTimeout() says so when the search is over
     }
-    if (!target)
-        return;
     m_controlSent = true;
     m_timeout.stop();   // the client's own timeout bounds the answer
     if (m_options.command == Command::Restart)
-        m_client.restartWorker(target->machine, m_options.pid);
+        m_client.restartWorker(machine, m_options.pid);
     else
-        m_client.sendTestMessage(m_options.opcode, m_options.data, m_options.broadcast,
-                                 m_options.machine);
+        sendMessage(machine);
+}
+
+// False (and the command finished) unless exactly one machine runs the pid.
+bool CtlCommand::findPid(quint64 *machine)
+{
+    QStringList found;
+    for (const MachineEntry &m : m_client.state()->machines()) {
+        if (!m.hasSnapshot)
+            continue;
+        for (const ProcessSnapshot &p : m.snapshot.processes) {
+            if (p.pid == m_options.pid) {
+                *machine = m.machine;
+                found.append(Format::machineId(m.machine));
+                break;
+            }
+        }
+    }
+    if (found.size() == 1)
+        return true;
+    if (found.isEmpty()) {
+        err(u"no process with pid %1 on any machine (known: %2)"_s.arg(m_options.pid)
+                    .arg(knownMachines()));
+        finish(ExitNoSuchTarget);
+    } else {
+        err(u"pid %1 runs on more than one machine (%2): say which with --machine"_s
+                    .arg(m_options.pid)
+                    .arg(found.join(u", "_s)));
+        finish(ExitUsage);
+    }
+    return false;
+}
+
+QString CtlCommand::knownMachines() const
+{
+    QStringList ids;
+    for (const MachineEntry &m : m_client.state()->machines()) {
+        if (m.connected || m.hasSnapshot)
+            ids.append(Format::machineId(m.machine));
+    }
+    return ids.isEmpty() ? u"none"_s : ids.join(u", "_s);
+}
+
+// The control request for "send" goes out here rather than through
+// MonitorClient::sendTestMessage(): its answer's "targets" and "handled" counts (how many
+// processes got the message, and how many ran a handler for it) are not part of
+// monitor/core's ControlAnswer, so they are read from the raw answer. An older master
+// leaves them out: then "ok" is all there is to say.
+void CtlCommand::sendMessage(quint64 machine)
+{
+    const int timeout = m_client.options().timeoutMs;
+    const Plexus::Message request = Plexus::newMessage(
+            {.opcode = Plexus::Introspection::ControlOpcode,
+             .data = encodeSendRequest(m_options.opcode, m_options.data, m_options.broadcast),
+             .timeout = timeout,
+             .reply = true});
+    Plexus::Reply *reply = request.isNull() ? nullptr
+                                            : Plexus::sendTo(Plexus::Sender(machine, 0, -1), request);
+    if (!reply) {
+        err(u"control action failed: the request could not be sent"_s);
+        finish(ExitFailure);
+        return;
+    }
+    reply->setTimeout(timeout);
+    struct Answer {
+        bool received = false;
+        ControlAnswer answer;
+        QString error;            // why it did not decode
+        qint64 targets = -1;      // -1: not in the answer
+        qint64 handled = -1;
+    };
+    auto answer = std::make_shared<Answer>();
+    connect(reply, &Plexus::Reply::replyReceived, this, [answer](const Plexus::Message &m) {
+        if (answer->received || m.isError())
+            return;
+        answer->received = true;
+        if (!decodeControlAnswer(m.data(), &answer->answer, &answer->error))
+            return;
+        const QCborValue map = QCborValue::fromCbor(m.data().toByteArray());
+        const auto count = [&map](const QString &key) {
+            const QCborValue v = map[key];
+            return v.isInteger() && v.toInteger() >= 0 ? v.toInteger() : qint64(-1);
+        };
+        answer->targets = count(u"targets"_s);
+        answer->handled = count(u"handled"_s);
+    });
+    connect(reply, &Plexus::Reply::finished, this, [this, answer, reply, machine] {
+        if (!answer->received) {
+            err(u"control action failed: "_s + reply->errorString());
+            finish(ExitFailure);
+        } else if (!answer->error.isEmpty()) {
+            err(u"control action failed: unreadable answer: "_s + answer->error);
+            finish(ExitFailure);
+        } else if (!answer->answer.ok) {
+            err(u"refused: "_s + answer->answer.error);
+            finish(ExitRefused);
+        } else if (answer->handled == 0) {
+            err(u"no process handles op-code %1 %2 (delivered to %3 processes)"_s
+                        .arg(Format::opcode(m_options.opcode),
+                             m_options.broadcast ? u"in the cluster (broadcast from machine %1)"_s
+                                                           .arg(Format::machineId(machine))
+                                                 : u"on machine "_s + Format::machineId(machine))
+                        .arg(qMax(answer->targets, qint64(0))));
+            finish(ExitNotHandled);
+        } else {
+            if (answer->handled > 0)
+                out(u"ok: handled by %1 of %2 processes\n"_s.arg(answer->handled)
+                            .arg(answer->targets < 0 ? u"?"_s : QString::number(answer->targets))
+                            .toLocal8Bit());
+            else
+                out("ok\n");
+            finish(ExitOk);
+        }
+    });
 }
 
 void CtlCommand::printStatus()
 {
-    if (m_options.json) {
+    if (m_options.command == Command::Metrics) {
+        out(metricsText(*m_client.state()));
+    } else if (m_options.json) {
         out(QJsonDocument(statusJson(*m_client.state())).toJson(QJsonDocument::Indented));
     } else {
-        out(statusTable(*m_client.state(), 0).toLocal8Bit());
+        out(statusTable(*m_client.state(), {}).toLocal8Bit());
     }
     finish(ExitOk);
 }
 
 void CtlCommand::printTop()
 {
-    if (m_done || m_client.state()->reportingMachines() == 0)
+    if (m_done || m_paused || m_client.state()->reportingMachines() == 0)
         return;
     m_timeout.stop();
+    drawTop();
+    if (m_options.iterations > 0 && ++m_printed >= m_options.iterations)
+        finish(ExitOk);
+    else if (m_options.iterations <= 0)
+        ++m_printed;
+}
+
+void CtlCommand::drawTop()
+{
     QByteArray frame;
     const bool tty = ::isatty(STDOUT_FILENO);
     if (tty)
         frame += "\x1b[H\x1b[2J";   // home, clear screen
     else if (m_printed > 0)
         frame += '\n';
-    frame += (u"plexusctl top  %1  (every %2 ms)\n\n"_s
-                      .arg(Format::time(QDateTime::currentMSecsSinceEpoch()))
-                      .arg(m_options.intervalMs))
-                     .toLocal8Bit();
-    frame += statusTable(*m_client.state(), terminalWidth()).toLocal8Bit();
+    m_table.width = terminalWidth(80);
+    QStringList title{u"plexusctl top"_s, Format::time(QDateTime::currentMSecsSinceEpoch()),
+                      u"every %1 ms"_s.arg(m_options.intervalMs),
+                      u"sort: "_s + columnTitle(m_table.sortBy) + (m_table.reversed ? u" (reversed)"_s
+                                                                                   : QString())};
+    if (m_paused)
+        title.append(u"PAUSED"_s);
+    if (m_terminal.isActive())
+        title.append(u"keys: s/</> sort, r reverse, p pause, q quit"_s);
+    frame += (fitFields(title, m_table.width) + u"\n\n"_s).toLocal8Bit();
+    frame += statusTable(*m_client.state(), m_table).toLocal8Bit();
     out(frame);
-    if (m_options.iterations > 0 && ++m_printed >= m_options.iterations)
+}
+
+void CtlCommand::onKey(char key)
+{
+    if (m_done)
+        return;
+    switch (key) {
+    case 'q':
+    case 'Q':
         finish(ExitOk);
-    else if (m_options.iterations <= 0)
-        ++m_printed;
+        return;
+    case 'p':
+    case 'P':
+        m_paused = !m_paused;
+        m_client.setPaused(m_paused);
+        break;
+    case 's':
+    case '>':
+        m_table.sortBy = Column((int(m_table.sortBy) + 1) % ColumnCount);
+        break;
+    case '<':
+        m_table.sortBy = Column((int(m_table.sortBy) + ColumnCount - 1) % ColumnCount);
+        break;
+    case 'r':
+    case 'R':
+        m_table.reversed = !m_table.reversed;
+        break;
+    default:
+        return;
+    }
+    if (m_client.state()->reportingMachines() > 0)
+        drawTop();   // at once, without counting a frame
 }
 
 void CtlCommand::onTrace()
@@ -224,15 +387,40 @@ void CtlCommand::onTimeout()
     if (m_done)
         return;
     const ClusterState *state = m_client.state();
-    if ((m_options.command == Command::Status || m_options.command == Command::Top)
-        && !m_awaitingAnswers && m_client.pendingSnapshots() > 0) {
+    const bool snapshots = m_options.command == Command::Status
+            || m_options.command == Command::Metrics || m_options.command == Command::Top
+            || (m_options.command == Command::Restart && m_options.machine == 0);
+    if (snapshots && !m_awaitingAnswers && m_client.pendingSnapshots() > 0) {
         // Masters were found in time and are answering: give them the answer timeout (the
         // client fails the snapshots after it), once.
         m_awaitingAnswers = true;
         m_timeout.start(m_client.options().timeoutMs);
         return;
     }
-    if (m_options.command == Command::Status && state->reportingMachines() > 0) {
+    if ((m_options.command == Command::Send || m_options.command == Command::Restart)
+        && (m_client.connectedMachines() > 0 || state->reportingMachines() > 0)) {
+        // Masters were found, but not the one asked for (or, for --pid alone, not every
+        // master answered in time: decide from those that did).
+        if (m_options.machine == 0 && m_options.command == Command::Restart) {
+            quint64 machine = 0;
+            if (findPid(&machine)) {
+                m_controlSent = true;
+                m_client.restartWorker(machine, m_options.pid);
+            }
+            return;
+        }
+        const MachineEntry *m = state->machine(m_options.machine);
+        if (m && !m->connected)
+            err(u"machine %1 is known (from another master's peers) but not reachable"_s
+                        .arg(Format::machineId(m_options.machine)));
+        else
+            err(u"no such machine %1 (known: %2)"_s.arg(Format::machineId(m_options.machine),
+                                                        knownMachines()));
+        finish(m ? ExitFailure : ExitNoSuchTarget);
+        return;
+    }
+    if ((m_options.command == Command::Status || m_options.command == Command::Metrics)
+        && state->reportingMachines() > 0) {
         // Some answered in time: show them, and say who did not.
         for (const MachineEntry &m : state->machines()) {
             if (!m.hasSnapshot && (m.connected || m.discoveredOnly))

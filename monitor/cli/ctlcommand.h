@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "ctlformat.h"
+#include "ctlterminal.h"
 #include "monitorclient.h"
 
 #include <QtCore/qobject.h>
@@ -16,9 +18,11 @@ enum ExitCode {
     ExitNobody = 3,       //!< no master answered within --timeout
     ExitRefused = 4,      //!< a master refused the control action
     ExitFailure = 5,      //!< anything else (wrong SECRET, a port taken, ...)
+    ExitNoSuchTarget = 6, //!< no such machine (--machine), or no process with --pid
+    ExitNotHandled = 7,   //!< send: delivered, but no process has a handler for the op-code
 };
 
-enum class Command { Status, Top, Trace, Send, Restart };
+enum class Command { Status, Top, Trace, Send, Restart, Metrics };
 
 /*! How long a master found gets to answer a snapshot or a control action, at least,
     whatever --timeout says: a master waits up to 2000 ms for its silent workers' parts of
@@ -38,7 +42,7 @@ struct CtlOptions
     quint32 opcode = 0;        //!< trace filter, send target
     QByteArray data;           //!< send
     bool broadcast = false;    //!< send
-    quint64 machine = 0;       //!< send, restart (0: any master)
+    quint64 machine = 0;       //!< send (0: any master), restart (0: the one running pid)
     qint64 pid = 0;            //!< restart
 };
 
@@ -61,10 +65,15 @@ private:
     void onStateChanged();
     void onTrace();
     void onTimeout();
+    void onKey(char key);
     void printTop();
+    void drawTop();
     void printStatus();
     bool statusComplete() const;
     void runControl();
+    bool findPid(quint64 *machine);
+    QString knownMachines() const;
+    void sendMessage(quint64 machine);
     void finish(int code);
     static void out(const QByteArray &text);
     static void err(const QString &text);
@@ -73,10 +82,13 @@ private:
     PlexusMonitor::MonitorClient m_client;
     QTimer m_timeout;
     QTimer m_frames;
+    CtlTerminal m_terminal;
+    TableOptions m_table;
     quint64 m_traceNext = 0;
     int m_printed = 0;
     bool m_controlSent = false;
     bool m_refused = false;
+    bool m_paused = false;             // top: 'p'
     bool m_done = false;
     bool m_awaitingAnswers = false;   // --timeout is over, snapshots are still on the way
 };

@@ -6,7 +6,8 @@
 //   SECRET=... plexusctl --peer 10.0.0.2:7400 top --iterations 5
 //   SECRET=... plexusctl --port 7400 trace --opcode 0x100 --json --count 100
 //   SECRET=... plexusctl --port 7400 send --opcode 0x100 --data hello [--broadcast]
-//   SECRET=... plexusctl --port 7400 restart --machine 0x... --pid 1234
+//   SECRET=... plexusctl --port 7400 restart [--machine 0x...] --pid 1234
+//   SECRET=... plexusctl --port 7400 metrics > /var/lib/node_exporter/plexus.prom
 
 #include "ctlcommand.h"
 
@@ -51,16 +52,21 @@ int main(int argc, char **argv)
             "  top       a table refreshed every --interval ms (--iterations to stop)\n"
             "  trace     message headers as the masters route them (--opcode, --json, --count)\n"
             "  send      asks a master to send a test message (--opcode, --data, --broadcast)\n"
-            "  restart   asks a master to restart one of its workers (--machine, --pid)\n\n"
+            "  restart   asks a master to restart one of its workers (--pid; --machine, or the\n"
+            "            machine that runs that pid)\n"
+            "  metrics   the counters and gauges in the Prometheus text format (0.0.4)\n\n"
+            "top keys (when stdin is a terminal): s or > next sort column, < previous, r reverse, "
+            "p pause, q quit.\n\n"
             "The secret comes from the SECRET environment variable. Masters are found by UDP "
             "discovery on --port, or given with --peer; the masters they are linked to are "
             "found from there.\n\n"
             "Exit codes: 0 success, 1 usage error, 2 no SECRET, 3 no master found within "
             "--timeout, 4 the master refused the control action, 5 another failure (a "
-            "wrong SECRET, a port in use, ...)."_s);
+            "wrong SECRET, a port in use, ...), 6 no such machine (--machine) or no process "
+            "with --pid, 7 send: no process handles the op-code."_s);
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(u"command"_s, u"status, top, trace, send or restart"_s);
+    parser.addPositionalArgument(u"command"_s, u"status, top, trace, send, restart or metrics"_s);
     const QCommandLineOption port(u"port"_s, u"UDP discovery port (the masters' cluster port)."_s, u"port"_s);
     const QCommandLineOption peer(u"peer"_s, u"A master at host:port (repeatable)."_s, u"host:port"_s);
     const QCommandLineOption timeout(u"timeout"_s,
@@ -78,7 +84,8 @@ int main(int argc, char **argv)
     const QCommandLineOption count(u"count"_s, u"trace: samples before exiting."_s, u"n"_s, u"0"_s);
     const QCommandLineOption data(u"data"_s, u"send: the payload (text)."_s, u"text"_s);
     const QCommandLineOption broadcast(u"broadcast"_s, u"send: to every process of the cluster."_s);
-    const QCommandLineOption machine(u"machine"_s, u"send, restart: the master's machine id (hex 0x...)."_s,
+    const QCommandLineOption machine(u"machine"_s, u"send, restart: the master's machine id (hex 0x...); restart without it: "
+                                       "the machine that runs --pid."_s,
                                      u"id"_s);
     const QCommandLineOption pid(u"pid"_s, u"restart: the worker's pid."_s, u"pid"_s);
     parser.addOptions({port, peer, timeout, json, iterations, interval, opcode, count, data,
@@ -107,6 +114,8 @@ int main(int argc, char **argv)
         options.command = Command::Send;
     else if (command == u"restart")
         options.command = Command::Restart;
+    else if (command == u"metrics")
+        options.command = Command::Metrics;
     else
         return usageError(u"unknown command \"%1\""_s.arg(command));
 

@@ -85,6 +85,7 @@ private Q_SLOTS:
     void plexusctlExitCodes();
     void plexusctlWaitsForSilentWorkers();
     void wrongSecretSeesNothing();
+    void foreignAnnouncerIsNoProblem();
 
 private:
     struct Node {
@@ -94,7 +95,8 @@ private:
         quint16 port = 0;
         QList<qint64> workers;   // from the last WORKERS line
     };
-    bool startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl);
+    bool startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl,
+                   const QByteArray &secret = Secret);
     void noteLine(Node &node, const TestSupport::Line &line);
     qint64 masterPid(const Node &node) const { return node.process->pid(); }
     QSet<qint64> realPids(const Node &node) const;
@@ -109,11 +111,12 @@ private:
     std::unique_ptr<ProcessTreeModel> m_tree;
 };
 
-bool tst_Monitor::startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl)
+bool tst_Monitor::startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl,
+                            const QByteArray &secret)
 {
     node.process = new HelperProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(u"SECRET"_s, QString::fromLatin1(Secret));
+    env.insert(u"SECRET"_s, QString::fromLatin1(secret));
     node.process->setEnvironment(env);
     node.process->setForwardStderr(true);
     connect(node.process, &HelperProcess::lineReceived, this,
@@ -608,6 +611,54 @@ void tst_Monitor::wrongSecretSeesNothing()
     QVERIFY(!none.start(noSecret));
     QCOMPARE(none.error(), MonitorClient::NoSecretError);
     QVERIFY(none.errorString().contains(u"SECRET"_s));
+}
+
+void tst_Monitor::foreignAnnouncerIsNoProblem()
+{
+    // Issue 19.2: a master with another SECRET elsewhere on the network announces to the
+    // monitor's discovery port. Its announcements do not open, which the monitor lists
+    // (machines, security) with the announcer's address; but the monitor's own links are
+    // fine, so it must not report "wrong SECRET?" as if its handshake had failed.
+    m_tree.reset();
+    m_client.reset();
+    const quint16 discovery = freePort();
+    quint16 foreignPort = freePort();
+    for (int i = 0; i < 50 && foreignPort == discovery; ++i)
+        foreignPort = freePort();
+    QVERIFY(discovery && foreignPort && foreignPort != discovery);
+    MonitorClient watcher;
+    QSignalSpy problems(&watcher, &MonitorClient::problem);
+    ClientOptions options;
+    options.secret = Secret;
+    options.discoveryPort = discovery;
+    QVERIFY2(watcher.start(options), qPrintable(watcher.errorString()));
+
+    Node foreign;
+    foreign.tag = "foreign";
+    QVERIFY(startNode(foreign, foreignPort, discovery, false, "another cluster's secret"));
+    const auto announcer = [&]() -> const RefusedPeer * {
+        for (const RefusedPeer &r : watcher.state()->refused()) {
+            if (r.announcer)
+                return &r;
+        }
+        return nullptr;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(announcer(), 15000);
+    QCOMPARE(announcer()->address, u"127.0.0.1"_s);
+    MachinesModel machines(watcher.state());
+    machines.refresh();
+    bool listed = false;
+    for (int i = 0; i < machines.rowCount(); ++i) {
+        const QString status = machines.index(i, MachinesModel::StatusColumn).data().toString();
+        if (status.startsWith(u"announcements refused"_s)) {
+            listed = true;
+            QCOMPARE(machines.index(i, MachinesModel::AddressColumn).data().toString(), u"127.0.0.1"_s);
+        }
+    }
+    QVERIFY(listed);
+    for (const QList<QVariant> &p : std::as_const(problems))
+        QVERIFY2(!p.at(0).toString().contains(u"SECRET"_s), qPrintable(p.at(0).toString()));
+    stopNode(foreign);
 }
 
 QTEST_GUILESS_MAIN(tst_Monitor)

@@ -10,7 +10,6 @@
 #include <plexus/message.h>
 #include <plexus/reply.h>
 
-#include <QtCore/qcborvalue.h>
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qjsondocument.h>
 
@@ -210,10 +209,10 @@ QString CtlCommand::knownMachines() const
 }
 
 // The control request for "send" goes out here rather than through
-// MonitorClient::sendTestMessage(): its answer's "targets" and "handled" counts (how many
-// processes got the message, and how many ran a handler for it) are not part of
-// monitor/core's ControlAnswer, so they are read from the raw answer. An older master
-// leaves them out: then "ok" is all there is to say.
+// MonitorClient::sendTestMessage(): controlFinished() carries no more than ok and the
+// error, and the answer's "targets" and "handled" counts (how many processes got the
+// message, and how many of them handle its op-code) are what tells an op-code nobody
+// handles. An older master leaves them out (-1 here): then "ok" is all there is to say.
 void CtlCommand::sendMessage(quint64 machine)
 {
     const int timeout = m_client.options().timeoutMs;
@@ -234,23 +233,14 @@ void CtlCommand::sendMessage(quint64 machine)
         bool received = false;
         ControlAnswer answer;
         QString error;            // why it did not decode
-        qint64 targets = -1;      // -1: not in the answer
-        qint64 handled = -1;
     };
     auto answer = std::make_shared<Answer>();
     connect(reply, &Plexus::Reply::replyReceived, this, [answer](const Plexus::Message &m) {
         if (answer->received || m.isError())
             return;
         answer->received = true;
-        if (!decodeControlAnswer(m.data(), &answer->answer, &answer->error))
-            return;
-        const QCborValue map = QCborValue::fromCbor(m.data().toByteArray());
-        const auto count = [&map](const QString &key) {
-            const QCborValue v = map[key];
-            return v.isInteger() && v.toInteger() >= 0 ? v.toInteger() : qint64(-1);
-        };
-        answer->targets = count(u"targets"_s);
-        answer->handled = count(u"handled"_s);
+        if (!decodeControlAnswer(m.data(), &answer->answer, &answer->error) && answer->error.isEmpty())
+            answer->error = u"?"_s;
     });
     connect(reply, &Plexus::Reply::finished, this, [this, answer, reply, machine] {
         if (!answer->received) {
@@ -262,18 +252,19 @@ void CtlCommand::sendMessage(quint64 machine)
         } else if (!answer->answer.ok) {
             err(u"refused: "_s + answer->answer.error);
             finish(ExitRefused);
-        } else if (answer->handled == 0) {
+        } else if (answer->answer.handled == 0) {
             err(u"no process handles op-code %1 %2 (delivered to %3 processes)"_s
                         .arg(Format::opcode(m_options.opcode),
                              m_options.broadcast ? u"in the cluster (broadcast from machine %1)"_s
                                                            .arg(Format::machineId(machine))
                                                  : u"on machine "_s + Format::machineId(machine))
-                        .arg(qMax(answer->targets, qint64(0))));
+                        .arg(qMax(answer->answer.targets, qint64(0))));
             finish(ExitNotHandled);
         } else {
-            if (answer->handled > 0)
-                out(u"ok: handled by %1 of %2 processes\n"_s.arg(answer->handled)
-                            .arg(answer->targets < 0 ? u"?"_s : QString::number(answer->targets))
+            const ControlAnswer &a = answer->answer;
+            if (a.handled > 0)
+                out(u"ok: handled by %1 of %2 processes\n"_s.arg(a.handled)
+                            .arg(a.targets < 0 ? u"?"_s : QString::number(a.targets))
                             .toLocal8Bit());
             else
                 out("ok\n");
@@ -321,9 +312,12 @@ void CtlCommand::drawTop()
                                                                                    : QString())};
     if (m_paused)
         title.append(u"PAUSED"_s);
+    frame += (fitFields(title, m_table.width) + u'\n').toLocal8Bit();
     if (m_terminal.isActive())
-        title.append(u"keys: s/</> sort, r reverse, p pause, q quit"_s);
-    frame += (fitFields(title, m_table.width) + u"\n\n"_s).toLocal8Bit();
+        frame += fitFields({u"keys:"_s, u"s or > next sort column"_s, u"< previous"_s,
+                            u"r reverse"_s, u"p pause"_s, u"q quit"_s},
+                           m_table.width).toLocal8Bit() + '\n';
+    frame += '\n';
     frame += statusTable(*m_client.state(), m_table).toLocal8Bit();
     out(frame);
 }

@@ -128,6 +128,14 @@ void addProcess(Exposition &x, const Labels &machine, const ProcessSnapshot &p)
           l, number(double(p.startedAt) / 1000.0));
     x.add("plexus_process_restarts_total", "counter",
           "Restarts of the worker in this slot.", l, number(p.restarts));
+    // Measured by the master from /proc; absent (rather than -1) when it could not.
+    if (p.cpuPercent >= 0)
+        x.add("plexus_process_cpu_ratio", "gauge",
+              "User and system CPU time per second of wall time (1 = one core busy).", l,
+              number(p.cpuPercent / 100.0));
+    if (p.rssBytes >= 0)
+        x.add("plexus_process_resident_memory_bytes", "gauge", "Resident memory (RSS).", l,
+              number(quint64(p.rssBytes)));
     x.add("plexus_process_backlog_bytes", "gauge",
           "Bytes queued on the master's side of the process's link (the master: all its links).",
           l, number(p.backlog));

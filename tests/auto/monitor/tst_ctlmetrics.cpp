@@ -416,8 +416,10 @@ void tst_CtlMetrics::syntheticCluster()
     master.security = {{u"10.0.0.9:7400"_s, u"AuthenticationFailed"_s, 4},
                        {u"10.0.0.8:7400"_s, u"AuthenticationFailed"_s, 1},
                        {u"10.0.0.8:7400"_s, u"ReplayedFrame"_s, 2}};
+    master.cpuPercent = 12.5;
+    master.rssBytes = 25 * 1024 * 1024;
     ProcessSnapshot worker = process(101, ProcessRole::Worker, 0);
-    worker.restarts = 2;
+    worker.restarts = 2;   // its CPU and RSS unknown (-1): no sample
     worker.kinds[size_t(MessageKind::Call)] = {20, 10, 2000, 1000};
     m.processes = {master, worker};
     m.peers = {{0x42, u"127.0.0.1"_s, 7401, u"1.2.3"_s, false, 0.5, 0},
@@ -450,6 +452,10 @@ void tst_CtlMetrics::syntheticCluster()
                    {{u"pid"_s, u"101"_s}, {u"role"_s, u"worker"_s}, {u"slot"_s, u"0"_s},
                     {u"host"_s, u"alpha"_s}, {u"kind"_s, u"call"_s}}), 20.0);
     QCOMPARE(value(u"plexus_process_backlog_bytes"_s, {{u"pid"_s, u"100"_s}}), 4096.0);
+    QCOMPARE(value(u"plexus_process_cpu_ratio"_s, {{u"pid"_s, u"100"_s}}), 0.125);
+    QCOMPARE(value(u"plexus_process_resident_memory_bytes"_s, {{u"pid"_s, u"100"_s}}), 25.0 * 1024 * 1024);
+    QCOMPARE(parser.find(u"plexus_process_cpu_ratio"_s).size(), 1);
+    QCOMPARE(parser.find(u"plexus_process_resident_memory_bytes"_s).size(), 1);
     QCOMPARE(value(u"plexus_process_restarts_total"_s, {{u"pid"_s, u"101"_s}}), 2.0);
     // Rejections summed per reason over the peers.
     QCOMPARE(value(u"plexus_process_rejected_frames_total"_s, {{u"reason"_s, u"AuthenticationFailed"_s}}), 5.0);
@@ -477,6 +483,8 @@ void tst_CtlMetrics::hostileSnapshotStaysValid()
     master.backlog = std::numeric_limits<quint64>::max();
     master.restarts = std::numeric_limits<quint64>::max();
     master.startedAt = std::numeric_limits<qint64>::min();
+    master.cpuPercent = std::numeric_limits<double>::infinity();
+    master.rssBytes = std::numeric_limits<qint64>::max();
     master.security = {{nasty, nasty, 1}, {u"p"_s, u"\"\n"_s + QChar(0), 2}, {u"q"_s, QString(), 3}};
     ProcessSnapshot twin = master;   // a master listing one process twice
     ProcessSnapshot restarting = process(0, ProcessRole::Worker, 1);
@@ -568,6 +576,11 @@ void tst_CtlMetrics::realCluster()
             calls = s.value;
     }
     QVERIFY(calls > 0);
+    // The master measures its processes' memory from /proc.
+    bool rss = false;
+    for (const Sample &s : parser.find(u"plexus_process_resident_memory_bytes"_s))
+        rss = rss || (s.label(u"pid"_s) == QString::number(node.pid()) && s.value > 0);
+    QVERIFY2(rss, text.constData());
     QVERIFY(node.finish("quit", 10000));
     QTRY_VERIFY_WITH_TIMEOUT(TestSupport::liveProcesses(run).isEmpty(), 10000);
 }

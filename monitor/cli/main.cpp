@@ -60,7 +60,8 @@ int main(int argc, char **argv)
             "The secret comes from the SECRET environment variable. Masters are found by UDP "
             "discovery on --port, or given with --peer; the masters they are linked to are "
             "found from there.\n\n"
-            "Exit codes: 0 success, 1 usage error, 2 no SECRET, 3 no master found within "
+            "Exit codes: 0 success, 1 usage error (also: the --pid to restart runs on several "
+            "machines), 2 no SECRET, 3 no master found within "
             "--timeout, 4 the master refused the control action, 5 another failure (a "
             "wrong SECRET, a port in use, ...), 6 no such machine (--machine) or no process "
             "with --pid, 7 send: no process handles the op-code."_s);

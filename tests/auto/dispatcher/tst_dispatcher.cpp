@@ -132,7 +132,7 @@ public:
 void expectUnknownWarning(quint32 opcode)
 {
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(
-            QStringLiteral("no handler for op-code %1 ").arg(opcode)));
+            QStringLiteral("no handler for op-code 0x%1 ").arg(opcode, 0, 16)));   // logged in hex
 }
 
 } // namespace

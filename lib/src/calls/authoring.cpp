@@ -72,11 +72,7 @@ MessagePrivate *Authoring::request(const CallArgs &args, quint16 routingFlags, R
             opcode ? quint64(opcode) : quint64(quintptr(args.call)), args.timestamp, args.id);
     h.flags = args.flags;
     MessagePrivate *m = MessagePrivate::create(h, args.data);
-    m->onReply = onReply;
-    m->onDone = onDone;
-    m->udata = args.udata;
-    m->timeout = args.timeout;
-    m->wantReplyObject = args.reply;
+    static_cast<CallerContext &>(*m) = {onReply, onDone, args.udata, args.timeout, args.reply};
     return m;
 }
 

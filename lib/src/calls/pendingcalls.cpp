@@ -102,9 +102,7 @@ quint64 PendingCalls::open(const Spec &spec)
 {
     Call *c;
     const quint64 token = allocate(&c);
-    c->onReply = spec.onReply;
-    c->onDone = spec.onDone;
-    c->udata = spec.udata;
+    static_cast<CallerContext &>(*c) = spec;
     c->target = spec.target;
     c->userFlags = spec.userFlags;
     if (spec.reply) {

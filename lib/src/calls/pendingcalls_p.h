@@ -53,14 +53,11 @@ class PendingCalls : public QObject
 {
     Q_OBJECT
 public:
-    struct Spec {
-        Handler onReply = nullptr;
-        Handler onDone = nullptr;
-        void *udata = nullptr;
+    // A call to open: the caller's context (from its request) and what routing decided.
+    struct Spec : CallerContext {
         quint64 target = 0;           // for synthetic final messages
         quint16 userFlags = 0;
         std::shared_ptr<ReplyChannel> reply;   // optional
-        int timeout = 0;
     };
 
     PendingCalls(Stats *stats, CallRelay *relay, QObject *parent = nullptr);
@@ -110,10 +107,10 @@ private:
         qint32 done;
         bool known;
     };
-    struct Call {
-        Handler onReply = nullptr;
-        Handler onDone = nullptr;
-        void *udata = nullptr;
+    // The one record of a call while it runs. A Reply in another thread keeps its own
+    // view (ReplyPrivate's counts), changed only by the updates sent from here, so that
+    // what it reads matches the signals it has delivered.
+    struct Call : CallerContext {
         quint64 target = 0;
         std::shared_ptr<ReplyChannel> reply;
         QVarLengthArray<Target, 1> targets;

@@ -310,13 +310,10 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
     quint64 token = 0;
     if (pf & Wire::WantReply) {
         PendingCalls::Spec spec;
-        spec.onReply = m->onReply;
-        spec.onDone = m->onDone;
-        spec.udata = m->udata;
+        static_cast<CallerContext &>(spec) = *m;
         spec.target = m->header.target;
         spec.userFlags = m->header.flags;
         spec.reply = reply;
-        spec.timeout = m->timeout;
         token = m_calls.open(spec);
         if (toSelf)
             m_calls.addTarget(token, LoopbackEndpoint);

@@ -48,11 +48,7 @@ Reply *sendMessage(const Message &message, const Sender *only)
         return Router::failedReply(nullptr, Reply::NotRunningError, args);
     // The caller may keep and resend its Message: route a copy of it, with its context.
     MessagePrivate *m = MessagePrivate::copy(*src);
-    m->onReply = src->onReply;
-    m->onDone = src->onDone;
-    m->udata = src->udata;
-    m->timeout = src->timeout;
-    m->wantReplyObject = src->wantReplyObject;
+    static_cast<CallerContext &>(*m) = *src;
     return router->submit(m, only);
 }
 } // namespace

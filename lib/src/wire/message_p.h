@@ -65,11 +65,26 @@ using AutomaticReplyHook = void (*)(MessagePrivate &request);
 void setAutomaticReplyHook(AutomaticReplyHook hook) noexcept;
 
 /*
-    The shared state of a Message: its decoded header, the payload (stored inline, right
-    after the object: one allocation per message) and the caller-side and receiver-side
-    context that never goes on the wire.
+    What the caller of a request asks of its replies: defined once, carried by the request
+    from newMessage()/call() until the router opens the call, and then by the call itself
+    in the pending-call table (PendingCalls::Spec and Call derive from it), so that the
+    hand-over is one assignment, not a list of fields kept in step in four places.
 */
-class MessagePrivate : public QSharedData
+struct CallerContext
+{
+    Handler onReply = nullptr;
+    Handler onDone = nullptr;
+    void *udata = nullptr;        // on a received request: the op-code's registered udata
+    int timeout = 0;              // ms, 0 = none
+    bool wantReplyObject = false; // a Plexus::Reply is returned for it
+};
+
+/*
+    The shared state of a Message: its decoded header, the payload (stored inline, right
+    after the object: one allocation per message), the caller's context (CallerContext)
+    and the receiver-side context, none of which goes on the wire.
+*/
+class MessagePrivate : public QSharedData, public CallerContext
 {
 public:
     // A message with \a header and header.length uninitialised payload bytes. The length
@@ -100,13 +115,6 @@ public:
     }
 
     Wire::Header header;
-
-    // Caller side (authored by newMessage()): what the reply machinery needs.
-    Handler onReply = nullptr;
-    Handler onDone = nullptr;
-    void *udata = nullptr;
-    int timeout = 0;
-    bool wantReplyObject = false;
 
     // Receiver side: the endpoint to answer. Null means "cannot be answered".
     RouteRef route;

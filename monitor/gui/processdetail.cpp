@@ -2,6 +2,7 @@
 #include "processdetail.h"
 
 #include "presentation.h"
+#include "processchart.h"
 
 #include "format.h"
 
@@ -44,19 +45,25 @@ ProcessDetail::ProcessDetail(QWidget *parent) : QFrame(parent)
     m_text->setMargin(8);
     m_text->setWordWrap(true);
     scroll->setWidget(m_text);
-    layout->addWidget(scroll);
+    layout->addWidget(scroll, 1);
+    m_chart = new ProcessChart(this);
+    m_chart->setMaximumHeight(190);
+    layout->addWidget(m_chart);
     setMinimumWidth(260);
     showNothing();
 }
 
 void ProcessDetail::showNothing()
 {
+    m_chart->hide();
     m_text->setText(tr("<p style='color:gray'>Select a machine or a process to see its "
                        "details here, and its op-codes on the right.</p>"));
 }
 
-void ProcessDetail::showMachine(const MachineEntry &m)
+void ProcessDetail::showMachine(const MachineEntry &m, const RateHistory *history, qint64 now)
 {
+    m_chart->setHistory(history, now);
+    m_chart->show();
     const MachineSnapshot &s = m.snapshot;
     QString html = u"<h3 style='margin:0'>"_s + (s.host.isEmpty() ? m.address : s.host).toHtmlEscaped()
             + u"</h3><table>"_s;
@@ -89,8 +96,10 @@ void ProcessDetail::showMachine(const MachineEntry &m)
 }
 
 void ProcessDetail::showProcess(const MachineEntry &m, const ProcessSnapshot &p,
-                                const ProcessRates *rates)
+                                const ProcessRates *rates, const RateHistory *history, qint64 now)
 {
+    m_chart->setHistory(history, now);
+    m_chart->show();
     const QString title = p.isMaster() ? tr("master") : tr("worker %1").arg(p.slot);
     QString html = u"<h3 style='margin:0'>"_s + title + u" · pid "_s + QString::number(p.pid)
             + u"</h3><div style='color:gray'>"_s + m.snapshot.host.toHtmlEscaped() + u" · "_s

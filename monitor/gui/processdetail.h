@@ -11,11 +11,14 @@ QT_END_NAMESPACE
 
 namespace PlexusMonitor::Gui {
 
+class ProcessChart;
+
 /*!
     \class PlexusMonitor::Gui::ProcessDetail
     The detail pane of the process tree: everything the last snapshot says about the
     selected process (state, uptime, counters, traffic by kind with the kind colours,
-    rejected frames), or about the selected machine (version, address, link, trace).
+    rejected frames), or about the selected machine (version, address, link, trace); below
+    it a chart of the process's (a machine: its master's) messages per second.
 */
 class ProcessDetail : public QFrame
 {
@@ -24,12 +27,16 @@ public:
     explicit ProcessDetail(QWidget *parent = nullptr);
 
     void showNothing();
-    void showMachine(const MachineEntry &machine);
+    /*! \a history: the rate history of its master (nullptr: none yet); \a now: ms since
+        the epoch, where the chart's time axis ends. */
+    void showMachine(const MachineEntry &machine, const RateHistory *history, qint64 now);
     void showProcess(const MachineEntry &machine, const ProcessSnapshot &process,
-                     const ProcessRates *rates);
+                     const ProcessRates *rates, const RateHistory *history, qint64 now);
+    ProcessChart *chart() const { return m_chart; }
 
 private:
     QLabel *m_text = nullptr;
+    ProcessChart *m_chart = nullptr;
 };
 
 } // namespace PlexusMonitor::Gui

@@ -9,6 +9,7 @@
 #include "opcodemodel.h"
 #include "processtreemodel.h"
 
+#include <QtCore/qdatetime.h>
 #include <QtCore/qsortfilterproxymodel.h>
 #include <QtWidgets/qboxlayout.h>
 #include <QtWidgets/qheaderview.h>
@@ -233,13 +234,15 @@ void ProcessView::updateDetail()
     const MachineEntry *machine = current.isValid() ? m_state->machine(selectedMachine()) : nullptr;
     const ProcessKey key = selectedProcess();
     const ProcessSnapshot *process = key.pid ? m_state->process(key) : nullptr;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (machine && process) {
-        m_detail->showProcess(*machine, *process, m_state->processRates(key));
+        m_detail->showProcess(*machine, *process, m_state->processRates(key),
+                              m_state->history(key), now);
         m_opcodeTitle->setText(tr("<b>Op-codes of %1 %2</b>")
                                        .arg(process->isMaster() ? tr("the master") : tr("worker %1").arg(process->slot))
                                        .arg(key.pid));
     } else if (machine) {
-        m_detail->showMachine(*machine);
+        m_detail->showMachine(*machine, m_state->machineHistory(machine->machine), now);
         m_opcodeTitle->setText(tr("<b>Op-codes</b>"));
     } else {
         m_detail->showNothing();

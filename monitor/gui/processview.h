@@ -42,6 +42,7 @@ public:
     QTreeView *treeView() const { return m_tree; }
     QTreeView *opcodeView() const { return m_opcodeView; }
     QAction *restartAction() const { return m_restart; }
+    ProcessDetail *detail() const { return m_detail; }
     /*! The selected process (pid 0 when a machine or nothing is selected). The selection
         follows the process, not the row: when the process leaves the view (a restarted
         worker has a new pid, the filter hides it) nothing is selected any more. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "rateview.h"
 
+#include "chartaxes.h"
 #include "presentation.h"
 
 #include "clusterstate.h"
@@ -8,10 +9,9 @@
 
 #include <QtCharts/qchart.h>
 #include <QtCharts/qchartview.h>
-#include <QtCharts/qdatetimeaxis.h>
+#include <QtCharts/qcategoryaxis.h>
 #include <QtCharts/qlegend.h>
 #include <QtCharts/qlineseries.h>
-#include <QtCharts/qvalueaxis.h>
 #include <QtCore/qdatetime.h>
 #include <QtWidgets/qboxlayout.h>
 #include <QtWidgets/qgraphicslayout.h>
@@ -42,7 +42,7 @@ QColor machineColor(int i)
     return colors[i % 8];
 }
 
-QChartView *makeChart(const QString &title, QDateTimeAxis **x, QValueAxis **y, QWidget *parent)
+QChartView *makeChart(const QString &title, QCategoryAxis **x, QCategoryAxis **y, QWidget *parent)
 {
     auto *chart = new QChart;
     chart->setTitle(title);
@@ -51,12 +51,8 @@ QChartView *makeChart(const QString &title, QDateTimeAxis **x, QValueAxis **y, Q
     chart->setMargins(QMargins(4, 4, 4, 4));
     chart->layout()->setContentsMargins(0, 0, 0, 0);
     chart->setBackgroundRoundness(0);
-    *x = new QDateTimeAxis(chart);
-    (*x)->setFormat(u"HH:mm:ss"_s);
-    (*x)->setTickCount(7);
-    *y = new QValueAxis(chart);
-    (*y)->setLabelFormat(u"%.3g"_s);
-    (*y)->setMin(0);
+    *x = ChartAxes::makeAxis();
+    *y = ChartAxes::makeAxis();
     chart->addAxis(*x, Qt::AlignBottom);
     chart->addAxis(*y, Qt::AlignLeft);
     auto *view = new QChartView(chart, parent);
@@ -128,6 +124,21 @@ void RateView::setRangeMs(qint64 msec)
 int RateView::seriesCount() const
 {
     return int(m_messageSeries.size());
+}
+
+QStringList RateView::timeLabels() const
+{
+    return m_messagesX->categoriesLabels();
+}
+
+QStringList RateView::messageRateLabels() const
+{
+    return m_messagesY->categoriesLabels();
+}
+
+QStringList RateView::byteRateLabels() const
+{
+    return m_bytesY->categoriesLabels();
 }
 
 QList<RateView::Line> RateView::collectMachines(qint64) const
@@ -236,40 +247,22 @@ QList<RateView::Line> RateView::collectKinds(qint64 now) const
     return lines;
 }
 
-void RateView::fill(QChart *chart, QDateTimeAxis *x, QValueAxis *y, QList<QLineSeries *> &series,
-                    const QList<Line> &lines, bool bytes, qint64 now, qint64 range,
-                    const QString &unit)
+void RateView::fill(QCategoryAxis *x, QCategoryAxis *y, QList<QLineSeries *> &series,
+                    const QList<Line> &lines, bool bytes, qint64 now, qint64 range)
 {
     double max = 0;
-    for (const Line &l : lines)
-        for (const QPointF &p : bytes ? l.bytes : l.messages)
-            max = std::max(max, p.y());
-    // Readable axis numbers: the values scaled to k / M (or KiB / MiB) and the unit in the title.
-    const double base = bytes ? 1024.0 : 1000.0;
-    const char *const prefixes[] = {"", "k", "M", "G"};
-    const char *const bytePrefixes[] = {"B", "KiB", "MiB", "GiB"};
-    int p = 0;
-    while (max / std::pow(base, p) >= base && p < 3)
-        ++p;
-    const double div = std::pow(base, p);
     for (int i = 0; i < lines.size(); ++i) {
-        const Line &l = lines[i];
-        QList<QPointF> points = bytes ? l.bytes : l.messages;
-        for (QPointF &pt : points)
-            pt.setY(pt.y() / div);
+        const QList<QPointF> &points = bytes ? lines[i].bytes : lines[i].messages;
+        for (const QPointF &p : points)
+            max = std::max(max, p.y());
         series[i]->replace(points);
     }
-    Q_UNUSED(chart);
-    x->setRange(QDateTime::fromMSecsSinceEpoch(now - range), QDateTime::fromMSecsSinceEpoch(now));
-    x->setFormat(range > 600'000 ? u"HH:mm"_s : u"HH:mm:ss"_s);
-    const double top = max / div;
-    y->setRange(0, top < 1 ? 1 : top * 1.1);
-    y->applyNiceNumbers();
-    y->setTitleText(bytes ? QString::fromLatin1(bytePrefixes[p]) + u"/s"_s
-                          : QString::fromLatin1(prefixes[p]) + unit);
+    ChartAxes::apply(x, ChartAxes::timeTicks(now, range), double(now - range), double(now));
+    const QList<ChartAxes::Tick> ticks = ChartAxes::rateTicks(max, bytes);
+    ChartAxes::apply(y, ticks, 0, ticks.back().value);
 }
 
-void RateView::show(const QList<Line> &lines, qint64 now)
+void RateView::showLines(const QList<Line> &lines, qint64 now)
 {
     QStringList keys;
     for (const Line &l : lines)
@@ -297,21 +290,43 @@ void RateView::show(const QList<Line> &lines, qint64 now)
         }
         m_keys = keys;
     }
-    fill(mc, m_messagesX, m_messagesY, m_messageSeries, lines, false, now, m_rangeMs, tr(" msg/s"));
-    fill(bc, m_bytesX, m_bytesY, m_byteSeries, lines, true, now, m_rangeMs, QString());
+    fill(m_messagesX, m_messagesY, m_messageSeries, lines, false, now, m_rangeMs);
+    fill(m_bytesX, m_bytesY, m_byteSeries, lines, true, now, m_rangeMs);
+    alignPlotAreas();
     const QString empty = lines.isEmpty()
             ? tr(" — no data yet: rates appear after a master's second snapshot")
             : QString();
     mc->setTitle(tr("Messages per second") + empty);
 }
 
+void RateView::alignPlotAreas()
+{
+    // The two charts share their time axis: the same left edge of the plot whatever the
+    // width of the value labels ("400/s" against "100 KiB/s"). What the labels take is the
+    // plot's left minus the margin; the narrower chart gets the difference as margin (the
+    // layout follows on the next refresh).
+    QChart *charts[] = {m_messagesView->chart(), m_bytesView->chart()};
+    qreal labels[2];
+    for (int i = 0; i < 2; ++i)
+        labels[i] = charts[i]->plotArea().left() - charts[i]->margins().left();
+    const qreal widest = std::max(labels[0], labels[1]);
+    for (int i = 0; i < 2; ++i) {
+        QMargins margins = charts[i]->margins();
+        const int left = 4 + int(std::lround(widest - labels[i]));
+        if (margins.left() != left) {
+            margins.setLeft(left);
+            charts[i]->setMargins(margins);
+        }
+    }
+}
+
 void RateView::refreshView()
 {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     switch (m_mode) {
-    case TotalMode: show(collectTotal(now), now); break;
-    case MachineMode: show(collectMachines(now), now); break;
-    case KindMode: show(collectKinds(now), now); break;
+    case TotalMode: showLines(collectTotal(now), now); break;
+    case MachineMode: showLines(collectMachines(now), now); break;
+    case KindMode: showLines(collectKinds(now), now); break;
     }
 }
 

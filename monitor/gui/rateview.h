@@ -7,12 +7,11 @@
 
 QT_BEGIN_NAMESPACE
 class QButtonGroup;
+class QCategoryAxis;
 class QChart;
 class QChartView;
 class QComboBox;
-class QDateTimeAxis;
 class QLineSeries;
-class QValueAxis;
 QT_END_NAMESPACE
 
 namespace PlexusMonitor {
@@ -26,7 +25,8 @@ namespace PlexusMonitor::Gui {
     Message and byte rates over the last minute, 10 minutes or hour (Qt Charts): the
     cluster total in and out, one line pair per machine (in solid, out dashed), or the
     traffic by kind from the trace aggregates (in the kind colours of the flow view and the
-    trace). Histories are averaged down to at most a few hundred points per line.
+    trace). Histories are averaged down to at most a few hundred points per line. The time
+    axis shows the clock at round moments, the value axes rates with their unit (ChartAxes).
 */
 class RateView : public ViewPage
 {
@@ -43,6 +43,10 @@ public:
     qint64 rangeMs() const { return m_rangeMs; }
     /*! Lines in the message-rate chart (for tests). */
     int seriesCount() const;
+    /*! The labels of the time axis and of the message and byte axes (for tests). */
+    QStringList timeLabels() const;
+    QStringList messageRateLabels() const;
+    QStringList byteRateLabels() const;
 
 protected:
     void refreshView() override;
@@ -59,10 +63,10 @@ private:
     QList<Line> collectTotal(qint64 now) const;
     QList<Line> collectMachines(qint64 now) const;
     QList<Line> collectKinds(qint64 now) const;
-    void show(const QList<Line> &lines, qint64 now);
-    static void fill(QChart *chart, QDateTimeAxis *x, QValueAxis *y, QList<QLineSeries *> &series,
-                     const QList<Line> &lines, bool bytes, qint64 now, qint64 range,
-                     const QString &unit);
+    void showLines(const QList<Line> &lines, qint64 now);
+    void alignPlotAreas();
+    static void fill(QCategoryAxis *x, QCategoryAxis *y, QList<QLineSeries *> &series,
+                     const QList<Line> &lines, bool bytes, qint64 now, qint64 range);
 
     const ClusterState *m_state;
     Mode m_mode = TotalMode;
@@ -71,10 +75,10 @@ private:
     QButtonGroup *m_ranges = nullptr;
     QChartView *m_messagesView = nullptr;
     QChartView *m_bytesView = nullptr;
-    QDateTimeAxis *m_messagesX = nullptr;
-    QDateTimeAxis *m_bytesX = nullptr;
-    QValueAxis *m_messagesY = nullptr;
-    QValueAxis *m_bytesY = nullptr;
+    QCategoryAxis *m_messagesX = nullptr;
+    QCategoryAxis *m_bytesX = nullptr;
+    QCategoryAxis *m_messagesY = nullptr;
+    QCategoryAxis *m_bytesY = nullptr;
     QList<QLineSeries *> m_messageSeries;
     QList<QLineSeries *> m_byteSeries;
     QStringList m_keys;

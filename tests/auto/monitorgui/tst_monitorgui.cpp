@@ -4,12 +4,15 @@
 // there, only the current tab refreshes, the global pause stops all of them, and the
 // empty states say what to do.
 
+#include "chartaxes.h"
 #include "discoveryview.h"
 #include "emptyoverlay.h"
 #include "flowview.h"
 #include "flowwidget.h"
 #include "mainwindow.h"
 #include "presentation.h"
+#include "processchart.h"
+#include "processdetail.h"
 #include "processview.h"
 #include "rateview.h"
 #include "traceview.h"
@@ -130,6 +133,9 @@ private Q_SLOTS:
     void windowTitleNamesTheApplicationOnce();
     void traceExportWritesWhatTheFiltersShow();
     void traceEmptyViewSaysWhy();
+    void chartAxesAreHuman();
+    void rateChartsHaveTimeAndUnits();
+    void processDetailHasARateChart();
 
 private:
     std::unique_ptr<MonitorClient> m_client;
@@ -512,6 +518,113 @@ void tst_MonitorGui::traceEmptyViewSaysWhy()
     view.refreshNow();
     QTRY_VERIFY(empty->isVisible());
     QVERIFY2(empty->text().contains(u"No messages traced yet"_s), qPrintable(empty->text()));
+}
+
+void tst_MonitorGui::chartAxesAreHuman()
+{
+    using ChartAxes::Tick;
+    const auto labels = [](const QList<Tick> &ticks) {
+        QStringList out;
+        for (const Tick &t : ticks)
+            out.append(t.label);
+        return out;
+    };
+    QCOMPARE(labels(ChartAxes::rateTicks(400, false)),
+             QStringList({u"0"_s, u"100/s"_s, u"200/s"_s, u"300/s"_s, u"400/s"_s}));
+    QCOMPARE(labels(ChartAxes::rateTicks(1500, false)),
+             QStringList({u"0"_s, u"0.5k/s"_s, u"1.0k/s"_s, u"1.5k/s"_s}));
+    QCOMPARE(ChartAxes::rateTicks(1500, false).back().value, 1500.0);
+    QCOMPARE(labels(ChartAxes::rateTicks(2.5e6, false)).back(), u"2.5M/s"_s);
+    QCOMPARE(labels(ChartAxes::rateTicks(7e6, false)).back(), u"8M/s"_s);
+    QCOMPARE(labels(ChartAxes::rateTicks(3 * 1024 * 1024, true)),
+             QStringList({u"0"_s, u"1 MiB/s"_s, u"2 MiB/s"_s, u"3 MiB/s"_s}));
+    QCOMPARE(labels(ChartAxes::rateTicks(90 * 1024, true)).back(), u"100 KiB/s"_s);
+    QCOMPARE(labels(ChartAxes::rateTicks(0, false)).back(), u"5/s"_s);   // nothing yet
+    QCOMPARE(labels(ChartAxes::rateTicks(0.3, false)).back(), u"0.3/s"_s);
+
+    // Clock times at round moments: every 10 s over a minute, 2 min over 10, 10 min over 1 h.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const struct { qint64 range, step; QString format; } cases[] = {
+        {60'000, 10'000, u"HH:mm:ss"_s}, {600'000, 120'000, u"HH:mm"_s},
+        {3'600'000, 600'000, u"HH:mm"_s}};
+    for (const auto &c : cases) {
+        const QList<Tick> ticks = ChartAxes::timeTicks(now, c.range);
+        QVERIFY(ticks.size() >= 5 && ticks.size() <= 7);
+        for (qsizetype i = 0; i < ticks.size(); ++i) {
+            const Tick &t = ticks.at(i);
+            QVERIFY(t.value >= double(now - c.range) && t.value <= double(now));
+            if (i > 0)
+                QCOMPARE(t.value - ticks.at(i - 1).value, double(c.step));
+            const QDateTime at = QDateTime::fromMSecsSinceEpoch(qint64(t.value));
+            QCOMPARE(t.label, at.toString(c.format));
+            QCOMPARE(at.time().msec(), 0);
+            QCOMPARE((at.time().minute() * 60 + at.time().second()) * 1000 % c.step, 0);
+        }
+    }
+}
+
+void tst_MonitorGui::rateChartsHaveTimeAndUnits()
+{
+    // Issue 19.10: the rate charts had no time labels and bare numbers on the value axis.
+    ClusterState state;
+    RateView view(&state);
+    view.resize(1000, 700);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (int i = 0; i < 3; ++i) {
+        MachineSnapshot s = machine(M1, {101});
+        s.time = now - 3000 + i * 1000;
+        s.processes[0].counters.messagesIn = quint64(i) * 2500;   // 2.5k/s
+        s.processes[0].counters.bytesIn = quint64(i) * 3 * 1024 * 1024;   // 3 MiB/s
+        state.applySnapshot(s, s.time);
+    }
+    view.refreshNow();
+    QCOMPARE(view.seriesCount(), 2);
+    const QStringList time = view.timeLabels();
+    QVERIFY2(time.size() >= 5, qPrintable(time.join(u' ')));
+    for (const QString &label : time)
+        QVERIFY2(QTime::fromString(label, u"HH:mm:ss"_s).isValid(), qPrintable(label));
+    QVERIFY2(view.messageRateLabels().last().endsWith(u"k/s"_s),
+             qPrintable(view.messageRateLabels().join(u' ')));
+    QVERIFY2(view.byteRateLabels().last().endsWith(u" MiB/s"_s),
+             qPrintable(view.byteRateLabels().join(u' ')));
+    view.setRangeMs(3'600'000);
+    view.refreshNow();
+    for (const QString &label : view.timeLabels())
+        QVERIFY2(QTime::fromString(label, u"HH:mm"_s).isValid(), qPrintable(label));
+}
+
+void tst_MonitorGui::processDetailHasARateChart()
+{
+    ClusterState state;
+    ProcessView view(&state);
+    view.resize(1000, 700);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (int i = 0; i < 4; ++i) {
+        MachineSnapshot s = machine(M1, {101, 102});
+        s.time = now - 4000 + i * 1000;
+        s.processes[1].counters.messagesIn = quint64(i) * 40;   // worker 0: 40/s in
+        state.applySnapshot(s, s.time);
+    }
+    view.refreshNow();
+    ProcessChart *chart = view.detail()->chart();
+    QVERIFY(!chart->isVisible());   // nothing selected
+    view.treeView()->setCurrentIndex(viewIndexOf(&view, {M1, 101}));
+    QVERIFY(chart->isVisible());
+    QCOMPARE(chart->pointCount(), 3);
+    QCOMPARE(chart->rateLabels().last(), u"40/s"_s);
+
+    RateHistory history;
+    for (int i = 0; i < 200; ++i)   // more than the chart's range: only its last 2 min
+        history.append(now - 199'000 + i * 1000, Rates{1e6, 0, 0, 0});
+    chart->setHistory(&history, now);
+    QVERIFY(chart->pointCount() >= 110 && chart->pointCount() <= 121);
+    QCOMPARE(chart->rateLabels().last(), u"1.0M/s"_s);
+    chart->setHistory(nullptr, now);
+    QCOMPARE(chart->pointCount(), 0);
 }
 
 QTEST_MAIN(tst_MonitorGui)

@@ -57,7 +57,9 @@ bool AlarmTracker::update(const ClusterState &state, qint64 now)
     // The conditions that hold now.
     QList<Alarm> now_;
     for (const MachineEntry &m : state.machines()) {
-        if (!m.connected && !m.discoveredOnly && m.snapshots > 0) {
+        // Lost: it reported through a link of the monitor's, and that link went away
+        // (setDisconnected() drops the snapshot; one known from peer lists never counts).
+        if (!m.connected && !m.hasSnapshot && !m.discoveredOnly && m.snapshots > 0) {
             now_.append({Alarm::MachineLost, m.machine, 0, -1,
                          u"%1 lost: no link since %2"_s.arg(machineLabel(m),
                                                              Format::time(m.lastSeen))});

@@ -112,6 +112,14 @@ bool AlarmTracker::update(const ClusterState &state, qint64 now)
     // Clear what no longer holds; refresh the text of what does.
     for (qsizetype i = 0; i < m_active.size();) {
         const auto it = holding.find(keyOf(m_active[i]));
+        // A lost machine the state has since forgotten (ClusterState::prune) is still
+        // lost: its alarm holds until it comes back, or for LostHoldMs.
+        const Alarm &a = m_active[i];
+        if (it == holding.end() && a.kind == Alarm::MachineLost && !known.contains(a.machine)
+            && now - a.startedAt < LostHoldMs) {
+            ++i;
+            continue;
+        }
         if (it == holding.end()) {
             Alarm a = m_active.takeAt(i);
             a.clearedAt = now;

@@ -47,6 +47,8 @@ public:
     static constexpr quint64 DefaultBacklogBytes = 8 * 1024 * 1024;
     /*! A master's rejections keep their alarm active this long after the last one. */
     static constexpr qint64 RejectionHoldMs = 60 * 1000;
+    /*! A lost machine's alarm outlives the state's memory of the machine this long. */
+    static constexpr qint64 LostHoldMs = 60 * 60 * 1000;
 
     void setBacklogThreshold(quint64 bytes) { m_backlogBytes = bytes; }
     quint64 backlogThreshold() const { return m_backlogBytes; }

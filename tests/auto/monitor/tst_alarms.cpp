@@ -67,7 +67,12 @@ void tst_Alarms::machineLostAndBack()
     QVERIFY(lost.isActive());
     QVERIFY2(lost.text.contains(u"lost"_s), qPrintable(lost.text));
 
+    // The state forgets the machine after a while; the alarm does not.
+    state.prune(T0 + 600000, 60000);
+    QVERIFY(!state.machine(M1));
+    QCOMPARE(state.alarms().activeCount(), 1);
     state.setConnected(M1, u"127.0.0.1"_s, 7400, u"0.1.0"_s, 0.2, T0 + 5000, T0 + 5000);
+    state.applySnapshot(machine(T0 + 5000, {process(100, -1)}), T0 + 5000);
     QCOMPARE(state.alarms().activeCount(), 0);
     const QList<Alarm> all = state.alarms().alarms();
     QCOMPARE(all.size(), 1);

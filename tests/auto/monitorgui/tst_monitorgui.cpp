@@ -2,7 +2,11 @@
 //
 // The monitor's main window without a cluster (the client is not started): every view is
 // there, only the current tab refreshes, the global pause stops all of them, and the
-// empty states say what to do.
+// empty states say what to do. The views fed with synthetic snapshots and trace batches:
+// the selection follows a process, the trace exports what its filters show, the window
+// title, the chart axes (issue 19).
+
+#include "synthetic.h"
 
 #include "chartaxes.h"
 #include "discoveryview.h"
@@ -24,13 +28,13 @@
 #include "processtreemodel.h"
 #include "tracemodel.h"
 
-#include <QtCore/qsortfilterproxymodel.h>
-#include <QtGui/qaction.h>
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qscopeguard.h>
+#include <QtCore/qsortfilterproxymodel.h>
 #include <QtCore/qtemporarydir.h>
+#include <QtGui/qaction.h>
 #include <QtGui/qevent.h>
 #include <QtGui/qguiapplication.h>
 #include <QtTest/qtest.h>
@@ -43,59 +47,9 @@
 using namespace Qt::StringLiterals;
 using namespace PlexusMonitor;
 using namespace PlexusMonitor::Gui;
+using namespace SyntheticCluster;
 
 namespace {
-
-constexpr quint64 M1 = 0xA1;
-constexpr qint64 T0 = 1700000000000;
-
-ProcessSnapshot process(qint64 pid, int slot, ProcessState state = ProcessState::Running)
-{
-    ProcessSnapshot p;
-    p.pid = pid;
-    p.slot = slot;
-    p.role = slot < 0 ? ProcessRole::Master : ProcessRole::Worker;
-    p.state = state;
-    p.responding = true;
-    return p;
-}
-
-// A master (pid 100) and its workers: slot i has pid workerPids[i].
-MachineSnapshot machine(quint64 id, const QList<qint64> &workerPids, bool remoteControl = true)
-{
-    MachineSnapshot s;
-    s.machine = id;
-    s.host = u"host-%1"_s.arg(id, 0, 16);
-    s.version = u"0.1.0"_s;
-    s.time = T0;
-    s.remoteControl = remoteControl;
-    s.processes.append(process(100, -1));
-    for (int i = 0; i < workerPids.size(); ++i)
-        s.processes.append(process(workerPids.at(i), i));
-    return s;
-}
-
-// A trace batch of \a machine: sample i is a call of op-code 0x100 for even i, a reply of
-// op-code 0x200 for odd i.
-TraceBatch traceBatch(quint64 machine, int samples)
-{
-    TraceBatch b;
-    b.machine = machine;
-    b.intervalMs = 250;
-    b.events = quint64(samples);
-    for (int i = 0; i < samples; ++i) {
-        TraceSample s;
-        s.time = T0 + i;
-        s.from = 101;
-        s.to = 100;
-        s.kind = i % 2 ? MessageKind::Reply : MessageKind::Call;
-        s.opcode = i % 2 ? 0x200 : 0x100;
-        s.id = quint64(i);
-        s.size = 4;
-        b.samples.append(s);
-    }
-    return b;
-}
 
 // The row of \a key in the view's proxy, or an invalid index.
 QModelIndex viewIndexOf(ProcessView *view, const ProcessKey &key)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ctlcommand.h"
 
+#include "ctlhealth.h"
 #include "ctlmetrics.h"
 #include "format.h"
 #include "snapshotdecoder.h"
@@ -277,12 +278,16 @@ void CtlCommand::printStatus()
 {
     if (m_options.command == Command::Metrics) {
         out(metricsText(*m_client.state()));
-    } else if (m_options.json) {
-        out(QJsonDocument(statusJson(*m_client.state())).toJson(QJsonDocument::Indented));
-    } else {
-        out(statusTable(*m_client.state(), {}).toLocal8Bit());
+        finish(ExitOk);
+        return;
     }
-    finish(ExitOk);
+    const ClusterState &state = *m_client.state();
+    if (m_options.json) {
+        out(QJsonDocument(statusJson(state)).toJson(QJsonDocument::Indented));
+    } else {
+        out((alarmsText(state.alarms(), 0) + statusTable(state, {})).toLocal8Bit());
+    }
+    finish(state.alarms().activeCount() > 0 ? ExitAlarm : ExitOk);
 }
 
 void CtlCommand::printTop()
@@ -318,6 +323,7 @@ void CtlCommand::drawTop()
                             u"r reverse"_s, u"p pause"_s, u"q quit"_s},
                            m_table.width).toLocal8Bit() + '\n';
     frame += '\n';
+    frame += alarmsText(m_client.state()->alarms(), m_table.width).toLocal8Bit();
     frame += statusTable(*m_client.state(), m_table).toLocal8Bit();
     out(frame);
 }

@@ -20,6 +20,7 @@ enum ExitCode {
     ExitFailure = 5,      //!< anything else (wrong SECRET, a port taken, ...)
     ExitNoSuchTarget = 6, //!< no such machine (--machine), or no process with --pid
     ExitNotHandled = 7,   //!< send: delivered, but no process has a handler for the op-code
+    ExitAlarm = 8,        //!< status: printed, and an alarm is active (a health check fails)
 };
 
 enum class Command { Status, Top, Trace, Send, Restart, Metrics };

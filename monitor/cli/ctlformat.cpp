@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "ctlformat.h"
+#include "ctlhealth.h"
 
 #include "clusterstate.h"
 #include "format.h"
@@ -78,6 +79,8 @@ QJsonObject processJson(const ProcessSnapshot &p, const ProcessRates *rates, boo
             {u"restarts"_s, qint64(p.restarts)},
             {u"idleMs"_s, p.idleMs},
             {u"backlog"_s, qint64(p.backlog)},
+            {u"cpuPercent"_s, p.cpuPercent < 0 ? QJsonValue(QJsonValue::Null) : QJsonValue(p.cpuPercent)},
+            {u"rssBytes"_s, p.rssBytes < 0 ? QJsonValue(QJsonValue::Null) : QJsonValue(p.rssBytes)},
             {u"counters"_s, counters},
             {u"rates"_s, rates ? ratesJson(rates->total) : unmeasuredJson()},
             {u"opcodes"_s, opcodes},
@@ -114,14 +117,16 @@ QJsonObject statusJson(const ClusterState &state)
                                     {u"remoteControl"_s, m.snapshot.remoteControl},
                                     {u"trace"_s, m.snapshot.trace},
                                     {u"processes"_s, processes},
-                                    {u"peers"_s, peers}});
+                                    {u"peers"_s, peers},
+                                    {u"exits"_s, exitsJson(m.snapshot)}});
     }
     QJsonArray refused;
     for (const RefusedPeer &r : state.refused())
         refused.append(QJsonObject{{u"peer"_s, r.peer}, {u"reason"_s, r.reason},
                                    {u"incompatible"_s, r.incompatible},
                                    {u"count"_s, qint64(r.count)}});
-    return {{u"machines"_s, machines}, {u"refused"_s, refused}};
+    return {{u"machines"_s, machines}, {u"refused"_s, refused},
+            {u"alarms"_s, alarmsJson(state.alarms())}};
 }
 
 bool ratesMeasured(const ClusterState &state, quint64 machine, const ProcessSnapshot &process)
@@ -135,8 +140,9 @@ bool ratesMeasured(const ClusterState &state, quint64 machine, const ProcessSnap
 QString columnTitle(Column column)
 {
     static const char16_t *const titles[ColumnCount] = {
-        u"PID", u"ROLE", u"SLOT", u"STATE", u"UPTIME", u"MSGS IN", u"MSGS OUT", u"RATE IN",
-        u"RATE OUT", u"BYTES IN", u"BYTES OUT", u"BACKLOG", u"RESTARTS"};
+        u"PID", u"ROLE", u"SLOT", u"STATE", u"UPTIME", u"CPU%", u"RSS", u"MSGS IN",
+        u"MSGS OUT", u"RATE IN", u"RATE OUT", u"BYTES IN", u"BYTES OUT", u"BACKLOG",
+        u"RESTARTS"};
     return QStringView(titles[int(column)]).toString();
 }
 
@@ -187,6 +193,8 @@ constexpr ColumnSpec Columns[ColumnCount] = {
     {4, true, 80, true},     // SLOT
     {9, false, 85, false},   // STATE
     {11, false, 50, true},   // UPTIME
+    {6, true, 75, true},     // CPU%
+    {8, true, 65, true},     // RSS
     {8, true, 60, true},     // MSGS IN
     {8, true, 60, true},     // MSGS OUT
     {9, true, 70, true},     // RATE IN
@@ -212,6 +220,8 @@ double sortValue(const Row &r, Column c)
     case Column::Pid: return double(p.pid);
     case Column::Slot: return double(p.slot);
     case Column::Uptime: return double(p.uptimeMs);
+    case Column::Cpu: return p.cpuPercent;
+    case Column::Rss: return double(p.rssBytes);
     case Column::MessagesIn: return double(p.counters.messagesIn);
     case Column::MessagesOut: return double(p.counters.messagesOut);
     case Column::RateIn: return r.measured ? r.rates.messagesIn : -1;
@@ -236,6 +246,8 @@ QString cellText(const Row &r, Column c)
     case Column::Slot: return p.slot < 0 ? u"-"_s : QString::number(p.slot);
     case Column::State: return processStateName(p.state);
     case Column::Uptime: return Format::duration(p.uptimeMs);
+    case Column::Cpu: return p.cpuPercent < 0 ? u"-"_s : QString::number(p.cpuPercent, 'f', 1);
+    case Column::Rss: return p.rssBytes < 0 ? u"-"_s : Format::bytes(double(p.rssBytes));
     case Column::MessagesIn: return Format::count(double(p.counters.messagesIn));
     case Column::MessagesOut: return Format::count(double(p.counters.messagesOut));
     case Column::RateIn: return r.measured ? Format::rate(r.rates.messagesIn) : u"-"_s;
@@ -346,6 +358,7 @@ QString statusTable(const ClusterState &state, const TableOptions &options)
             text.chop(1);
             line(text);
         }
+        out += exitsText(m.snapshot, options.exits, width);
         out += u'\n';
     }
     for (const RefusedPeer &r : state.refused())

@@ -17,8 +17,8 @@ namespace PlexusCtl {
 
 /*! The columns of the process table, in the order shown. */
 enum class Column {
-    Pid, Role, Slot, State, Uptime, MessagesIn, MessagesOut, RateIn, RateOut, BytesIn,
-    BytesOut, Backlog, Restarts,
+    Pid, Role, Slot, State, Uptime, Cpu, Rss, MessagesIn, MessagesOut, RateIn, RateOut,
+    BytesIn, BytesOut, Backlog, Restarts,
 };
 inline constexpr int ColumnCount = int(Column::Restarts) + 1;
 /*! "PID", "RATE IN", ... */
@@ -35,6 +35,8 @@ struct TableOptions
         A to Z; Slot (the default) is the master, then the workers by slot. */
     Column sortBy = Column::Slot;
     bool reversed = false;
+    /*! The most recent worker exits listed under each machine's table. */
+    int exits = 5;
 };
 
 /*! True if the rates of \a process (of \a machine) were measured: it was in two snapshots

@@ -64,7 +64,9 @@ int main(int argc, char **argv)
             "machines), 2 no SECRET, 3 no master found within "
             "--timeout, 4 the master refused the control action, 5 another failure (a "
             "wrong SECRET, a port in use, ...), 6 no such machine (--machine) or no process "
-            "with --pid, 7 send: no process handles the op-code."_s);
+            "with --pid, 7 send: no process handles the op-code, 8 status: an alarm is active "
+            "(a machine lost, a worker slot given up, a backlog above 8 MiB; listed under "
+            "ALARM), for health checks."_s);
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(u"command"_s, u"status, top, trace, send, restart or metrics"_s);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "snapshot.h"
 
+#include <string.h>   // sigabbrev_np
+
 using namespace Qt::StringLiterals;
 
 namespace PlexusMonitor {
@@ -60,6 +62,29 @@ QString exitReasonName(ExitReason reason)
     case ExitReason::Unknown: break;
     }
     return u"?"_s;
+}
+
+QString exitDescription(const WorkerExit &exit)
+{
+    QString how;
+    if (exit.signaled) {
+        const char *name = exit.code > 0 && exit.code < 65 ? sigabbrev_np(exit.code) : nullptr;
+        how = name ? u"killed by signal %1 (SIG%2)"_s.arg(exit.code).arg(QLatin1StringView(name))
+                   : u"killed by signal %1"_s.arg(exit.code);
+    } else {
+        how = u"exited with status %1"_s.arg(exit.code);
+    }
+    switch (exit.reason) {
+    case ExitReason::Restarted: return u"restarted on request ("_s + how + u')';
+    case ExitReason::Stopped: return u"stopped at shutdown ("_s + how + u')';
+    case ExitReason::CrashLoop: return how + u"; crash loop: slot given up"_s;
+    case ExitReason::Normal:
+    case ExitReason::Error:
+    case ExitReason::Crashed:
+    case ExitReason::Unknown:
+        break;
+    }
+    return how;
 }
 
 bool isFailure(ExitReason reason)

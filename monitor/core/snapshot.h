@@ -132,6 +132,10 @@ enum class ExitReason : quint8 { Normal, Error, Crashed, CrashLoop, Stopped, Res
 QString exitReasonName(ExitReason reason);
 /*! True for the reasons an operator should look at (a crash, a crash loop, an error exit). */
 bool isFailure(ExitReason reason);
+struct WorkerExit;
+/*! What an exit was, for a person: "killed by signal 9 (SIGKILL)", "exited with status 3",
+    "restarted on request", "stopped at shutdown"; a crash loop adds "slot given up". */
+QString exitDescription(const WorkerExit &exit);
 
 /*! One worker exit of a machine's history ("exits"). */
 struct WorkerExit

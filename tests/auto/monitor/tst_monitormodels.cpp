@@ -363,10 +363,13 @@ void tst_MonitorModels::machinesModelFlagsRefusedPeers()
     s.peers = {PeerSnapshot{M2, u"127.0.0.2"_s, 7401, u"0.1.0"_s, false, 1, T0},
                PeerSnapshot{0x99, u"127.0.0.3"_s, 0, u"0.1.0"_s, true, 1, T0}};   // a monitor
     state.applySnapshot(s, T0);
-    state.addRefused(u"127.0.0.1:7500"_s, u"VersionMismatch"_s, true, T0);
-    state.addRefused(u"127.0.0.1:7500"_s, u"VersionMismatch"_s, true, T0 + 1);
+    // As the Node reports peers: "tcp:ADDRESS" for a link, "udp:ADDRESS" for an
+    // announcement (issue 19.2: the model split them at the last colon, "udp:0 | udp").
+    state.addRefused(u"tcp:127.0.0.1"_s, u"VersionMismatch"_s, true, T0);
+    state.addRefused(u"tcp:127.0.0.1"_s, u"VersionMismatch"_s, true, T0 + 1);
+    state.addRefused(u"udp:10.1.2.3"_s, u"AuthenticationFailed"_s, false, T0);
     model.refresh();
-    QCOMPARE(model.rowCount(), 3);   // M1, M2 (from M1's peer list), the refused peer
+    QCOMPARE(model.rowCount(), 4);   // M1, M2 (from M1's peer list), the refused peers
     QCOMPARE(model.index(0, MachinesModel::MachineColumn).data(MachineIdRole).toULongLong(), M1);
     QVERIFY(model.index(0, 0).data(ConnectedRole).toBool());
     QCOMPARE(model.index(0, MachinesModel::RttColumn).data().toString(), u"0.25 ms"_s);
@@ -378,7 +381,14 @@ void tst_MonitorModels::machinesModelFlagsRefusedPeers()
     QVERIFY(model.index(2, 0).data(IncompatibleRole).toBool());
     QVERIFY(!(model.flags(model.index(2, 0)) & Qt::ItemIsEnabled));
     QVERIFY(model.index(2, MachinesModel::StatusColumn).data().toString().contains(u"VersionMismatch"_s));
-    QCOMPARE(model.index(2, MachinesModel::PortColumn).data().toString(), u"7500"_s);
+    QCOMPARE(model.index(2, MachinesModel::AddressColumn).data().toString(), u"127.0.0.1"_s);
+    QVERIFY(model.index(2, MachinesModel::PortColumn).data().toString().isEmpty());   // not known
+    QCOMPARE(model.index(2, MachinesModel::MachineColumn).data().toString(), u"? (127.0.0.1)"_s);
+    QCOMPARE(model.index(2, MachinesModel::StatusColumn).data().toString(),
+             u"incompatible: VersionMismatch"_s);
+    QCOMPARE(model.index(3, MachinesModel::AddressColumn).data().toString(), u"10.1.2.3"_s);
+    QCOMPARE(model.index(3, MachinesModel::StatusColumn).data().toString(),
+             u"announcements refused: AuthenticationFailed"_s);
 }
 
 void tst_MonitorModels::securityModelListsRejections()
@@ -389,7 +399,7 @@ void tst_MonitorModels::securityModelListsRejections()
     ProcessSnapshot master = process(100, -1, 1);
     master.security = {SecurityEntry{u"127.0.0.1:5000"_s, u"AuthenticationFailed"_s, 7}};
     state.applySnapshot(machine(M1, T0, {master, process(101, 0, 1)}), T0);
-    state.addRefused(u"127.0.0.1:7400"_s, u"BadHandshake"_s, false, T0);
+    state.addRefused(u"tcp:127.0.0.1"_s, u"BadHandshake"_s, false, T0);
     model.refresh();
     QCOMPARE(model.rowCount(), 2);
     QCOMPARE(model.index(0, SecurityModel::ReasonColumn).data().toString(), u"AuthenticationFailed"_s);

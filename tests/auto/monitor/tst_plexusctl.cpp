@@ -57,6 +57,7 @@ private Q_SLOTS:
     void statusJsonRateNotMeasuredIsNull();
     void topNeverCutsAWord();
     void sendToUnhandledOpcode();
+    void statusShowsExitsAndAlarms();   // last: it gives a worker slot of h2 up
 
 private:
     struct Node {
@@ -256,6 +257,7 @@ void tst_PlexusCtl::topNeverCutsAWord()
     QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
     QCOMPARE(ctl->process().exitCode(), 0);
     static const QSet<QString> titles{u"PID"_s, u"ROLE"_s, u"SLOT"_s, u"STATE"_s, u"UPTIME"_s,
+                                      u"CPU%"_s, u"RSS"_s,
                                       u"MSGS IN"_s, u"MSGS OUT"_s, u"RATE IN"_s, u"RATE OUT"_s,
                                       u"BYTES IN"_s, u"BYTES OUT"_s, u"BACKLOG"_s, u"RESTARTS"_s};
     int headers = 0;
@@ -306,6 +308,60 @@ void tst_PlexusCtl::sendToUnhandledOpcode()
     QVERIFY2(all->waitForFinished(30000), qPrintable(all->dump()));
     QVERIFY2(all->process().exitCode() == 0, qPrintable(all->dump()));
     QVERIFY2(all->output().startsWith(u"ok: handled by 3 of 3 processes"_s), qPrintable(all->output()));
+}
+
+// Issue 19.7 and 19.8: the exit history with the signal, and an alarm (a slot given up
+// after a crash loop) that makes `status` exit 8 for health checks.
+void tst_PlexusCtl::statusShowsExitsAndAlarms()
+{
+    QTRY_COMPARE_WITH_TIMEOUT(m_h2.workers.size(), 2, JoinTimeoutMs);
+    const qint64 keep = m_h2.workers.at(0);
+    qint64 victim = m_h2.workers.at(1);
+    QCOMPARE(::kill(pid_t(victim), SIGKILL), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(m_h2.workers.size() == 2 && !m_h2.workers.contains(victim), 15000);
+
+    HelperProcess *ctl = runCtl(peer(m_h2) + QStringList{u"--timeout"_s, u"15000"_s, u"status"_s});
+    QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
+    QByteArray output = ctl->output().toUtf8();
+    QCOMPARE(ctl->process().exitCode(), 0);   // a restarted worker is history, not an alarm
+    QVERIFY2(output.contains(QByteArray("pid " + QByteArray::number(victim) + "  killed by signal 9 (SIGKILL)")),
+             output.constData());
+
+    // Its slot crashes again and again: given up after the restart limit (5 in 10 s).
+    for (int kills = 1; kills < 5; ++kills) {
+        const auto replacement = [&] {
+            for (qint64 pid : std::as_const(m_h2.workers)) {
+                if (pid != keep)
+                    return pid;
+            }
+            return qint64(0);
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(replacement() != 0 && replacement() != victim, 15000);
+        victim = replacement();
+        QCOMPARE(::kill(pid_t(victim), SIGKILL), 0);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(m_h2.workers, QList<qint64>{keep}, 15000);
+
+    ctl = runCtl(peer(m_h2) + QStringList{u"--timeout"_s, u"15000"_s, u"status"_s});
+    QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
+    output = ctl->output().toUtf8();
+    QCOMPARE(ctl->process().exitCode(), 8);
+    QVERIFY2(output.contains("ALARM since") && output.contains("given up"), output.constData());
+    QVERIFY2(output.contains("crash loop: slot given up"), output.constData());
+
+    ctl = runCtl(peer(m_h2) + QStringList{u"--timeout"_s, u"15000"_s, u"status"_s, u"--json"_s});
+    QVERIFY2(ctl->waitForFinished(30000), qPrintable(ctl->dump()));
+    QCOMPARE(ctl->process().exitCode(), 8);
+    const QJsonObject json = QJsonDocument::fromJson(ctl->output().toUtf8()).object();
+    const QJsonArray alarms = json.value(u"alarms"_s).toArray();
+    QVERIFY(!alarms.isEmpty());
+    QCOMPARE(alarms.at(0).toObject().value(u"kind"_s).toString(), u"slot given up"_s);
+    bool crashLoop = false;
+    for (const QJsonValue &m : json.value(u"machines"_s).toArray()) {
+        for (const QJsonValue &x : m.toObject().value(u"exits"_s).toArray())
+            crashLoop |= x.toObject().value(u"reason"_s).toString() == u"crashLoop"_s;
+    }
+    QVERIFY(crashLoop);
 }
 
 QTEST_GUILESS_MAIN(tst_PlexusCtl)

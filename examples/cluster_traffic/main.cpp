@@ -79,10 +79,33 @@ private:
     quint64 m_sent = 0;
 };
 
+void addOptions(QCommandLineParser &parser)
+{
+    parser.setApplicationDescription(
+            u"A master with 2 workers that keeps cluster traffic going, for the monitor. "
+            "The cluster secret comes from SECRET."_s);
+    parser.addOptions({{u"port"_s, u"cluster port"_s, u"port"_s, u"0"_s},
+                       {u"peer"_s, u"a master to connect to"_s, u"tcp://host:port"_s},
+                       {u"announce"_s, u"extra discovery target"_s, u"host:port"_s},
+                       {u"rate"_s, u"calls per second per worker (0: flood)"_s, u"n"_s, u"20"_s},
+                       {u"remote-control"_s, u"let monitors restart workers and send"_s}});
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
+    // --help before anything starts: it needs no SECRET and forks no worker.
+    for (int i = 1; i < argc; ++i) {
+        if (qstrcmp(argv[i], "--help") == 0 || qstrcmp(argv[i], "-h") == 0) {
+            QCommandLineParser parser;
+            addOptions(parser);
+            parser.addHelpOption();
+            std::printf("Usage: plexus-cluster-traffic [options]\n%s",
+                        qPrintable(parser.helpText().section(u'\n', 1)));
+            return 0;
+        }
+    }
     return Plexus::exec(argc, argv, {.workers = 2}, [](Plexus::Node &node) {
         Plexus::setOpcodeName(OpWork, u"work"_s);
         Plexus::setOpcodeName(OpConfig, u"config"_s);
@@ -94,11 +117,7 @@ int main(int argc, char **argv)
         node.handle(OpPing, &node, onPing);
 
         QCommandLineParser parser;
-        parser.addOptions({{u"port"_s, u"cluster port"_s, u"port"_s, u"0"_s},
-                           {u"peer"_s, u"a master to connect to"_s, u"tcp://host:port"_s},
-                           {u"announce"_s, u"extra discovery target"_s, u"host:port"_s},
-                           {u"rate"_s, u"calls per second per worker (0: flood)"_s, u"n"_s, u"20"_s},
-                           {u"remote-control"_s, u"let monitors restart workers and send"_s}});
+        addOptions(parser);
         parser.parse(QCoreApplication::arguments());
         const int rate = parser.value(u"rate"_s).toInt();
 

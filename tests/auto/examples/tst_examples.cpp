@@ -105,6 +105,8 @@ private Q_SLOTS:
     void run();
     void clusterBroadcast();
     void clusterBroadcastWithoutSecret();
+    void clusterHelpWithoutSecret_data();
+    void clusterHelpWithoutSecret();
 };
 
 void tst_Examples::run_data()
@@ -437,6 +439,30 @@ void tst_Examples::clusterBroadcastWithoutSecret()
     QCOMPARE(p.process().exitCode(), 1);
     const QString err = QString::fromUtf8(p.standardError());
     QVERIFY2(err.contains(u"Cluster disabled - set SECRET env var for multi-machine support"_s), qPrintable(err));
+}
+
+void tst_Examples::clusterHelpWithoutSecret_data()
+{
+    QTest::addColumn<QString>("program");
+    QTest::newRow("cluster_broadcast") << QStringLiteral(EXAMPLE_CLUSTER_BROADCAST);
+    QTest::newRow("plexus-cluster-traffic") << QStringLiteral(EXAMPLE_PLEXUS_CLUSTER_TRAFFIC);
+}
+
+void tst_Examples::clusterHelpWithoutSecret()
+{
+    // Issue 19.6: "--help" printed "No cluster secret" instead of the options.
+    QFETCH(QString, program);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"SECRET"_s);
+    HelperProcess p;
+    p.setEnvironment(env);
+    QVERIFY(p.start(program, {u"--help"_s}));
+    QVERIFY2(p.waitForFinished(FinishTimeoutMs), qPrintable(p.dump()));
+    QCOMPARE(p.process().exitCode(), 0);
+    const QString out = p.output();
+    QVERIFY2(out.contains(u"Usage:"_s) && out.contains(u"--port"_s), qPrintable(p.dump()));
+    QVERIFY2(!QString::fromUtf8(p.standardError()).contains(u"secret"_s, Qt::CaseInsensitive),
+             qPrintable(p.dump()));
 }
 
 QTEST_GUILESS_MAIN(tst_Examples)

@@ -26,6 +26,21 @@ QVariant numeric(bool sort, quint64 value, const QString &text)
     return sort ? QVariant(value) : QVariant(text);
 }
 
+// CPU and RSS: sorted by value, shown with a unit; unknown (-1) sorts first, shows empty.
+QVariant cpuData(double percent, bool sort)
+{
+    if (sort)
+        return percent;
+    return percent < 0 ? QVariant() : QVariant(QString::number(percent, 'f', 1));
+}
+
+QVariant rssData(qint64 bytes, bool sort)
+{
+    if (sort)
+        return bytes;
+    return bytes < 0 ? QVariant() : QVariant(Format::bytes(double(bytes)));
+}
+
 } // namespace
 
 ProcessTreeModel::ProcessTreeModel(const ClusterState *state, QObject *parent)
@@ -292,6 +307,20 @@ QVariant ProcessTreeModel::machineData(const MachineRow &m, int column, int role
     }
     if (column == RestartsColumn)
         return numeric(sort, m.workerRestarts, QString::number(m.workerRestarts));
+    if (column == CpuColumn || column == RssColumn) {
+        // The machine's processes together; unknown if none of them is known.
+        double cpu = -1;
+        qint64 rss = -1;
+        for (const QList<ProcessRow> *list : {&m.master, &m.workers}) {
+            for (const ProcessRow &r : *list) {
+                if (r.process.cpuPercent >= 0)
+                    cpu = qMax(0.0, cpu) + r.process.cpuPercent;
+                if (r.process.rssBytes >= 0)
+                    rss = qMax<qint64>(0, rss) + r.process.rssBytes;
+            }
+        }
+        return column == CpuColumn ? cpuData(cpu, sort) : rssData(rss, sort);
+    }
     if (column == PidColumn || column == RoleColumn || column == SlotColumn
         || column == StateColumn || column == IdleColumn || m.master.isEmpty())
         return sort ? QVariant(0) : QVariant();
@@ -331,6 +360,10 @@ QVariant ProcessTreeModel::processData(const ProcessRow &row, int column, int ro
                        + (p.responding || p.isMaster() ? QString() : u" (silent)"_s));
     case UptimeColumn:
         return sort ? QVariant(p.uptimeMs) : QVariant(Format::duration(p.uptimeMs));
+    case CpuColumn:
+        return cpuData(p.cpuPercent, sort);
+    case RssColumn:
+        return rssData(p.rssBytes, sort);
     case MessagesInColumn:
         return numeric(sort, p.counters.messagesIn, Format::count(double(p.counters.messagesIn)));
     case MessagesOutColumn:
@@ -366,6 +399,8 @@ QVariant ProcessTreeModel::headerData(int section, Qt::Orientation orientation, 
     case SlotColumn: return u"Slot"_s;
     case StateColumn: return u"State"_s;
     case UptimeColumn: return u"Uptime"_s;
+    case CpuColumn: return u"CPU %"_s;
+    case RssColumn: return u"RSS"_s;
     case MessagesInColumn: return u"Msgs in"_s;
     case MessagesOutColumn: return u"Msgs out"_s;
     case BytesInColumn: return u"Bytes in"_s;

@@ -30,6 +30,8 @@ public:
         SlotColumn,
         StateColumn,
         UptimeColumn,
+        CpuColumn,         //!< % of one core (a machine: all its processes)
+        RssColumn,         //!< resident memory (a machine: all its processes)
         MessagesInColumn,
         MessagesOutColumn,
         BytesInColumn,

@@ -50,8 +50,10 @@ bool SecurityModel::update()
     for (const RefusedPeer &p : state()->refused()) {
         Row r;
         r.key = u"monitor/"_s + p.peer + u'/' + p.reason;
-        r.machineText = u"this monitor"_s;
-        r.process = u"monitor"_s;
+        // What the monitor's own Node refused: a link of its own, or (udp) an announcer
+        // elsewhere on the network that it never linked to.
+        r.machineText = p.announcer ? u"announcer at "_s + p.address : u"this monitor"_s;
+        r.process = p.announcer ? u"discovery"_s : u"monitor"_s;
         r.peer = p.peer;
         r.reason = p.reason;
         r.count = p.count;

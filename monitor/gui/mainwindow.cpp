@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mainwindow.h"
 
+#include "alarmbar.h"
+
 #include "discoveryview.h"
 #include "flowview.h"
 #include "processview.h"
@@ -21,6 +23,7 @@
 #include <QtGui/qevent.h>
 #include <QtGui/qguiapplication.h>
 #include <QtGui/qkeysequence.h>
+#include <QtWidgets/qboxlayout.h>
 #include <QtWidgets/qlabel.h>
 #include <QtWidgets/qmessagebox.h>
 #include <QtWidgets/qstatusbar.h>
@@ -83,7 +86,15 @@ MainWindow::MainWindow(MonitorClient *client, QWidget *parent)
         connect(go, &QAction::triggered, this, [this, p] { showPage(p); });
         addAction(go);
     }
-    setCentralWidget(m_tabs);
+    // The alarms above the views, visible whichever view is shown.
+    m_alarms = new AlarmBar(this);
+    auto *central = new QWidget(this);
+    auto *column = new QVBoxLayout(central);
+    column->setContentsMargins(0, 0, 0, 0);
+    column->setSpacing(0);
+    column->addWidget(m_alarms);
+    column->addWidget(m_tabs, 1);
+    setCentralWidget(central);
 
     connect(m_discovery, &DiscoveryView::connectRequested, this, &MainWindow::connectToPeer);
     connect(m_processes, &ProcessView::restartRequested, this, &MainWindow::restartWorker);
@@ -173,6 +184,7 @@ void MainWindow::showProblem(const QString &text)
 
 void MainWindow::updateStatus()
 {
+    m_alarms->showAlarms(m_client->state()->alarms(), QDateTime::currentMSecsSinceEpoch());
     const int linked = m_client->connectedMachines();
     const QString dot = linked ? u"<span style='color:#59a14f'>●</span> "_s
                                : u"<span style='color:#c0392b'>●</span> "_s;

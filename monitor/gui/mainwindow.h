@@ -18,6 +18,7 @@ class MonitorClient;
 
 namespace PlexusMonitor::Gui {
 
+class AlarmBar;
 class DiscoveryView;
 class FlowView;
 class ProcessView;
@@ -64,6 +65,9 @@ public:
     /*! Shows \a text in the status bar's problem area (red) until the next one. */
     void showProblem(const QString &text);
 
+    /*! The bar of alarms above the views. */
+    AlarmBar *alarmBar() const { return m_alarms; }
+
 protected:
     void changeEvent(QEvent *event) override;
 
@@ -76,6 +80,7 @@ private:
 
     MonitorClient *m_client;
     QTabWidget *m_tabs = nullptr;
+    AlarmBar *m_alarms = nullptr;
     QList<ViewPage *> m_pages;
     DiscoveryView *m_discovery = nullptr;
     ProcessView *m_processes = nullptr;

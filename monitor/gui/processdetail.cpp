@@ -7,6 +7,7 @@
 #include "format.h"
 
 #include <QtCore/qdatetime.h>
+#include <QtGui/qtextdocument.h>
 #include <QtWidgets/qboxlayout.h>
 #include <QtWidgets/qlabel.h>
 #include <QtWidgets/qscrollarea.h>
@@ -92,6 +93,7 @@ void ProcessDetail::showMachine(const MachineEntry &m, const RateHistory *histor
                     p.address.toHtmlEscaped() + u':' + QString::number(p.port) + u"  "_s
                             + (p.rttMs >= 0 ? QString::number(p.rttMs, 'f', 2) + u" ms"_s : QString()));
     html += u"</table>"_s;
+    html += exitsTable(s, -2);   // the machine's exit history (Observer's exit reasons)
     m_text->setText(html);
 }
 
@@ -113,6 +115,8 @@ void ProcessDetail::showProcess(const MachineEntry &m, const ProcessSnapshot &p,
     html += row(tr("Restarts"), QString::number(p.restarts));
     html += row(tr("Last activity"), Presentation::ago(p.idleMs));
     html += row(tr("Backlog"), Presentation::bytes(double(p.backlog)));
+    html += row(tr("CPU"), p.cpuPercent < 0 ? tr("unknown") : tr("%1 % of a core").arg(p.cpuPercent, 0, 'f', 1));
+    html += row(tr("Memory (RSS)"), p.rssBytes < 0 ? tr("unknown") : Presentation::bytes(double(p.rssBytes)));
     if (rates)
         html += row(tr("Rate"), tr("%1 in, %2 out (%3 / %4)")
                                         .arg(Presentation::rate(rates->total.messagesIn),
@@ -162,7 +166,38 @@ void ProcessDetail::showProcess(const MachineEntry &m, const ProcessSnapshot &p,
             html += row(e.reason.toHtmlEscaped(), tr("%1 × from %2").arg(e.count).arg(e.peer.toHtmlEscaped()));
         html += u"</table>"_s;
     }
+    // Why the earlier processes of this slot ended (a master: every slot of its machine).
+    html += exitsTable(m.snapshot, p.isMaster() ? -2 : p.slot);
     m_text->setText(html);
+}
+
+QString ProcessDetail::plainText() const
+{
+    QTextDocument doc;
+    doc.setHtml(m_text->text());
+    return doc.toPlainText();
+}
+
+QString ProcessDetail::exitsTable(const MachineSnapshot &s, int slot)
+{
+    QString rows;
+    int shown = 0;
+    for (qsizetype i = s.exits.size() - 1; i >= 0 && shown < MaxExitsShown; --i) {
+        const WorkerExit &x = s.exits.at(i);
+        if (slot != -2 && x.slot != slot)
+            continue;
+        ++shown;
+        const QString color = isFailure(x.reason) ? u"#c0392b"_s : u"gray"_s;
+        rows += u"<tr><td>%1&nbsp;</td><td>%2&nbsp;</td><td>pid %3&nbsp;</td>"
+                "<td style='color:%4'>%5</td></tr>"_s
+                        .arg(Format::time(x.time), slot == -2 ? tr("worker %1").arg(x.slot) : QString())
+                        .arg(x.pid)
+                        .arg(color, exitDescription(x).toHtmlEscaped());
+    }
+    if (rows.isEmpty())
+        return {};
+    return u"<p style='margin-top:8px'><b>"_s + tr("Exits") + u"</b></p><table cellspacing=0>"_s
+            + rows + u"</table>"_s;
 }
 
 } // namespace PlexusMonitor::Gui

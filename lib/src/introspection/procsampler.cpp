@@ -91,17 +91,23 @@ ProcessSampler::Sample ProcessSampler::sample(qint64 pid, qint64 nowMonoMs)
     const double hz = double(ticksPerSecond());
     out.rssBytes = stat.rssPages * pageSize();
     Last &last = m_last[pid];
-    if (last.at > 0 && nowMonoMs > last.at && ticks >= last.ticks) {
-        const double cpuMs = double(ticks - last.ticks) * 1000.0 / hz;
-        out.cpuPercent = 100.0 * cpuMs / double(nowMonoMs - last.at);
+    // Measure over the newest reference that is at least ReferenceMs old (the older one
+    // while the newest is younger): with 10 ms ticks, a shorter window would jump between
+    // 0 and whole percents, and a monitor polls about every second.
+    const bool newestOldEnough = nowMonoMs - last.at >= ReferenceMs || last.previousAt == 0;
+    const qint64 refAt = newestOldEnough ? last.at : last.previousAt;
+    const quint64 refTicks = newestOldEnough ? last.ticks : last.previousTicks;
+    if (refAt > 0 && nowMonoMs > refAt && ticks >= refTicks) {
+        const double cpuMs = double(ticks - refTicks) * 1000.0 / hz;
+        out.cpuPercent = 100.0 * cpuMs / double(nowMonoMs - refAt);
     } else if (const double up = uptimeSeconds(); up > 0) {
         const double lived = up - double(stat.startTicks) / hz;
         if (lived > 0)
             out.cpuPercent = 100.0 * (double(ticks) / hz) / lived;
     }
-    // Keep the older reference if samples come closer than a tick apart: a rate over a
-    // few milliseconds of 10 ms ticks would be noise.
-    if (last.at == 0 || nowMonoMs - last.at >= 500) {
+    if (last.at == 0 || nowMonoMs - last.at >= ReferenceMs) {
+        last.previousTicks = last.ticks;
+        last.previousAt = last.at;
         last.ticks = ticks;
         last.at = nowMonoMs;
     }

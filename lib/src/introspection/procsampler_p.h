@@ -9,8 +9,8 @@ namespace Plexus {
 /*
     CPU and memory of a machine's processes as a master reports them to monitors
     (docs/MONITOR.md 2.1, "cpu" and "rss"), read from /proc as htop reads them. CPU is
-    user + system time since the previous sample of the same pid, as a percentage of one
-    core (a process using two cores shows 200); the first sample of a pid, which has no
+    user + system time since a reference sample of the same pid (renewed every ReferenceMs),
+    as a percentage of one core (a process using two cores shows 200); the first sample of a pid, which has no
     previous one, gives the average since the process started.
     RSS is the resident set in bytes. Both are -1 when /proc cannot tell (another OS, a
     process gone meanwhile).
@@ -18,6 +18,9 @@ namespace Plexus {
 class ProcessSampler
 {
 public:
+    // CPU is measured over at least this window (the first sample excepted).
+    static constexpr qint64 ReferenceMs = 2000;
+
     struct Sample
     {
         double cpuPercent = -1;
@@ -40,7 +43,13 @@ public:
     static bool parseStat(QByteArrayView stat, Stat *out);
 
 private:
-    struct Last { quint64 ticks = 0; qint64 at = 0; qint64 seen = 0; };
+    struct Last {
+        quint64 ticks = 0;          // the newest reference
+        qint64 at = 0;
+        quint64 previousTicks = 0;  // the one before it
+        qint64 previousAt = 0;
+        qint64 seen = 0;
+    };
     QHash<qint64, Last> m_last;
 };
 

@@ -101,9 +101,9 @@ ProcessSampler::Sample ProcessSampler::sample(qint64 pid, qint64 nowMonoMs)
         const double cpuMs = double(ticks - refTicks) * 1000.0 / hz;
         out.cpuPercent = 100.0 * cpuMs / double(nowMonoMs - refAt);
     } else if (const double up = uptimeSeconds(); up > 0) {
-        const double lived = up - double(stat.startTicks) / hz;
-        if (lived > 0)
-            out.cpuPercent = 100.0 * (double(ticks) / hz) / lived;
+        // /proc/uptime has 10 ms steps: a process started just now may seem not yet born.
+        const double lived = qMax(up - double(stat.startTicks) / hz, 1.0 / hz);
+        out.cpuPercent = qMin(100.0 * (double(ticks) / hz) / lived, 100.0 * 1024);
     }
     if (last.at == 0 || nowMonoMs - last.at >= ReferenceMs) {
         last.previousTicks = last.ticks;

@@ -177,6 +177,11 @@ public:
         so an idle or slow peer costs next to nothing, and however much input a link keeps
         finding it goes back to the event loop after at most 1 ms of polling, so timers,
         signals and the other links are never starved. For links made after the call.
+
+        Use 0 on a machine with more busy processes than cores (shared CI runners,
+        oversubscribed VMs, more CPU-bound workers than cores): there the spin costs the
+        peer its core and the scheduler's wake-up preference, and the sequential rate
+        halves at twice the CPU per call (docs/BENCHMARKS.md, "The busy poll under load").
     */
     void setBusyPoll(int usec);
     /*! \overload */

@@ -326,8 +326,9 @@ void IntrospectionService::control(const Message &request)
         }
         // Sent wanting replies, only to learn which targets have no handler (they answer
         // UnknownOpcodeError at once); handled = targets - those - lost ones. What the
-        // handlers reply is dropped; a handler that does not reply ends the wait at
-        // SendProbeMs, and the abort then tells it the caller is gone.
+        // handlers reply is dropped (one that does not reply is answered for by the
+        // automatic final reply); a target that never answers ends the wait at
+        // SendProbeMs, and the timeout's cancel tells it nobody waits any more.
         const CallArgs args{.opcode = opcode, .data = {data}, .timeout = SendProbeMs, .reply = true};
         Reply *probe = everywhere ? Plexus::broadcast(args) : Plexus::local(args);
         auto unanswered = std::make_shared<int>(0);

@@ -21,12 +21,34 @@ void FlowHistory::add(const TraceBatch &batch, qint64 now)
     Batch b;
     b.machine = batch.machine;
     b.time = now;
-    b.intervalMs = qint64(qMin<quint64>(batch.intervalMs, 3600 * 1000));
-    b.aggregates = batch.aggregates;
+    const qint64 intervalMs = qint64(qMin<quint64>(batch.intervalMs, 3600 * 1000));
     // One batch alone above the bound keeps only its first entries.
-    if (b.aggregates.size() > m_maxEntries)
-        b.aggregates.resize(m_maxEntries);
-    m_entries += int(b.aggregates.size());
+    const qsizetype n = qMin<qsizetype>(batch.aggregates.size(), m_maxEntries);
+    b.entries = int(n);
+    QHash<qint64, qsizetype> senderIndex;
+    for (qsizetype i = 0; i < n; ++i) {
+        const TraceAggregate &a = batch.aggregates.at(i);
+        // What arrived from another machine is in that machine's own batches, as sent by
+        // its processes: counting it here too would count it twice.
+        if (a.fromMachine && a.fromMachine != batch.machine)
+            continue;
+        auto it = senderIndex.constFind(a.pid);
+        if (it == senderIndex.cend()) {
+            it = senderIndex.insert(a.pid, b.senders.size());
+            Sender &sender = b.senders.emplace_back();
+            sender.pid = a.pid;
+            sender.bucket.time = now;
+            sender.bucket.intervalMs = intervalMs;
+        }
+        FlowBucket &bucket = b.senders[*it].bucket;
+        bucket.count += a.count;
+        bucket.bytes += a.bytes;
+        bucket.entries.append({a.kind, a.opcode, a.count, a.bytes});
+    }
+    for (Sender &sender : b.senders)
+        sender.bucket.entries.squeeze();
+    b.senders.squeeze();
+    m_entries += b.entries;
     m_batches.push_back(std::move(b));
     prune(now);
 }
@@ -35,7 +57,7 @@ void FlowHistory::prune(qint64 now)
 {
     while (!m_batches.empty()
            && (m_entries > m_maxEntries || m_batches.front().time < now - m_keepMs)) {
-        m_entries -= int(m_batches.front().aggregates.size());
+        m_entries -= m_batches.front().entries;
         m_batches.pop_front();
     }
 }
@@ -45,7 +67,7 @@ void FlowHistory::removeMachine(quint64 machine)
     std::erase_if(m_batches, [&](const Batch &b) {
         if (b.machine != machine)
             return false;
-        m_entries -= int(b.aggregates.size());
+        m_entries -= b.entries;
         return true;
     });
 }
@@ -58,30 +80,21 @@ void FlowHistory::clear()
 
 QList<FlowLane> FlowHistory::lanes(qint64 since) const
 {
-    // (machine, pid) -> lane; std::map keeps them sorted.
+    // (machine, pid) -> lane; std::map keeps them sorted. The buckets share their entries.
     std::map<std::pair<quint64, qint64>, FlowLane> lanes;
-    for (const Batch &b : m_batches) {
-        if (b.time < since)
+    // Arrival times only grow: start at the first batch in the window rather than walk
+    // the whole history. After the clock was set back, batches from before that may be
+    // left out until they age out.
+    auto first = std::partition_point(m_batches.cbegin(), m_batches.cend(),
+                                      [since](const Batch &b) { return b.time < since; });
+    for (auto it = first; it != m_batches.cend(); ++it) {
+        if (it->time < since)
             continue;
-        // Several aggregates of one sender in a batch go into one bucket of its lane.
-        QHash<qint64, FlowBucket *> buckets;
-        for (const TraceAggregate &a : b.aggregates) {
-            // What arrived from another machine is in that machine's own batches, as sent
-            // by its processes: counting it here too would count it twice.
-            if (a.fromMachine && a.fromMachine != b.machine)
-                continue;
-            FlowBucket *&bucket = buckets[a.pid];
-            if (!bucket) {
-                FlowLane &lane = lanes[{b.machine, a.pid}];
-                lane.machine = b.machine;
-                lane.pid = a.pid;
-                bucket = &lane.buckets.emplace_back();
-                bucket->time = b.time;
-                bucket->intervalMs = b.intervalMs;
-            }
-            bucket->count += a.count;
-            bucket->bytes += a.bytes;
-            bucket->entries.append({a.kind, a.opcode, a.count, a.bytes});
+        for (const Sender &sender : it->senders) {
+            FlowLane &lane = lanes[{it->machine, sender.pid}];
+            lane.machine = it->machine;
+            lane.pid = sender.pid;
+            lane.buckets.append(sender.bucket);
         }
     }
     QList<FlowLane> out;

@@ -40,7 +40,9 @@ struct FlowLane
     The trace aggregates of the last minutes, by sending process: what a message-flow view
     draws as one lane per process and one bar per interval. A lane holds what the master
     of the sender's own machine saw it send. Bounded both by age and by
-    the number of aggregate entries kept, whatever the masters send.
+    the number of aggregate entries kept, whatever the masters send: at most
+    DefaultMaxEntries aggregates of the last DefaultKeepMs, about 100 bytes each in the
+    worst case (one entry per bucket), so some 20 MiB at most.
 */
 class FlowHistory
 {
@@ -61,11 +63,17 @@ public:
     QList<FlowLane> lanes(qint64 since) const;
 
 private:
+    // A batch as the lanes need it: one bucket per sender of the batch's own machine,
+    // built once when it arrives, so that lanes() only shares the entry lists.
+    struct Sender {
+        qint64 pid = 0;
+        FlowBucket bucket;
+    };
     struct Batch {
         quint64 machine = 0;
         qint64 time = 0;
-        qint64 intervalMs = 0;
-        QList<TraceAggregate> aggregates;
+        int entries = 0;       // aggregates received, what the bound counts
+        QList<Sender> senders;
     };
     void prune(qint64 now);
 

@@ -63,13 +63,16 @@ void FlowView::refreshView()
     // Sampled headers of the window, by sender.
     QHash<std::pair<quint64, qint64>, QList<FlowViewMark>> marks;
     const quint64 next = m_state->traceSequence();
-    const QList<TraceSample> samples = m_state->traceSamples(next > MaxMarks ? next - MaxMarks : 0);
+    quint64 first = 0;
+    const QList<TraceSample> samples = m_state->traceSamples(next > MaxMarks ? next - MaxMarks : 0, &first);
     QHash<quint32, QString> names;
-    for (const TraceSample &s : samples) {
+    for (qsizetype i = 0; i < samples.size(); ++i) {
+        const TraceSample &s = samples.at(i);
         if (s.time < since)
             continue;
+        // The widget draws a mark once, when its sequence number is new (counted from 1).
         marks[{s.fromMachine ? s.fromMachine : s.machine, s.from}].append(
-                {s.time, messageKindName(s.kind), s.opcode, QString(), s.size, s.to});
+                {s.time, s.kind, s.opcode, QString(), s.size, s.to, first + quint64(i) + 1});
     }
 
     QList<FlowViewLane> view;
@@ -92,17 +95,14 @@ void FlowView::refreshView()
             for (const OpcodeStats &o : p->opcodes)
                 if (!o.name.isEmpty())
                     names.insert(o.code, o.name);
+        v.bars.reserve(lane.buckets.size());
         for (const FlowBucket &b : lane.buckets) {
-            FlowViewBar bar;
+            FlowViewBar &bar = v.bars.emplace_back();
             bar.endTime = b.time;
             bar.intervalMs = b.intervalMs;
-            for (const FlowEntry &e : b.entries) {
-                const QString kind = messageKindName(e.kind);
-                bar.countByKind[kind] += e.count;
-                bar.bytesByKind[kind] += e.bytes;
-                bar.countByOpcode[e.opcode] += e.count;
-            }
-            v.bars.append(bar);
+            bar.entries = b.entries;
+            for (const FlowEntry &e : b.entries)
+                bar.add(e.kind, e.count, e.bytes);
         }
         v.marks = marks.value({lane.machine, lane.pid});
         view.append(v);

@@ -206,11 +206,10 @@ void tst_MonitorGui::flowWidgetEmptyAndLanes()
     FlowViewBar bar;
     bar.endTime = now - 1000;
     bar.intervalMs = 250;
-    bar.countByKind.insert(u"call"_s, 12);
-    bar.bytesByKind.insert(u"call"_s, 1200);
-    bar.countByOpcode.insert(0x10, 12);
+    bar.add(MessageKind::Call, 12, 1200);
+    bar.entries.append({MessageKind::Call, 0x10, 12, 1200});
     lane.bars.append(bar);
-    lane.marks.append({now - 2000, u"broadcast"_s, 0x12, u"invalidate"_s, 7, 0});
+    lane.marks.append({now - 2000, MessageKind::Broadcast, 0x12, u"invalidate"_s, 7, 0});
     flow.setLanes({lane, lane}, now);
     QCOMPARE(flow.laneCount(), 2);
     QVERIFY(flow.sizeHint().height() > 100);

@@ -50,7 +50,10 @@ ProcessChart::ProcessChart(QWidget *parent) : QChartView(parent)
     };
     m_in = line(tr("messages in"), Presentation::inColor());
     m_out = line(tr("messages out"), Presentation::outColor());
+    // QChartView made a chart of its own; setChart() hands that one back to us.
+    QChart *unused = QChartView::chart();
     setChart(chart);
+    delete unused;
     setRenderHint(QPainter::Antialiasing);
     setMinimumHeight(150);
     setToolTip(tr("Messages per second in and out of this process, last %1 s")

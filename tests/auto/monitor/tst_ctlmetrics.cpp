@@ -11,6 +11,7 @@
 
 #include "ctlmetrics.h"
 #include "helperprocess.h"
+#include "testhosts.h"
 #include "liveprocesses.h"
 
 #include "clusterstate.h"
@@ -21,8 +22,6 @@
 #include <QtCore/qset.h>
 #include <QtCore/qstringconverter.h>
 #include <QtCore/quuid.h>
-#include <QtNetwork/qtcpserver.h>
-#include <QtNetwork/qudpsocket.h>
 #include <QtTest/qtest.h>
 
 #include <csignal>
@@ -35,17 +34,6 @@ using TestSupport::HelperProcess;
 namespace {
 
 const QByteArray Secret = "tst_ctlmetrics shared secret";
-
-quint16 freePort()
-{
-    for (int i = 0; i < 50; ++i) {
-        QTcpServer tcp;
-        QUdpSocket udp;
-        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
-            return tcp.serverPort();
-    }
-    return 0;
-}
 
 // One sample as parsed: its labels unescaped.
 struct Sample
@@ -530,7 +518,7 @@ void tst_CtlMetrics::realCluster()
         for (qint64 pid : TestSupport::liveProcesses(run))
             ::kill(pid_t(pid), SIGKILL);
     });
-    const quint16 port = freePort();
+    const quint16 port = TestHosts::freePort();
     QVERIFY(port);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(u"SECRET"_s, QString::fromLatin1(Secret));

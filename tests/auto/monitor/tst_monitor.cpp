@@ -9,6 +9,8 @@
 // process goes (their stdin closes) or after a few minutes.
 
 #include "helperprocess.h"
+#include "monitorcluster.h"
+#include "testhosts.h"
 #include "liveprocesses.h"
 
 #include "machinesmodel.h"
@@ -28,8 +30,6 @@
 #include <QtCore/qscopeguard.h>
 #include <QtCore/qset.h>
 #include <QtCore/quuid.h>
-#include <QtNetwork/qtcpserver.h>
-#include <QtNetwork/qudpsocket.h>
 #include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
 
@@ -45,17 +45,6 @@ constexpr quint32 OpPing = 0x100;
 constexpr quint32 OpSink = 0x101;
 constexpr int JoinTimeoutMs = 30000;
 const QByteArray Secret = "tst_monitor shared secret";
-
-quint16 freePort()
-{
-    for (int i = 0; i < 50; ++i) {
-        QTcpServer tcp;
-        QUdpSocket udp;
-        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
-            return tcp.serverPort();
-    }
-    return 0;
-}
 
 QSet<qint64> toSet(const QList<qint64> &list)
 {
@@ -88,16 +77,12 @@ private Q_SLOTS:
     void foreignAnnouncerIsNoProblem();
 
 private:
-    struct Node {
-        QByteArray tag;
-        HelperProcess *process = nullptr;   // monitor_node
-        quint64 machine = 0;                // from its READY line
-        quint16 port = 0;
-        QList<qint64> workers;   // from the last WORKERS line
-    };
+    using Node = MonitorCluster::Node;
     bool startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl,
-                   const QByteArray &secret = Secret);
-    void noteLine(Node &node, const TestSupport::Line &line);
+                   const QByteArray &secret = Secret)
+    {
+        return node.start(this, m_run, port, otherPort, remoteControl, secret);
+    }
     qint64 masterPid(const Node &node) const { return node.process->pid(); }
     QSet<qint64> realPids(const Node &node) const;
     QSet<qint64> modelPids(quint64 machine);
@@ -110,39 +95,6 @@ private:
     std::unique_ptr<MonitorClient> m_client;
     std::unique_ptr<ProcessTreeModel> m_tree;
 };
-
-bool tst_Monitor::startNode(Node &node, quint16 port, quint16 otherPort, bool remoteControl,
-                            const QByteArray &secret)
-{
-    node.process = new HelperProcess(this);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(u"SECRET"_s, QString::fromLatin1(secret));
-    node.process->setEnvironment(env);
-    node.process->setForwardStderr(true);
-    connect(node.process, &HelperProcess::lineReceived, this,
-            [this, &node](const TestSupport::Line &line) { noteLine(node, line); });
-    QStringList args{u"--tag"_s, QString::fromLatin1(node.tag), u"--run"_s, QString::fromLatin1(m_run),
-                     u"--port"_s, QString::number(port),
-                     u"--announce"_s, u"127.0.0.1:%1"_s.arg(otherPort), u"-w"_s, u"2"_s};
-    if (remoteControl)
-        args << u"--remote-control"_s;
-    return node.process->start(QStringLiteral(MONITOR_NODE_PATH), args, 10000);
-}
-
-// "READY <tag> <machine id> <port>", "WORKERS <tag> <pid>,<pid>,..."
-void tst_Monitor::noteLine(Node &node, const TestSupport::Line &line)
-{
-    if (line.tag == u"READY") {
-        node.machine = line.word(1).toULongLong(nullptr, 16);
-        node.port = quint16(line.word(2).toUInt());
-    } else if (line.tag == u"WORKERS") {
-        node.workers.clear();
-        for (const QString &pid : line.word(1).split(u',')) {
-            if (!pid.isEmpty())
-                node.workers.append(pid.toLongLong());
-        }
-    }
-}
 
 QSet<qint64> tst_Monitor::realPids(const Node &node) const
 {
@@ -190,11 +142,11 @@ void tst_Monitor::initTestCase()
     m_run = "tstmon-" + QUuid::createUuid().toByteArray(QUuid::Id128).left(12);
     m_h1.tag = "h1";
     m_h2.tag = "h2";
-    const quint16 p1 = freePort();
+    const quint16 p1 = TestHosts::freePort();
     QVERIFY(p1);
-    quint16 p2 = freePort();
+    quint16 p2 = TestHosts::freePort();
     for (int i = 0; i < 50 && p2 == p1; ++i)
-        p2 = freePort();
+        p2 = TestHosts::freePort();
     QVERIFY(p2 && p2 != p1);
     QVERIFY(startNode(m_h1, p1, p2, true));
     QVERIFY(startNode(m_h2, p2, p1, false));
@@ -214,9 +166,7 @@ void tst_Monitor::initTestCase()
 
 void tst_Monitor::stopNode(Node &node)
 {
-    if (!node.process)
-        return;
-    node.process->finish("quit", 10000);   // killed if it does not quit
+    node.stop();
 }
 
 void tst_Monitor::cleanupTestCase()
@@ -474,7 +424,7 @@ void tst_Monitor::plexusctlExitCodes_data()
     QTest::addColumn<QString>("message");
 
     // A port nobody listens on: nobody found.
-    const quint16 nobody = freePort();
+    const quint16 nobody = TestHosts::freePort();
     QTest::newRow("nobody found") << QStringList{u"--peer"_s, u"127.0.0.1:%1"_s.arg(nobody),
                                                  u"--timeout"_s, u"1000"_s, u"status"_s}
                                   << Secret << 3 << u"no master found"_s;
@@ -621,10 +571,10 @@ void tst_Monitor::foreignAnnouncerIsNoProblem()
     // fine, so it must not report "wrong SECRET?" as if its handshake had failed.
     m_tree.reset();
     m_client.reset();
-    const quint16 discovery = freePort();
-    quint16 foreignPort = freePort();
+    const quint16 discovery = TestHosts::freePort();
+    quint16 foreignPort = TestHosts::freePort();
     for (int i = 0; i < 50 && foreignPort == discovery; ++i)
-        foreignPort = freePort();
+        foreignPort = TestHosts::freePort();
     QVERIFY(discovery && foreignPort && foreignPort != discovery);
     MonitorClient watcher;
     QSignalSpy problems(&watcher, &MonitorClient::problem);

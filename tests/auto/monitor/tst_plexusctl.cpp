@@ -7,6 +7,8 @@
 // process goes (their stdin closes) or after a few minutes.
 
 #include "helperprocess.h"
+#include "monitorcluster.h"
+#include "testhosts.h"
 #include "liveprocesses.h"
 
 #include <QtCore/qelapsedtimer.h>
@@ -14,8 +16,6 @@
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/quuid.h>
-#include <QtNetwork/qtcpserver.h>
-#include <QtNetwork/qudpsocket.h>
 #include <QtTest/qtest.h>
 
 #include <csignal>
@@ -27,17 +27,6 @@ namespace {
 
 constexpr int JoinTimeoutMs = 30000;
 const QByteArray Secret = "tst_plexusctl shared secret";
-
-quint16 freePort()
-{
-    for (int i = 0; i < 50; ++i) {
-        QTcpServer tcp;
-        QUdpSocket udp;
-        if (tcp.listen(QHostAddress::LocalHost, 0) && udp.bind(QHostAddress::AnyIPv4, tcp.serverPort()))
-            return tcp.serverPort();
-    }
-    return 0;
-}
 
 } // namespace
 
@@ -60,15 +49,11 @@ private Q_SLOTS:
     void statusShowsExitsAndAlarms();   // last: it gives a worker slot of h2 up
 
 private:
-    struct Node {
-        QByteArray tag;
-        HelperProcess *process = nullptr;   // monitor_node
-        quint64 machine = 0;                // from its READY line
-        quint16 port = 0;
-        QList<qint64> workers;              // from the last WORKERS line
-    };
-    bool startNode(Node &node, quint16 port, quint16 otherPort);
-    void noteLine(Node &node, const TestSupport::Line &line);
+    using Node = MonitorCluster::Node;
+    bool startNode(Node &node, quint16 port, quint16 otherPort)
+    {
+        return node.start(this, m_run, port, otherPort, true, Secret);
+    }
     HelperProcess *runCtl(const QStringList &arguments);
     QStringList peer(const Node &node) const
     {
@@ -78,36 +63,6 @@ private:
     QByteArray m_run;
     Node m_h1, m_h2;
 };
-
-bool tst_PlexusCtl::startNode(Node &node, quint16 port, quint16 otherPort)
-{
-    node.process = new HelperProcess(this);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(u"SECRET"_s, QString::fromLatin1(Secret));
-    node.process->setEnvironment(env);
-    node.process->setForwardStderr(true);
-    connect(node.process, &HelperProcess::lineReceived, this,
-            [this, &node](const TestSupport::Line &line) { noteLine(node, line); });
-    return node.process->start(QStringLiteral(MONITOR_NODE_PATH),
-                               {u"--tag"_s, QString::fromLatin1(node.tag), u"--run"_s,
-                                QString::fromLatin1(m_run), u"--port"_s, QString::number(port),
-                                u"--announce"_s, u"127.0.0.1:%1"_s.arg(otherPort), u"-w"_s, u"2"_s,
-                                u"--remote-control"_s},
-                               10000);
-}
-
-// "READY <tag> <machine id> <port>", "WORKERS <tag> <pid>,<pid>,..."
-void tst_PlexusCtl::noteLine(Node &node, const TestSupport::Line &line)
-{
-    if (line.tag == u"READY") {
-        node.machine = line.word(1).toULongLong(nullptr, 16);
-        node.port = quint16(line.word(2).toUInt());
-    } else if (line.tag == u"WORKERS") {
-        node.workers.clear();
-        for (const QString &pid : line.word(1).split(u',', Qt::SkipEmptyParts))
-            node.workers.append(pid.toLongLong());
-    }
-}
 
 HelperProcess *tst_PlexusCtl::runCtl(const QStringList &arguments)
 {
@@ -124,11 +79,11 @@ void tst_PlexusCtl::initTestCase()
     m_run = "tstctl-" + QUuid::createUuid().toByteArray(QUuid::Id128).left(12);
     m_h1.tag = "h1";
     m_h2.tag = "h2";
-    const quint16 p1 = freePort();
+    const quint16 p1 = TestHosts::freePort();
     QVERIFY(p1);
-    quint16 p2 = freePort();
+    quint16 p2 = TestHosts::freePort();
     for (int i = 0; i < 50 && p2 == p1; ++i)
-        p2 = freePort();
+        p2 = TestHosts::freePort();
     QVERIFY(p2 && p2 != p1);
     QVERIFY(startNode(m_h1, p1, p2));
     QVERIFY(startNode(m_h2, p2, p1));

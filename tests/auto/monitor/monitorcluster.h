@@ -65,4 +65,31 @@ struct Node
     }
 };
 
+// Two distinct free ports (TCP and UDP), for the two machines; false if none were found.
+inline bool twoFreePorts(quint16 (&ports)[2], quint16 (*freePort)())
+{
+    ports[0] = freePort();
+    ports[1] = freePort();
+    for (int i = 0; i < 50 && ports[1] == ports[0]; ++i)
+        ports[1] = freePort();
+    return ports[0] && ports[1] && ports[0] != ports[1];
+}
+
+#ifdef PLEXUSCTL_PATH
+// Starts plexusctl with \a arguments and \a secret as SECRET (none if empty), parented to
+// \a owner; the caller waits for it.
+inline TestSupport::HelperProcess *runPlexusctl(QObject *owner, const QStringList &arguments,
+                                                 const QByteArray &secret)
+{
+    auto *p = new TestSupport::HelperProcess(owner);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("SECRET"));
+    if (!secret.isEmpty())
+        env.insert(QStringLiteral("SECRET"), QString::fromLatin1(secret));
+    p->setEnvironment(env);
+    p->start(QStringLiteral(PLEXUSCTL_PATH), arguments);
+    return p;
+}
+#endif
+
 } // namespace MonitorCluster

@@ -127,14 +127,7 @@ int tst_Monitor::sinkLines(const Node &node, const QByteArray &data) const
 
 HelperProcess *tst_Monitor::runCtl(const QStringList &arguments, const QByteArray &secret)
 {
-    auto *p = new HelperProcess(this);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.remove(u"SECRET"_s);
-    if (!secret.isEmpty())
-        env.insert(u"SECRET"_s, QString::fromLatin1(secret));
-    p->setEnvironment(env);
-    p->start(QStringLiteral(PLEXUSCTL_PATH), arguments);
-    return p;
+    return MonitorCluster::runPlexusctl(this, arguments, secret);
 }
 
 void tst_Monitor::initTestCase()
@@ -142,14 +135,10 @@ void tst_Monitor::initTestCase()
     m_run = "tstmon-" + QUuid::createUuid().toByteArray(QUuid::Id128).left(12);
     m_h1.tag = "h1";
     m_h2.tag = "h2";
-    const quint16 p1 = TestHosts::freePort();
-    QVERIFY(p1);
-    quint16 p2 = TestHosts::freePort();
-    for (int i = 0; i < 50 && p2 == p1; ++i)
-        p2 = TestHosts::freePort();
-    QVERIFY(p2 && p2 != p1);
-    QVERIFY(startNode(m_h1, p1, p2, true));
-    QVERIFY(startNode(m_h2, p2, p1, false));
+    quint16 ports[2];
+    QVERIFY(MonitorCluster::twoFreePorts(ports, &TestHosts::freePort));
+    QVERIFY(startNode(m_h1, ports[0], ports[1], true));
+    QVERIFY(startNode(m_h2, ports[1], ports[0], false));
     QTRY_VERIFY_WITH_TIMEOUT(m_h1.machine && m_h2.machine, JoinTimeoutMs);
     QTRY_COMPARE_WITH_TIMEOUT(m_h1.workers.size(), 2, JoinTimeoutMs);
     QTRY_COMPARE_WITH_TIMEOUT(m_h2.workers.size(), 2, JoinTimeoutMs);

@@ -66,12 +66,7 @@ private:
 
 HelperProcess *tst_PlexusCtl::runCtl(const QStringList &arguments)
 {
-    auto *p = new HelperProcess(this);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(u"SECRET"_s, QString::fromLatin1(Secret));
-    p->setEnvironment(env);
-    p->start(QStringLiteral(PLEXUSCTL_PATH), arguments);
-    return p;
+    return MonitorCluster::runPlexusctl(this, arguments, Secret);
 }
 
 void tst_PlexusCtl::initTestCase()
@@ -79,14 +74,10 @@ void tst_PlexusCtl::initTestCase()
     m_run = "tstctl-" + QUuid::createUuid().toByteArray(QUuid::Id128).left(12);
     m_h1.tag = "h1";
     m_h2.tag = "h2";
-    const quint16 p1 = TestHosts::freePort();
-    QVERIFY(p1);
-    quint16 p2 = TestHosts::freePort();
-    for (int i = 0; i < 50 && p2 == p1; ++i)
-        p2 = TestHosts::freePort();
-    QVERIFY(p2 && p2 != p1);
-    QVERIFY(startNode(m_h1, p1, p2));
-    QVERIFY(startNode(m_h2, p2, p1));
+    quint16 ports[2];
+    QVERIFY(MonitorCluster::twoFreePorts(ports, &TestHosts::freePort));
+    QVERIFY(startNode(m_h1, ports[0], ports[1]));
+    QVERIFY(startNode(m_h2, ports[1], ports[0]));
     QTRY_VERIFY_WITH_TIMEOUT(m_h1.machine && m_h2.machine, JoinTimeoutMs);
     QTRY_COMPARE_WITH_TIMEOUT(m_h1.workers.size(), 2, JoinTimeoutMs);
     QTRY_COMPARE_WITH_TIMEOUT(m_h2.workers.size(), 2, JoinTimeoutMs);

@@ -49,6 +49,11 @@ struct ScenarioArgs
     int busyPollUs = -1;   // ExecOptions::busyPollUs; -1: the library's default
 };
 
+// A scenario's arguments as the driver passes them ("--size N --count M ..."), for
+// plexus-bench's own scenario processes and its baseline helpers alike; \a name unless
+// "--scenario NAME" says otherwise.
+ScenarioArgs parseScenarioArgs(int argc, char **argv, const char *name = "");
+
 // Plexus scenarios (fork path via Plexus::exec). Returns the process exit code.
 int runPlexusScenario(int &argc, char **argv, const ScenarioArgs &args);
 

@@ -52,6 +52,29 @@ Fields parseFields(const std::string &line)
     return out;
 }
 
+ScenarioArgs parseScenarioArgs(int argc, char **argv, const char *name)
+{
+    ScenarioArgs a;
+    a.name = name;
+    for (int j = 1; j < argc; ++j) {
+        const std::string k = argv[j];
+        const char *v = j + 1 < argc ? argv[j + 1] : "";
+        if (k == "--scenario") a.name = v;
+        else if (k == "--size") a.size = std::atoll(v);
+        else if (k == "--count") a.count = std::atoll(v);
+        else if (k == "--warmup") a.warmup = std::atoll(v);
+        else if (k == "--window") a.window = std::atoll(v);
+        else if (k == "--workers") a.workers = std::atoi(v);
+        else if (k == "--batch") a.batch = std::atoll(v);
+        else if (k == "--depth") a.depth = std::atoll(v);
+        else if (k == "--reply-objects") a.replyObjects = true;
+        else if (k == "--trace") a.trace = v;
+        else if (k == "--port") a.port = std::atoi(v);
+        else if (k == "--busy-poll") a.busyPollUs = std::atoi(v);
+    }
+    return a;
+}
+
 void emitResult(const Fields &fields)
 {
     const std::string line = "RESULT " + formatFields(fields) + "\n";

@@ -74,14 +74,7 @@ int runDbusScenario(int &argc, char **argv, const ScenarioArgs &args);
 // plexus-bench-dbus --size N --count M --warmup W: prints one RESULT line.
 int main(int argc, char **argv)
 {
-    Bench::ScenarioArgs a;
-    a.name = "dbus";
-    for (int i = 1; i + 1 < argc; ++i) {
-        const std::string k = argv[i];
-        if (k == "--size") a.size = std::atoll(argv[i + 1]);
-        else if (k == "--count") a.count = std::atoll(argv[i + 1]);
-        else if (k == "--warmup") a.warmup = std::atoll(argv[i + 1]);
-    }
+    const Bench::ScenarioArgs a = Bench::parseScenarioArgs(argc, argv, "dbus");
     int qargc = 1;
     return Bench::runDbusScenario(qargc, argv, a);
 }

@@ -1072,23 +1072,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--scenario") != 0)
             continue;
-        ScenarioArgs a;
-        for (int j = 1; j < argc; ++j) {
-            const std::string k = argv[j];
-            const char *v = j + 1 < argc ? argv[j + 1] : "";
-            if (k == "--scenario") a.name = v;
-            else if (k == "--size") a.size = std::atoll(v);
-            else if (k == "--count") a.count = std::atoll(v);
-            else if (k == "--warmup") a.warmup = std::atoll(v);
-            else if (k == "--window") a.window = std::atoll(v);
-            else if (k == "--workers") a.workers = std::atoi(v);
-            else if (k == "--batch") a.batch = std::atoll(v);
-            else if (k == "--depth") a.depth = std::atoll(v);
-            else if (k == "--reply-objects") a.replyObjects = true;
-            else if (k == "--trace") a.trace = v;
-            else if (k == "--port") a.port = std::atoi(v);
-            else if (k == "--busy-poll") a.busyPollUs = std::atoi(v);
-        }
+        const ScenarioArgs a = parseScenarioArgs(argc, argv);
         // Plexus::exec() and QCoreApplication only need the program name.
         int qargc = 1;
         return runPlexusScenario(qargc, argv, a);

@@ -133,15 +133,7 @@ int runQtroScenario(int &argc, char **argv, const ScenarioArgs &args);
 // plexus-bench-qtro --size N --count M --warmup W [--window K]: prints one RESULT line.
 int main(int argc, char **argv)
 {
-    Bench::ScenarioArgs a;
-    a.name = "qtro";
-    for (int i = 1; i + 1 < argc; ++i) {
-        const std::string k = argv[i];
-        if (k == "--size") a.size = std::atoll(argv[i + 1]);
-        else if (k == "--count") a.count = std::atoll(argv[i + 1]);
-        else if (k == "--warmup") a.warmup = std::atoll(argv[i + 1]);
-        else if (k == "--window") a.window = std::atoll(argv[i + 1]);
-    }
+    const Bench::ScenarioArgs a = Bench::parseScenarioArgs(argc, argv, "qtro");
     int qargc = 1;
     return Bench::runQtroScenario(qargc, argv, a);
 }

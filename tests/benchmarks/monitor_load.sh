@@ -12,7 +12,8 @@
 #   tests/benchmarks/monitor_load.sh [HOSTS=8] [WORKERS=4] [SECONDS=60] [VIEW]
 #
 # VIEW: the tab the monitor shows while measured (default: processes). Environment:
-# PLEXUS_BUILD_DIR (default build).
+# PLEXUS_BUILD_DIR (default build); PLEXUS_MONITOR_NICE (default 0): the monitor's nice
+# value, e.g. -10 to see what is the scheduler's share of its lag.
 set -euo pipefail
 
 hosts="${1:-8}"
@@ -78,7 +79,7 @@ printf '==> %d machines x %d workers flooding; monitor for %d s (view %s)\n' \
     "$hosts" "$workers" "$seconds" "$view"
 ctl="$build/monitor/cli/plexusctl"
 set +e
-ip netns exec "${tag}mon" timeout --signal=TERM "$seconds" \
+ip netns exec "${tag}mon" nice -n "${PLEXUS_MONITOR_NICE:-0}" timeout --signal=TERM "$seconds" \
     xvfb-run -a -s "-screen 0 1600x1000x24" "$monitor" --port 7400 --stats --view "$view" \
     >"$work/monitor.log" 2>&1
 set -e

@@ -4,6 +4,7 @@
 #include <QtCore/qsocketnotifier.h>
 
 #include <csignal>
+#include <iterator>
 
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -16,9 +17,13 @@ namespace {
 // The terminal's settings before raw mode, for the signal handlers: plain globals, since a
 // handler may only touch those (and call async-signal-safe functions like tcsetattr).
 termios g_saved{};
+termios g_rawSettings{};
 volatile sig_atomic_t g_raw = 0;
-constexpr int HandledSignals[] = {SIGINT, SIGTERM, SIGHUP};
-struct sigaction g_previous[3]{};
+// Every way the process can end or stop by a signal while the terminal is raw: ^C, kill,
+// a closed terminal, a closed pipe (plexusctl top | head), ^\ and ^Z.
+constexpr int HandledSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP};
+constexpr int HandledCount = int(std::size(HandledSignals));
+struct sigaction g_previous[HandledCount]{};
 
 void restoreTerminal()
 {
@@ -30,7 +35,16 @@ void restoreTerminal()
 
 void onSignal(int signal)
 {
+    const bool wasRaw = g_raw;
     restoreTerminal();
+    if (signal == SIGTSTP) {
+        // Stop with the shell's terminal settings back (SIGSTOP cannot be blocked, unlike
+        // SIGTSTP inside its own handler); raw again when continued (fg).
+        ::kill(::getpid(), SIGSTOP);
+        if (wasRaw && ::tcsetattr(STDIN_FILENO, TCSANOW, &g_rawSettings) == 0)
+            g_raw = 1;
+        return;
+    }
     // Die of the signal as if it had not been caught, so the shell sees the same status.
     ::signal(signal, SIG_DFL);
     ::raise(signal);
@@ -60,14 +74,15 @@ bool CtlTerminal::start()
     struct sigaction action{};
     action.sa_handler = onSignal;
     sigemptyset(&action.sa_mask);
-    for (int i = 0; i < 3; ++i)
-        ::sigaction(HandledSignals[i], &action, &g_previous[i]);
     termios raw = g_saved;
     raw.c_lflag &= ~tcflag_t(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
+    g_rawSettings = raw;   // before the handlers exist: they read it
+    for (int i = 0; i < HandledCount; ++i)
+        ::sigaction(HandledSignals[i], &action, &g_previous[i]);
     if (::tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) {
-        for (int i = 0; i < 3; ++i)
+        for (int i = 0; i < HandledCount; ++i)
             ::sigaction(HandledSignals[i], &g_previous[i], nullptr);
         return false;
     }
@@ -84,7 +99,7 @@ void CtlTerminal::stop()
     delete m_notifier;
     m_notifier = nullptr;
     restoreTerminal();
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < HandledCount; ++i)
         ::sigaction(HandledSignals[i], &g_previous[i], nullptr);
 }
 

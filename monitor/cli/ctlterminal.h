@@ -2,7 +2,8 @@
 #pragma once
 
 // plexusctl top's keyboard: stdin in raw mode (no echo, no line buffering) while `top`
-// runs on a terminal, restored on every way out (normal exit, SIGINT, SIGTERM, SIGHUP).
+// runs on a terminal, restored on every way out (normal exit, SIGINT, SIGTERM, SIGHUP,
+// SIGPIPE, SIGQUIT) and while stopped (SIGTSTP).
 
 #include <QtCore/qobject.h>
 
@@ -18,8 +19,9 @@ int terminalWidth(int fallback);
     \class PlexusCtl::CtlTerminal
     Reads single keys from stdin when stdin is a terminal. start() puts the terminal in
     raw mode (ICANON and ECHO off; output processing untouched) and installs handlers for
-    SIGINT, SIGTERM and SIGHUP that restore it before the process dies of the signal; the
-    destructor (or stop()) restores it too. Not a terminal: start() returns false and
+    SIGINT, SIGTERM, SIGHUP, SIGPIPE and SIGQUIT that restore it before the process dies of
+    the signal, and for SIGTSTP that restores it while the process is stopped and sets it
+    raw again when continued; the destructor (or stop()) restores it too. Not a terminal: start() returns false and
     nothing changes.
 */
 class CtlTerminal : public QObject

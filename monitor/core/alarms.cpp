@@ -35,7 +35,12 @@ AlarmKey keyOf(const Alarm &a) { return {a.kind, a.machine, a.pid, a.slot}; }
 QString machineLabel(const MachineEntry &m)
 {
     const QString id = Format::machineId(m.machine);
-    const QString host = m.snapshot.host;
+    // The master's own word: no control characters into a terminal or a log line.
+    QString host = m.snapshot.host;
+    for (QChar &c : host) {
+        if (c.unicode() < 0x20 || c.unicode() == 0x7f)
+            c = QChar(QChar::ReplacementCharacter);
+    }
     return host.isEmpty() ? u"machine "_s + id : u"machine %1 (%2)"_s.arg(id, host);
 }
 
@@ -132,6 +137,7 @@ bool AlarmTracker::update(const ClusterState &state, qint64 now)
         ++i;
     }
     // Raise what is new, in a stable order.
+    m_suppressed = 0;
     for (const Alarm &a : std::as_const(now_)) {
         if (!holding.contains(keyOf(a)))
             continue;

@@ -61,7 +61,8 @@ public:
     QList<Alarm> alarms() const;
     QList<Alarm> active() const;
     int activeCount() const { return int(m_active.size()); }
-    /*! Conditions not raised as alarms because MaxActive were active. */
+    /*! Conditions that hold now but are not raised as alarms because MaxActive were
+        active (0 once the storm is over). */
     quint64 suppressed() const { return m_suppressed; }
     void clear();
 

@@ -333,11 +333,22 @@ void IntrospectionService::control(const Message &request)
         Reply *probe = everywhere ? Plexus::broadcast(args) : Plexus::local(args);
         auto unanswered = std::make_shared<int>(0);
         connect(probe, &Reply::replyReceived, this, [unanswered](const Message &m) {
-            if (m.isError() && m.error() != Reply::TimeoutError)
-                ++*unanswered;   // no handler there, or it went away
+            // No handler there, or it went away. A handler's own error reply is an answer;
+            // a target that has not answered by SendProbeMs counts as handling it.
+            if (m.error() == Reply::UnknownOpcodeError || m.error() == Reply::TargetLostError)
+                ++*unanswered;
         });
         connect(probe, &Reply::finished, this, [this, request, probe, unanswered] {
+            // The call itself refused (too long for maxMessageLength(), back-pressure, ...):
+            // nothing was delivered, which is not "nobody handles it".
+            const Reply::Error e = probe->error();
             const int targets = probe->expectedReplies();
+            if ((e > Reply::NoError && e < Reply::TargetLostError)
+                || (e == Reply::BackpressureError && targets == 0)) {
+                answer(request, refusal(QStringLiteral("the test message was not sent: %1")
+                                                .arg(probe->errorString())));
+                return;
+            }
             QCborMap ok;
             ok.insert(key("v"), Introspection::EncodingVersion);
             ok.insert(key("ok"), true);

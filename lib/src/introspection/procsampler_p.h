@@ -31,6 +31,8 @@ public:
     Sample sample(qint64 pid, qint64 nowMonoMs);
     // Forgets pids not sampled since \a olderThanMonoMs (exited processes).
     void prune(qint64 olderThanMonoMs);
+    // The pids remembered.
+    qsizetype size() const { return m_last.size(); }
 
     struct Stat
     {

@@ -296,6 +296,10 @@ void WorkerTable::lost(Endpoint *endpoint, const PeerIdentity &peer)
             Endpoint *next = m_router->createEndpoint(Endpoint::Kind::Worker, s, slot.info.isExec());
             slot.endpoint = next->id;
         }
+        // A worker stopped for a restart closes its link before it exits: the restart's
+        // own, longer grace period (requestRestart()) decides whether it is killed.
+        if (slot.restartRequested == peer.pid)
+            return;
         // The process may still run (its link was closed for garbage): make sure it ends,
         // so the slot restarts from a clean image. A worker that closed its own link is on
         // its way out: killing it at once would replace its real exit status with SIGKILL,

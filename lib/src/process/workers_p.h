@@ -55,7 +55,7 @@ public:
     QList<WorkerExit> exits() const { return m_exits; }
     static constexpr int MaxExitHistory = 64;
     // Asks the running worker \a pid to stop so that its slot restarts (a monitor's
-    // request); it is killed if it has not exited after LinkLossGraceMs. False if no
+    // request); it is killed if it has not exited after RestartGraceMs. False if no
     // running worker has that pid or its slot would not restart.
     bool requestRestart(qint64 pid);
     WorkerInfo workerAt(quint32 endpoint) const;

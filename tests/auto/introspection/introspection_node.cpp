@@ -6,6 +6,7 @@
 // on loopback. The secret comes from SECRET.
 //   introspection_node [--remote-control] [--no-trace] [--trace-interval MS]
 //                      [--trace-max-queued BYTES] [--trace-samples N] [--trace-payload N]
+//                      [--slow-stop MS]   (workers take MS to shut down)
 // Prints "READY <machine hex> <port> <worker pids, comma-separated>" once its workers run,
 // "EXIT <pid> <ExitReason>" for every worker exit, "PEER <machine hex>" and
 // "MONITOR <machine hex>" for peerConnected and monitorConnected, then runs these
@@ -39,6 +40,17 @@ namespace {
 constexpr quint32 OpEcho = 0x100;
 constexpr quint32 OpFlood = 0x101;   // fire-and-forget, never answered
 constexpr quint32 TypeFlood = 9;   // master -> worker: send N echo calls
+
+// Takes a while to destroy (--slow-stop).
+class SlowCleanup : public QObject
+{
+public:
+    SlowCleanup(int ms, QObject *parent) : QObject(parent), m_ms(ms) { }
+    ~SlowCleanup() override { ::usleep(useconds_t(m_ms) * 1000); }
+
+private:
+    int m_ms;
+};
 
 void out(const QByteArray &line)
 {
@@ -149,6 +161,13 @@ int main(int argc, char **argv)
         node.handle(OpFlood, &node, [](const Plexus::Message &) { });
         if (node.isWorker()) {
             Plexus::setWorkerHandler(TypeFlood, onFlood, nullptr);
+            // --slow-stop MS: a worker whose shutdown takes that long after its Node (and
+            // so its link) is gone, as a program's own cleanup can: an object of the
+            // application's that takes MS to destroy.
+            const QStringList args = QCoreApplication::arguments();
+            const qsizetype slow = args.indexOf(u"--slow-stop"_s);
+            if (slow >= 0 && slow + 1 < args.size())
+                new SlowCleanup(args.at(slow + 1).toInt(), qApp);
             return;
         }
         QCommandLineParser parser;
@@ -157,7 +176,8 @@ int main(int argc, char **argv)
                            {u"trace-interval"_s, u"ms"_s, u"ms"_s, u"250"_s},
                            {u"trace-max-queued"_s, u"bytes"_s, u"bytes"_s, u"262144"_s},
                            {u"trace-samples"_s, u"n"_s, u"n"_s, u"64"_s},
-                           {u"trace-payload"_s, u"bytes"_s, u"bytes"_s, u"0"_s}});
+                           {u"trace-payload"_s, u"bytes"_s, u"bytes"_s, u"0"_s},
+                           {u"slow-stop"_s, u"a worker's shutdown takes this long"_s, u"ms"_s, u"0"_s}});
         parser.process(QCoreApplication::arguments());
         node.setIntrospection({.trace = !parser.isSet(u"no-trace"_s),
                                .remoteControl = parser.isSet(u"remote-control"_s),

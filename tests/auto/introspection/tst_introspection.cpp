@@ -103,6 +103,7 @@ private Q_SLOTS:
     void monitorIsNeverATarget();
     void monitorIsNotAPeer();
     void killedWorkerInExitHistory();
+    void slowRestartIsNotKilled();
     void cpuAndMemoryPerProcess();
     void onlyIntrospectionOpcodesMaySend();
     void sendToAnotherMachine();
@@ -351,6 +352,30 @@ void tst_Introspection::killedWorkerInExitHistory()
         return w[k("state")].toString() == u"running"_s && w[k("pid")].toInteger() != victim
                 && w[k("restarts")].toInteger() == 1;
     }(), 15000);
+}
+
+void tst_Introspection::slowRestartIsNotKilled()
+{
+    // A worker asked to restart closes its link before it exits; one whose shutdown takes
+    // 3 s must get the restart's grace period (5 s), not the 2 s of a lost link, and end
+    // by itself: "restarted", status 0, not SIGKILL.
+    Master *m = startMaster({u"--remote-control"_s, u"--slow-stop"_s, u"3000"_s});
+    QVERIFY(m);
+    const qint64 victim = *m->workers.cbegin();
+    QCborMap restart;
+    restart.insert(k("action"), u"restart"_s);
+    restart.insert(k("pid"), victim);
+    QCOMPARE(ask(m->machine, Plexus::Introspection::ControlOpcode, restart).value(k("ok")).toBool(), true);
+    QCOMPARE(m->line("EXIT " + QByteArray::number(victim), 15000),
+             "EXIT " + QByteArray::number(victim) + " Restarted");
+    QCborMap exit;
+    for (const QCborValue &e : snapshotOf(m->machine).value(k("exits")).toArray()) {
+        if (e[k("pid")].toInteger() == victim)
+            exit = e.toMap();
+    }
+    QCOMPARE(exit.value(k("reason")).toString(), u"restarted"_s);
+    QCOMPARE(exit.value(k("signaled")).toBool(), false);
+    QCOMPARE(exit.value(k("code")).toInteger(), 0);
 }
 
 void tst_Introspection::cpuAndMemoryPerProcess()

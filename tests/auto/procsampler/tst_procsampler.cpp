@@ -97,8 +97,13 @@ void tst_ProcSampler::goneProcessIsUnknown()
     const ProcessSampler::Sample s = sampler.sample(0x7ffffff0, 1000);   // above pid_max
     QCOMPARE(s.cpuPercent, -1.0);
     QCOMPARE(s.rssBytes, qint64(-1));
+    QCOMPARE(sampler.size(), 0);   // a gone pid is not remembered
     sampler.sample(::getpid(), 1000);
-    sampler.prune(2000);   // forgotten: the next sample starts over
+    QCOMPARE(sampler.size(), 1);
+    sampler.prune(1000);   // sampled at 1000: kept
+    QCOMPARE(sampler.size(), 1);
+    sampler.prune(2000);   // not since 2000: forgotten, the next sample starts over
+    QCOMPARE(sampler.size(), 0);
     QVERIFY(sampler.sample(::getpid(), 3000).cpuPercent >= 0);
 }
 

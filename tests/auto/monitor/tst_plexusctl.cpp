@@ -15,6 +15,7 @@
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
+#include <QtCore/qstandardpaths.h>
 #include <QtCore/quuid.h>
 #include <QtTest/qtest.h>
 
@@ -45,6 +46,7 @@ private Q_SLOTS:
     void restartByPidUnknown();
     void statusJsonRateNotMeasuredIsNull();
     void topNeverCutsAWord();
+    void topRestoresTheTerminalOnSigpipe();
     void sendToUnhandledOpcode();
     void statusShowsExitsAndAlarms();   // last: it gives a worker slot of h2 up
 
@@ -232,6 +234,27 @@ void tst_PlexusCtl::topNeverCutsAWord()
         if (line.startsWith(u"machine "))
             QVERIFY2(!line.endsWith(u' '), qPrintable(line));
     }
+}
+
+// `plexusctl top | head` on a terminal: top puts the terminal in raw mode (keys) and then
+// dies of SIGPIPE when head has gone; it must put the terminal back first. Run in a
+// pseudo-terminal of util-linux's script(1), whose shell then prints the settings.
+void tst_PlexusCtl::topRestoresTheTerminalOnSigpipe()
+{
+    const QString script = QStandardPaths::findExecutable(u"script"_s);
+    QVERIFY2(!script.isEmpty(), "script(1) not found (bsdutils, an essential Debian package)");
+    const QString ctl = QStringLiteral(PLEXUSCTL_PATH);
+    const QString command = u"%1 --peer 127.0.0.1:%2 --timeout 15000 top --interval 100 | head -c 1 >/dev/null;"
+                            " stty -a"_s.arg(ctl).arg(m_h1.port);
+    auto *p = new HelperProcess(this);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(u"SECRET"_s, QString::fromLatin1(Secret));
+    p->setEnvironment(env);
+    QVERIFY(p->start(script, {u"-qec"_s, command, u"/dev/null"_s}));
+    QVERIFY2(p->waitForFinished(30000), qPrintable(p->dump()));
+    const QString out = p->output();
+    QVERIFY2(out.contains(u" icanon"_s) && out.contains(u" echo "_s), qPrintable(out));
+    QVERIFY2(!out.contains(u"-icanon"_s), qPrintable(out));
 }
 
 // Was: "ok", exit 0. Needs the master's answer to count the processes that handled it.

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,6 +49,12 @@ struct ScenarioArgs
     int port = 0;   // trace-subscriber: the master's cluster port
     int busyPollUs = -1;   // ExecOptions::busyPollUs; -1: the library's default
 };
+
+// Forks a client that waits for one byte on ready[0] (the server says it is listening),
+// then runs \a client and exits with its code; \a closeInChild (if >= 0) is an fd the
+// child must not hold. Returns the child's pid (ready[0] closed in the parent), or -1
+// after printing why.
+int forkClientWhenReady(int ready[2], const std::function<int()> &client, int closeInChild = -1);
 
 // A scenario's arguments as the driver passes them ("--size N --count M ..."), for
 // plexus-bench's own scenario processes and its baseline helpers alike; \a name unless

@@ -52,6 +52,30 @@ Fields parseFields(const std::string &line)
     return out;
 }
 
+int forkClientWhenReady(int ready[2], const std::function<int()> &client, int closeInChild)
+{
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        std::perror("fork");
+        return -1;
+    }
+    if (pid == 0) {
+        ::close(ready[1]);
+        if (closeInChild >= 0)
+            ::close(closeInChild);
+        char c;
+        if (::read(ready[0], &c, 1) != 1)
+            ::_exit(1);
+        ::close(ready[0]);
+        const int rc = client();
+        std::fflush(nullptr);
+        ::_exit(rc);
+    }
+    ::close(ready[0]);
+    return int(pid);
+}
+
 ScenarioArgs parseScenarioArgs(int argc, char **argv, const char *name)
 {
     ScenarioArgs a;

@@ -97,24 +97,10 @@ int runDbusScenario(int &argc, char **argv, const ScenarioArgs &args)
         std::perror("pipe");
         return 2;
     }
-    std::fflush(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        std::perror("fork");
+    const pid_t pid = forkClientWhenReady(ready, [&] { return runClient(argc, argv, address, args); },
+                                          alive[0]);
+    if (pid < 0)
         return 2;
-    }
-    if (pid == 0) {
-        ::close(ready[1]);
-        ::close(alive[0]);
-        char c;
-        if (::read(ready[0], &c, 1) != 1)
-            ::_exit(1);
-        ::close(ready[0]);
-        const int rc = runClient(argc, argv, address, args);
-        std::fflush(nullptr);
-        ::_exit(rc);
-    }
-    ::close(ready[0]);
     ::close(alive[1]);
 
     int rc = 0;

@@ -148,23 +148,9 @@ int runQtroScenario(int &argc, char **argv, const ScenarioArgs &args)
         std::perror("pipe");
         return 2;
     }
-    std::fflush(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        std::perror("fork");
+    const pid_t pid = forkClientWhenReady(ready, [&] { return runClient(argc, argv, url, args); });
+    if (pid < 0)
         return 2;
-    }
-    if (pid == 0) {
-        ::close(ready[1]);
-        char c;
-        if (::read(ready[0], &c, 1) != 1)
-            ::_exit(1);
-        ::close(ready[0]);
-        const int rc = runClient(argc, argv, url, args);
-        std::fflush(nullptr);
-        ::_exit(rc);
-    }
-    ::close(ready[0]);
 
     int rc = 0;
     {

@@ -26,7 +26,7 @@ set -euo pipefail
 # libqt6svg6 (its SVG icons), xvfb and xauth (xvfb-run: scripts/screenshots.sh and the
 # demo without a display), imagemagick (import, for whole-screen captures).
 # qt6-remoteobjects-dev: the Qt Remote Objects baseline of plexus-bench.
-PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libqt6opengl6-dev libsodium-dev doxygen clang libclang-rt-14-dev iproute2 qt6-charts-dev libqt6svg6 qt6-remoteobjects-dev xvfb xauth imagemagick"
+PLEXUS_DEBIAN_PACKAGES="g++ cmake ninja-build ccache pkg-config qt6-base-dev libqt6opengl6-dev libsodium-dev doxygen clang libclang-rt-14-dev iproute2 qt6-charts-dev libqt6svg6 qt6-remoteobjects-dev libnats-dev nats-server xvfb xauth imagemagick"
 
 # CMake cache entries the scripts rely on. They are passed at the first configure and
 # enforced later (an existing build directory configured without them is re-configured).

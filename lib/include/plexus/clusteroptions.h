@@ -38,6 +38,27 @@ struct MeshOptions
 };
 
 /*!
+    \struct Plexus::NatsOptions
+    Settings of the NATS engine, the cluster engine of \c nats:// URLs: the machines meet
+    on subjects of a NATS server (or a cluster of them) that routes sealed messages it
+    cannot read (docs/CLUSTER.md, "NATS"). Part of ClusterOptions; the servers are in
+    ClusterOptions::url.
+*/
+struct NatsOptions
+{
+    /*! How often the client pings its server; two unanswered pings and the connection is
+        taken for dead and another server of the URL is tried. */
+    int pingIntervalMs = 2000;
+    /*! The wait between two attempts to reach a server (jittered by half of it). */
+    int reconnectWaitMs = 250;
+    /*! How long one attempt to reach a server may take. */
+    int connectTimeoutMs = 2000;
+    /*! What may be held while the server is out of reach (then sends fail with
+        Reply::BackpressureError). Kept small: a call waits for a reply, not for a backlog. */
+    int reconnectBufferBytes = 1 << 20;
+};
+
+/*!
     \struct Plexus::ClusterOptions
     How a master joins a cluster (Node::listenCluster()). Every field has a working default;
     only the port (or the URL) is usually set. The design and the wire format are in
@@ -62,8 +83,15 @@ struct ClusterOptions
     QByteArray secret;
     /*! The engine and where it listens, by the URL's scheme: empty or
         \c "tcp://[host][:port]" for the embedded mesh (a host sets
-        MeshOptions::bindAddress, a port the port). Another scheme is refused with
-        Node::ClusterAddressError. */
+        MeshOptions::bindAddress, a port the port);
+        \c "nats://host:port[,host:port...]" for NATS, every server of a NATS cluster the
+        client may use (\c user:password@ before a host if the server asks for it).
+        Another scheme is refused with Node::ClusterAddressError. Application code does
+        not change between the engines.
+
+        \code
+        options.url = "nats://10.0.0.5:4222,10.0.0.6:4222";   // the machines meet on NATS
+        \endcode */
     QString url;
     /*! A heartbeat goes out to every other machine this often... */
     int heartbeatIntervalMs = 1000;
@@ -74,6 +102,8 @@ struct ClusterOptions
     int handshakeTimeoutMs = 5000;
     /*! The settings of the mesh engine (tcp://). */
     MeshOptions mesh = {};
+    /*! The settings of the NATS engine (nats://). */
+    NatsOptions nats = {};
 };
 
 } // namespace Plexus

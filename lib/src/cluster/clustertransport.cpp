@@ -4,6 +4,7 @@
 // branch here and a folder beside mesh/ (docs/CLUSTER.md, "Writing a transport").
 #include "clustertransport_p.h"
 #include "mesh_p.h"
+#include "nats_p.h"
 
 #include <QtCore/qurl.h>
 
@@ -21,7 +22,13 @@ ClusterTransport *ClusterTransport::create(const ClusterContext &context, Cluste
             return nullptr;
         return new MeshTransport(context, parent);
     }
-    *error = QStringLiteral("No cluster engine for \"%1\" (%2); Plexus has tcp:// (the mesh)")
+    if (scheme == QLatin1String("nats")) {
+        if (!NatsTransport::applyUrl(options->url, options, error))
+            return nullptr;
+        return new NatsTransport(context, parent);
+    }
+    *error = QStringLiteral("No cluster engine for \"%1\" (%2); Plexus has tcp:// (the mesh) "
+                            "and nats:// (NATS)")
                      .arg(scheme, options->url);
     return nullptr;
 }

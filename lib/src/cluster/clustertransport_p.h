@@ -23,6 +23,8 @@ struct ClusterContext
     Router *router = nullptr;
     LinkSetup local;              // scope Cluster; psk = the cluster link key
     CryptoKey discoveryKey;       // the mesh's UDP announcements
+    CryptoKey brokerKey;          // the envelopes on a broker (NATS)
+    QByteArray clusterId;         // names the cluster's subjects on a broker (16 hex digits)
 };
 
 /*

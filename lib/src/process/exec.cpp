@@ -343,15 +343,19 @@ int exec(int &argc, char **argv, const ExecOptions &options,
             ws.initialWorkers = 0;
             ws.clusterLinkKey = CryptoKey();   // wiped in the fork server already
             ws.discoveryKey = CryptoKey();
+            ws.brokerKey = CryptoKey();
+            ws.clusterId.clear();
             return runProcess(argc, argv, ws, options, onStart);
         };
         // The fork server and the workers it forks never use the cluster keys.
-        const CryptoKey linkKey = setup.clusterLinkKey, discoveryKey = setup.discoveryKey;
+        const CryptoKey linkKey = setup.clusterLinkKey, discoveryKey = setup.discoveryKey,
+                        brokerKey = setup.brokerKey;
         setup.forkServerFd = ForkServer::launch(workerMain, setup.socketPath.toStdString(),
                                                 setup.privateDir.toStdString(), setup.listenFd,
-                                                &setup.forkServerPid, [&linkKey, &discoveryKey] {
+                                                &setup.forkServerPid, [&linkKey, &discoveryKey, &brokerKey] {
             linkKey.wipe();
             discoveryKey.wipe();
+            brokerKey.wipe();
         });
         if (setup.forkServerFd < 0) {
             std::fprintf(stderr, "plexus: cannot start the fork server: %s\n", std::strerror(errno));

@@ -17,6 +17,11 @@ void NodePrivate::deriveClusterKeys(QByteArrayView secret, ProcessSetup *setup)
 {
     setup->clusterLinkKey = CryptoKey::derive(secret, ClusterKeyContext);
     setup->discoveryKey = CryptoKey::derive(secret, DiscoveryKeyContext);
+    setup->brokerKey = CryptoKey::derive(secret, BrokerKeyContext);
+    // Subjects name the cluster by 8 bytes of a key of its own: clusters with other
+    // secrets never share a subject, and the id tells nothing of the secret or the keys.
+    const CryptoKey id = CryptoKey::derive(secret, BrokerKeyContext, 2);
+    setup->clusterId = QByteArray(reinterpret_cast<const char *>(id.bytes()), 8).toHex();
 }
 
 void NodePrivate::takeEnvironmentSecret(ProcessSetup *setup)
@@ -73,6 +78,8 @@ bool Node::listenCluster(const ClusterOptions &options)
     context.local.scope = Handshake::Scope::Cluster;
     context.local.psk = d->setup.clusterLinkKey;
     context.discoveryKey = d->setup.discoveryKey;
+    context.brokerKey = d->setup.brokerKey;
+    context.clusterId = d->setup.clusterId;
     ClusterOptions resolved = options;
     QString why;
     ClusterTransport *cluster = ClusterTransport::create(context, &resolved, this, &why);

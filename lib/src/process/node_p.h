@@ -50,6 +50,8 @@ struct ProcessSetup
     // when SECRET was unset). Workers never hold them.
     CryptoKey clusterLinkKey;
     CryptoKey discoveryKey;
+    CryptoKey brokerKey;      // the NATS engine's envelopes
+    QByteArray clusterId;     // names the cluster's subjects on a broker
 };
 
 // PLEXUS_LINK_BACKEND ("descriptor" or "qt"), or \a fallback when it is unset or unknown.
@@ -71,7 +73,10 @@ public:
     // The contexts of the cluster keys: links between machines, discovery datagrams.
     static constexpr char ClusterKeyContext[9] = "plexclu2";
     static constexpr char DiscoveryKeyContext[9] = "plexdsc2";
-    // Derives both cluster keys from \a secret into \a setup.
+    // ...and of the broker engine's: its envelopes (subkey 1) and the cluster id that
+    // names its subjects (subkey 2, only a hash of it is ever shown).
+    static constexpr char BrokerKeyContext[9] = "plexbrk1";
+    // Derives the cluster keys from \a secret into \a setup.
     static void deriveClusterKeys(QByteArrayView secret, ProcessSetup *setup);
     // Reads SECRET from the environment, derives the cluster keys and scrubs the variable.
     static void takeEnvironmentSecret(ProcessSetup *setup);

@@ -339,17 +339,31 @@ void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply
 
     if (toSelf)
         deliverLocally(remote.isEmpty() ? m : MessagePrivate::copy(*m));
-    QVarLengthArray<quint32, 4> full, lost;
-    sendToAll(m, remote, &full, &lost);
-    if (token && !full.isEmpty())
-        m_calls.failLater(token, full, Reply::BackpressureError);
-    if (token && !lost.isEmpty())
-        m_calls.failLater(token, lost, Reply::TargetLostError);
+    SendFailures failed;
+    sendToAll(m, remote, &failed);
+    if (token)
+        failParts(token, failed, true);
+}
+
+void Router::failParts(quint64 token, const SendFailures &failed, bool later)
+{
+    const auto fail = [&](const QVarLengthArray<quint32, 4> &endpoints, Reply::Error error) {
+        if (endpoints.isEmpty())
+            return;
+        if (later)
+            m_calls.failLater(token, endpoints, error);
+        else
+            m_calls.fail(token, endpoints, error);
+    };
+    fail(failed.full, Reply::BackpressureError);
+    fail(failed.lost, Reply::TargetLostError);
+    fail(failed.tooLong, Reply::MessageTooLongError);
 }
 
 void Router::sendToAll(MessagePrivate *m, const QVarLengthArray<Endpoint *, 8> &targets,
-                       QVarLengthArray<quint32, 4> *full, QVarLengthArray<quint32, 4> *lost)
+                       SendFailures *failed)
 {
+    QVarLengthArray<quint32, 4> *full = &failed->full, *lost = &failed->lost;
     // The masters of other machines get one fan-out from the transport (a broker publishes
     // it once); every other target its own copy on its link.
     QList<quint64> machines;
@@ -375,6 +389,14 @@ void Router::sendToAll(MessagePrivate *m, const QVarLengthArray<Endpoint *, 8> &
     }
     if (machines.isEmpty())
         return;
+    if (qsizetype(m->header.length) > m_remote->maxPayloadLength()) {
+        qCWarning(lcIpc) << "message" << Qt::hex << m->header.id << Qt::dec << "of"
+                         << m->header.length << "bytes is longer than the cluster engine carries ("
+                         << m_remote->maxPayloadLength() << "bytes): not sent to other machines";
+        for (Endpoint *e : std::as_const(machineEndpoints))
+            failed->tooLong.append(e->id);
+        return;
+    }
     QList<quint64> machinesFull, machinesLost;
     m_remote->sendToMachines(m, machines, &machinesFull, &machinesLost);
     for (Endpoint *e : std::as_const(machineEndpoints)) {
@@ -429,6 +451,19 @@ void Router::routeReply(MessagePrivate *reply, quint32 endpoint)
     }
     Endpoint *e = m_endpoints.value(endpoint);
     if (e && e->kind == Endpoint::Kind::Machine && m_remote) {
+        QExplicitlySharedDataPointer<MessagePrivate> tooLong;
+        if (Q_UNLIKELY(qsizetype(reply->header.length) > m_remote->maxPayloadLength())) {
+            // The engine cannot carry it (a broker's size limit): the caller learns why
+            // instead of waiting for a reply that never comes.
+            qCWarning(lcIpc) << "reply of" << reply->header.length << "bytes is longer than the"
+                             << "cluster engine carries (" << m_remote->maxPayloadLength()
+                             << "bytes): the caller gets MessageTooLongError";
+            Wire::Header h = reply->header;
+            h.privateFlags |= Wire::Error;
+            h.status = quint32(Reply::MessageTooLongError);
+            tooLong = MessagePrivate::create(h, Payload());
+            reply = tooLong.data();
+        }
         // Whatever link the request came on, the machine may still be reached another way.
         if (m_remote->sendToMachine(e->machine, reply) == RemoteMachines::Sent::Ok)
             accountSent(*reply, e);

@@ -91,6 +91,9 @@ public:
     virtual void refuse(quint64 machine, FrameError reason) = 0;
     // Bytes waiting to go to \a machine (a monitor's trace is dropped past a bound).
     virtual qsizetype queuedBytes(quint64 machine) const = 0;
+    // The longest payload the engine carries to another machine (a broker's message size
+    // limit, less the envelope); a longer message fails there with MessageTooLongError.
+    virtual qsizetype maxPayloadLength() const { return maxMessageLength(); }
 
 protected:
     ~RemoteMachines() = default;
@@ -251,9 +254,18 @@ private:
     void route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply, const Sender *only);
     void routeReply(MessagePrivate *reply, quint32 endpoint);
     Sent sendToEndpoint(Endpoint *e, MessagePrivate *m);
-    // Sends \a m to every target; those it could not reach go to *full and *lost.
+    // The targets a message could not reach, by why.
+    struct SendFailures
+    {
+        QVarLengthArray<quint32, 4> full;      // BackpressureError
+        QVarLengthArray<quint32, 4> lost;      // TargetLostError
+        QVarLengthArray<quint32, 4> tooLong;   // MessageTooLongError (the engine's limit)
+    };
+    // Sends \a m to every target; those it could not reach go to *failed.
     void sendToAll(MessagePrivate *m, const QVarLengthArray<Endpoint *, 8> &targets,
-                   QVarLengthArray<quint32, 4> *full, QVarLengthArray<quint32, 4> *lost);
+                   SendFailures *failed);
+    // Fails the parts of call \a token that \a failed names (now, or from the event loop).
+    void failParts(quint64 token, const SendFailures &failed, bool later);
     // Stats and trace of a message that went to \a to.
     void accountSent(const MessagePrivate &m, const Endpoint *to);
     void receive(MessagePrivate *m, Endpoint *from);

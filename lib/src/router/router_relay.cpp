@@ -67,12 +67,10 @@ void Router::relay(MessagePrivate *m, Endpoint *origin)
     m->header.token = token;
     if (toSelf)
         deliverLocally(remote.isEmpty() ? m : MessagePrivate::copy(*m));
-    QVarLengthArray<quint32, 4> full, lost;
-    sendToAll(m, remote, &full, &lost);
-    if (token && !full.isEmpty())
-        m_calls.fail(token, full, Reply::BackpressureError);
-    if (token && !lost.isEmpty())
-        m_calls.fail(token, lost, Reply::TargetLostError);
+    SendFailures failed;
+    sendToAll(m, remote, &failed);
+    if (token)
+        failParts(token, failed, false);
 }
 
 void Router::relayReply(quint32 endpoint, quint64 token, int total, bool final,

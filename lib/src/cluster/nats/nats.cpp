@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+//
+// The NATS engine (nats_p.h; docs/CLUSTER.md "NATS", docs/PROTOCOL.md section 10): what
+// arrives on nats.c's threads and is handed over, presence, and the machines it makes.
+// Sending: nats_send.cpp.
+#include "nats_p.h"
+#include "clock_p.h"
+#include "logging_p.h"
+
+#include <QtCore/qdatetime.h>
+#include <QtCore/qmetaobject.h>
+#include <QtCore/qtimer.h>
+#include <QtCore/qurl.h>
+
+#include <algorithm>
+
+namespace Plexus {
+
+using namespace BrokerWire;
+
+NatsTransport::NatsTransport(const ClusterContext &context, QObject *parent)
+    : ClusterTransport(parent),
+      m_context(context),
+      m_router(context.router),
+      m_self(context.local.localMachine),
+      m_isPeer(context.local.localRole == PeerRole::Peer)
+{
+    m_prefix = "plx." + context.clusterId + '.';
+    m_inbox = inboxOf(m_self);
+    m_all = m_prefix + "all";
+    m_presence = m_prefix + "presence";
+    m_noRespondersPrefix = m_prefix + "nr." + QByteArray::number(m_self, 16) + '.';
+}
+
+NatsTransport::~NatsTransport()
+{
+    stop();
+}
+
+QByteArray NatsTransport::inboxOf(quint64 machine) const
+{
+    return m_prefix + "m." + QByteArray::number(machine, 16);
+}
+
+bool NatsTransport::applyUrl(const QString &url, ClusterOptions *options, QString *error)
+{
+    Q_UNUSED(options);
+    // nats://a:1,b:2 is nats.c's own list form; each part must be a plain server address.
+    const QString rest = url.mid(int(qstrlen("nats://")));
+    const QStringList servers = rest.split(u',');
+    if (!url.startsWith(QLatin1String("nats://")) || rest.isEmpty()) {
+        *error = QStringLiteral("Unsupported cluster URL %1 (NATS: nats://host:port[,host:port...])").arg(url);
+        return false;
+    }
+    for (const QString &server : servers) {
+        const QUrl u(QStringLiteral("nats://") + server.trimmed());
+        if (server.trimmed().isEmpty() || !u.isValid() || u.host().isEmpty() || !u.path().isEmpty()
+            || u.hasQuery() || u.hasFragment()) {
+            *error = QStringLiteral("Unsupported NATS server \"%1\" in %2 (use host:port)").arg(server, url);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool NatsTransport::listen(const ClusterOptions &options, QString *error)
+{
+    m_options = options;
+    if (!m_context.brokerKey.isValid() || m_context.clusterId.isEmpty()) {
+        *error = QStringLiteral("The NATS engine has no key (no cluster secret)");
+        return false;
+    }
+    NatsClient::Settings settings;
+    const QString rest = options.url.mid(int(qstrlen("nats://")));
+    for (const QString &server : rest.split(u','))
+        settings.servers.append("nats://" + server.trimmed().toUtf8());
+    settings.name = (m_isPeer ? "plexus-peer-" : "plexus-") + QByteArray::number(m_self, 16);
+    settings.pingIntervalMs = options.nats.pingIntervalMs;
+    settings.reconnectWaitMs = options.nats.reconnectWaitMs;
+    settings.connectTimeoutMs = options.nats.connectTimeoutMs;
+    settings.reconnectBufferBytes = options.nats.reconnectBufferBytes;
+    // The nats.c queue of each subscription holds at most what ours does.
+    settings.pendingMessages = int(QueueMessages);
+    settings.pendingBytes = QueueBytes;
+
+    m_epoch = Crypto::nextId();
+    QList<QByteArray> subjects{m_inbox, m_presence, m_noRespondersPrefix + '*'};
+    if (!m_isPeer)
+        subjects.append(m_all);   // a monitor is never the target of cluster()
+    m_client.reset(new NatsClient(static_cast<NatsClient::Sink *>(this)));
+    if (!m_client->start(settings, subjects, error)) {
+        m_client.reset();
+        return false;
+    }
+    m_timer = new QTimer(this);
+    m_timer->setInterval(qMax(10, options.heartbeatIntervalMs));
+    connect(m_timer, &QTimer::timeout, this, &NatsTransport::tick);
+    m_timer->start();
+    qCInfo(lcCluster) << (m_isPeer ? "peer" : "machine") << Qt::hex << m_self << Qt::dec
+                      << "joins the cluster on NATS" << options.url << "(nats.c"
+                      << NatsClient::libraryVersion() << ')';
+    return true;
+}
+
+bool NatsTransport::connectToPeer(const QUrl &url, QString *error)
+{
+    *error = QStringLiteral("The NATS engine meets every machine through the broker; %1 is not "
+                            "dialed (name more NATS servers in the cluster URL instead)")
+                     .arg(url.toString());
+    return false;
+}
+
+void NatsTransport::stop()
+{
+    if (m_client && m_connected)
+        publishPresence(PresenceKind::Bye, m_presence);
+    // First the client: once it is gone, no nats.c thread can reach this object.
+    m_client.reset();
+    delete m_timer;
+    m_timer = nullptr;
+    for (Peer &p : m_peers) {
+        if (p.endpoint)
+            m_router->machineLost(p.endpoint);
+    }
+    m_peers.clear();
+    m_connected = false;
+    std::lock_guard lock(m_lock);
+    m_queue.clear();
+    m_queuedBytes = 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// nats.c's threads
+
+void NatsTransport::natsMessage(const char *subject, const char *data, int size, bool noResponders)
+{
+    const QByteArrayView s(subject);
+    Inbound in;
+    if (noResponders) {
+        // The server's notice that a direct message of ours found no subscriber: the
+        // machine whose inbox it was is gone (our reply subject names it).
+        if (!s.startsWith(m_noRespondersPrefix))
+            return;
+        bool ok = false;
+        in.kind = Inbound::Kind::NoResponders;
+        in.number = qint64(s.sliced(m_noRespondersPrefix.size()).toULongLong(&ok, 16));
+        if (ok)
+            push(std::move(in));
+        return;
+    }
+    const auto reject = [&](FrameError reason) {
+        Inbound r;
+        r.kind = Inbound::Kind::Rejected;
+        r.reason = reason;
+        r.text = QString::fromUtf8(s.first(qMin(s.size(), MaxSubjectLength)));
+        push(std::move(r));
+    };
+    const bool onInbox = s == m_inbox, onAll = s == m_all, onPresence = s == m_presence;
+    if (!onInbox && !onAll && !onPresence) {
+        reject(FrameError::UnexpectedFrame);   // on our no-responders subject, but no notice
+        return;
+    }
+    QByteArray body;
+    const qsizetype maxBody = Wire::HeaderSize + maxMessageLength() + 4 + 8 * qsizetype(MaxTargets);
+    FrameError e = open(QByteArrayView(data, size), m_context.brokerKey, s, maxBody, &in.envelope, &body);
+    if (e == FrameError::NoError) {
+        // A channel is only ever published on its own subjects (Presence: also an inbox,
+        // for the answer to a hello).
+        const Channel c = in.envelope.channel;
+        const bool fits = (c == Channel::Direct && onInbox) || (c == Channel::All && onAll)
+                || (c == Channel::Presence && (onPresence || onInbox));
+        if (!fits || in.envelope.sender == m_self)
+            e = FrameError::UnexpectedFrame;
+    }
+    if (e == FrameError::NoError) {
+        std::lock_guard lock(m_lock);
+        e = m_replay.check(in.envelope, QDateTime::currentMSecsSinceEpoch());
+    }
+    if (e != FrameError::NoError) {
+        reject(e);
+        return;
+    }
+    if (in.envelope.channel == Channel::Presence) {
+        e = parsePresence(body, &in.presence);
+        if (e != FrameError::NoError) {
+            reject(e);
+            return;
+        }
+        in.kind = Inbound::Kind::Presence;
+        push(std::move(in));
+        return;
+    }
+    Wire::Header header;
+    QByteArrayView payload;
+    QList<quint64> targets;
+    e = parseFrame(body, in.envelope.channel, maxMessageLength(), &header, &payload, &targets);
+    if (e != FrameError::NoError) {
+        reject(e);
+        return;
+    }
+    if (in.envelope.channel == Channel::All && !targets.contains(m_self)) {
+        // For the machines its sender knew of; we joined after it looked. Still a sign of
+        // life of the sender.
+        in.kind = Inbound::Kind::NotForUs;
+        push(std::move(in));
+        return;
+    }
+    in.kind = Inbound::Kind::Frame;
+    in.message = MessagePrivate::create(header);
+    if (!payload.isEmpty())
+        std::memcpy(in.message->payload(), payload.data(), size_t(payload.size()));
+    push(std::move(in), in.envelope.sender);
+}
+
+void NatsTransport::natsConnected(const QString &server, qint64 maxPayload, bool reconnect)
+{
+    Inbound in;
+    in.kind = Inbound::Kind::Connected;
+    in.text = server;
+    in.number = maxPayload;
+    in.reconnect = reconnect;
+    push(std::move(in));
+}
+
+void NatsTransport::natsDisconnected()
+{
+    Inbound in;
+    in.kind = Inbound::Kind::Disconnected;
+    push(std::move(in));
+}
+
+void NatsTransport::natsClosed()
+{
+    Inbound in;
+    in.kind = Inbound::Kind::Closed;
+    push(std::move(in));
+}
+
+void NatsTransport::natsError(bool slowConsumer, const QString &text)
+{
+    if (!slowConsumer) {
+        qCWarning(lcCluster) << "NATS:" << text;
+        return;
+    }
+    Inbound in;
+    in.kind = Inbound::Kind::SlowConsumer;
+    in.text = text;
+    push(std::move(in));
+}
+
+void NatsTransport::push(Inbound &&in, quint64 sender)
+{
+    const qsizetype bytes = in.message ? Wire::HeaderSize + in.message->header.length : 64;
+    bool wake = false;
+    {
+        std::lock_guard lock(m_lock);
+        const bool bounded = in.kind == Inbound::Kind::Frame || in.kind == Inbound::Kind::Rejected
+                || in.kind == Inbound::Kind::NotForUs || in.kind == Inbound::Kind::Presence;
+        if (bounded && (qsizetype(m_queue.size()) >= QueueMessages || m_queuedBytes + bytes > QueueBytes)) {
+            // The Node's thread does not keep up: drop, and fail what waits on the sender
+            // (drain()), rather than grow without bound.
+            ++m_dropped;
+            if (sender)
+                m_overflowed.insert(sender);
+            return;
+        }
+        m_queuedBytes += bytes;
+        m_queue.push_back(std::move(in));
+        wake = !m_wakePosted;
+        m_wakePosted = true;
+    }
+    // One wake-up per batch: the Node drains everything queued until then.
+    if (wake)
+        QMetaObject::invokeMethod(this, &NatsTransport::drain, Qt::QueuedConnection);
+}
+
+// ---------------------------------------------------------------------------------------
+// The Node's thread
+
+void NatsTransport::drain()
+{
+    std::deque<Inbound> batch;
+    QSet<quint64> overflowed;
+    {
+        std::lock_guard lock(m_lock);
+        batch.swap(m_queue);
+        m_queuedBytes = 0;
+        m_wakePosted = false;
+        overflowed.swap(m_overflowed);
+    }
+    for (quint64 machine : std::as_const(overflowed)) {
+        // Something it sent was dropped: what waits on it may never be answered.
+        auto it = m_peers.find(machine);
+        if (it != m_peers.end() && it->endpoint) {
+            qCWarning(lcCluster) << "messages from machine" << Qt::hex << machine << Qt::dec
+                                 << "were dropped (the receive queue was full): its calls fail";
+            renewEndpoint(*it);
+        }
+    }
+    for (Inbound &in : batch) {
+        if (!m_client)
+            return;   // stopped by what the last one did
+        handle(in);
+    }
+}
+
+void NatsTransport::handle(Inbound &in)
+{
+    switch (in.kind) {
+    case Inbound::Kind::Frame:
+        if (Peer *p = heard(in.envelope)) {
+            ++p->messagesIn;
+            p->bytesIn += quint64(Wire::HeaderSize + in.message->header.length);
+            m_router->machineMessage(p->endpoint, in.message.take());
+        }
+        return;
+    case Inbound::Kind::NotForUs:
+        ++m_notForUs;
+        heard(in.envelope);
+        return;
+    case Inbound::Kind::Presence:
+        presence(in);
+        return;
+    case Inbound::Kind::Rejected:
+        Q_EMIT rejected(QStringLiteral("nats:") + in.text, in.reason,
+                        QStringLiteral("broker message dropped"));
+        return;
+    case Inbound::Kind::NoResponders:
+        lose(quint64(in.number), "has no subscriber for its inbox (NATS: no responders)");
+        return;
+    case Inbound::Kind::Connected:
+        m_connected = true;
+        m_server = in.text;
+        m_maxPayload = in.number;
+        if (in.reconnect) {
+            // A new epoch: what we send from now on is told apart from what the old
+            // connection may still deliver, and the others learn that we were away.
+            m_epoch = Crypto::nextId();
+            m_sequenceAll = m_sequencePresence = 0;
+            for (Peer &p : m_peers)
+                p.sequenceOut = 0;
+        }
+        qCInfo(lcCluster) << (in.reconnect ? "reconnected to" : "connected to") << "NATS server"
+                          << m_server << "(max payload" << m_maxPayload << "bytes)";
+        publishPresence(PresenceKind::Hello, m_presence);
+        return;
+    case Inbound::Kind::Disconnected:
+        if (!m_connected)
+            return;
+        m_connected = false;
+        qCWarning(lcCluster) << "lost the NATS server" << m_server << "; trying the others";
+        // Replies sent to us meanwhile are lost: what waits fails now, the machines stay
+        // known until they are silent for longer than the dead interval.
+        for (Peer &p : m_peers)
+            renewEndpoint(p);
+        return;
+    case Inbound::Kind::Closed:
+        m_connected = false;
+        for (const quint64 machine : m_peers.keys())
+            lose(machine, "is out of reach: the NATS connection is closed");
+        return;
+    case Inbound::Kind::SlowConsumer:
+        qCWarning(lcCluster) << "NATS dropped messages for us (" << in.text << "): every call fails";
+        for (Peer &p : m_peers)
+            renewEndpoint(p);
+        return;
+    }
+}
+
+NatsTransport::Peer *NatsTransport::heard(const Envelope &env)
+{
+    Peer &p = m_peers[env.sender];
+    if (p.machine == 0) {
+        p.machine = env.sender;
+        p.isMonitor = env.role == quint8(PeerRole::Peer);
+        p.inbox = inboxOf(env.sender);
+        p.noResponders = m_noRespondersPrefix + QByteArray::number(env.sender, 16);
+    }
+    p.lastHeard = monotonicMs();
+    if (p.epoch != env.epoch) {
+        if (p.oldEpochs.contains(env.epoch))
+            return p.endpoint ? &p : nullptr;   // a late message of its previous connection
+        if (p.epoch) {
+            // It reconnected: what it was doing for us may be lost.
+            p.oldEpochs.append(p.epoch);
+            if (p.oldEpochs.size() > ReplayGuard::MaxEpochs)
+                p.oldEpochs.removeFirst();
+            if (p.endpoint)
+                renewEndpoint(p);
+        }
+        p.epoch = env.epoch;
+    }
+    if (!p.endpoint)
+        p.endpoint = m_router->machineConnected(p.machine, p.isMonitor);
+    if (!p.up) {
+        p.up = true;
+        p.since = QDateTime::currentDateTimeUtc();
+        const PeerInfo info = infoOf(p);
+        qCInfo(lcCluster) << "machine up on NATS:" << info;
+        Q_EMIT peerConnected(info);
+    }
+    return &p;
+}
+
+void NatsTransport::presence(const Inbound &in)
+{
+    const quint64 machine = in.envelope.sender;
+    if (in.presence.kind == PresenceKind::Bye) {
+        lose(machine, "left the cluster");
+        return;
+    }
+    const bool known = m_peers.contains(machine) && m_peers[machine].epoch == in.envelope.epoch;
+    Peer *p = heard(in.envelope);
+    // A newcomer's hello is answered on its inbox: it learns of us at once, not at our
+    // next heartbeat.
+    if (p && in.presence.kind == PresenceKind::Hello && !known)
+        publishPresence(PresenceKind::Answer, p->inbox);
+}
+
+void NatsTransport::renewEndpoint(Peer &p)
+{
+    // The router's endpoint for the machine is replaced: what waited on the old one ends
+    // with TargetLostError, the machine stays reachable.
+    const quint32 old = p.endpoint;
+    p.endpoint = m_router->machineConnected(p.machine, p.isMonitor);
+    if (old)
+        m_router->machineLost(old);
+}
+
+void NatsTransport::lose(quint64 machine, const char *why)
+{
+    const auto it = m_peers.find(machine);
+    if (it == m_peers.end())
+        return;
+    const Peer p = *it;
+    m_peers.erase(it);
+    if (p.endpoint)
+        m_router->machineLost(p.endpoint);
+    if (p.up) {
+        const PeerInfo info = infoOf(p);
+        qCInfo(lcCluster) << "machine" << Qt::hex << machine << Qt::dec << why;
+        Q_EMIT peerDisconnected(info);
+    }
+}
+
+void NatsTransport::tick()
+{
+    if (m_connected)
+        publishPresence(PresenceKind::Heartbeat, m_presence);
+    const qint64 now = monotonicMs();
+    QList<quint64> silent;
+    for (const Peer &p : std::as_const(m_peers)) {
+        if (now - p.lastHeard > m_options.deadAfterMs)
+            silent.append(p.machine);
+    }
+    for (quint64 machine : std::as_const(silent)) {
+        qCWarning(lcCluster) << "machine" << Qt::hex << machine << Qt::dec << "was silent for"
+                             << now - m_peers.value(machine).lastHeard << "ms";
+        lose(machine, "is lost (silent)");
+    }
+    std::lock_guard lock(m_lock);
+    m_replay.prune(QDateTime::currentMSecsSinceEpoch());
+}
+
+PeerInfo NatsTransport::infoOf(const Peer &p) const
+{
+    PeerInfo info;
+    info.setMachineId(p.machine);
+    info.setConnectedSince(p.since);
+    info.setMonitor(p.isMonitor);
+    // Reached through the broker: the address is the server this side uses.
+    info.setAddress(m_server);
+    info.setMessagesIn(p.messagesIn);
+    info.setMessagesOut(p.messagesOut);
+    info.setBytesIn(p.bytesIn);
+    info.setBytesOut(p.bytesOut);
+    return info;
+}
+
+QList<PeerInfo> NatsTransport::peers() const
+{
+    QList<PeerInfo> out;
+    for (const Peer &p : m_peers) {
+        if (p.up)
+            out.append(infoOf(p));
+    }
+    std::sort(out.begin(), out.end(), [](const PeerInfo &a, const PeerInfo &b) {
+        return a.machineId() < b.machineId();
+    });
+    return out;
+}
+
+} // namespace Plexus

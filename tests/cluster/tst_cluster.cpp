@@ -9,6 +9,7 @@
 
 #include "helperprocess.h"
 #include "liveprocesses.h"
+#include "natsserver.h"
 #include "testhosts.h"
 
 #include <QtCore/qdir.h>
@@ -84,6 +85,10 @@ private:
     // RECV lines of call \a id, per "tag pid slot", across every host.
     QHash<QByteArray, int> receivers(const QByteArray &id);
     bool peerUp(int host, int other);
+    // The NATS engine's machines run beside their server on loopback (a network namespace
+    // of their own would not reach it); a silent host is a stopped one there.
+    bool onNats() const { return m_engine == u"nats"_s; }
+    bool cutWires() const { return m_hosts.mode() == TestHosts::Mode::Namespaces && !onNats(); }
     void stopMachine(Machine &m);
     QByteArray dump();
 
@@ -95,6 +100,7 @@ private:
     int m_nextCall = 0;
     bool m_killed3 = false;
     QString m_engine;   // the engine the machines run now
+    TestSupport::NatsServers m_nats;   // the broker of the "nats" row, stopped with the test
 };
 
 bool tst_Cluster::start(int host, const QByteArray &secret, const QStringList &extra)
@@ -120,10 +126,13 @@ bool tst_Cluster::start(int host, const QByteArray &secret, const QStringList &e
     // The cluster engine of this run (initTestCase_data): the URL that names it.
     if (m_engine == u"mesh"_s)
         args << u"--cluster-url"_s << u"tcp://0.0.0.0:%1"_s.arg(m_ports.value(host));
+    else if (onNats())
+        args << u"--cluster-url"_s << m_nats.urls();
     args << extra;
-    QString program;
-    QStringList arguments;
-    m_hosts.wrap(host, QStringLiteral(CLUSTER_NODE_PATH), args, &program, &arguments);
+    QString program = QStringLiteral(CLUSTER_NODE_PATH);
+    QStringList arguments = args;
+    if (!onNats())
+        m_hosts.wrap(host, QStringLiteral(CLUSTER_NODE_PATH), args, &program, &arguments);
     m.process = new HelperProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(u"SECRET"_s);
@@ -229,10 +238,13 @@ void tst_Cluster::stopMachine(Machine &m)
 
 void tst_Cluster::initTestCase_data()
 {
-    // Every scenario runs once per cluster engine (as qtremoteobjects runs its integration
-    // tests per backend): the next engine is a new row here and a URL in start().
+    // Every scenario runs on each cluster engine, one engine per run so that the scenarios
+    // build on each other as they do in a real cluster (a host killed stays dead, the
+    // last check sees all the traffic): PLEXUS_CLUSTER_ENGINE=mesh (the default) or nats,
+    // one CTest entry each (tst_cluster, tst_cluster_nats).
     QTest::addColumn<QString>("engine");
-    QTest::newRow("mesh") << u"mesh"_s;
+    const QString engine = qEnvironmentVariable("PLEXUS_CLUSTER_ENGINE", u"mesh"_s);
+    QTest::newRow(qPrintable(engine)) << engine;
 }
 
 void tst_Cluster::initTestCase()
@@ -266,11 +278,16 @@ void tst_Cluster::init()
     m_expected.clear();
     m_killed3 = false;
     m_engine = engine;
+    if (onNats()) {
+        QString why;
+        QVERIFY2(m_nats.start(1, &why), qPrintable(why + m_nats.dump()));
+    }
     for (int k = 1; k <= Hosts; ++k)
         QVERIFY(start(k, Secret));
     // The wrong secret also dials host 1 itself, so the TCP handshake is refused too.
-    QVERIFY(start(WrongHost, "not the cluster secret",
-                  {u"--peer"_s, u"tcp://%1:%2"_s.arg(m_hosts.address(1)).arg(m_ports[1])}));
+    // (On NATS there is nothing to dial: its subjects are not even the cluster's.)
+    const QStringList dial{u"--peer"_s, u"tcp://%1:%2"_s.arg(m_hosts.address(1)).arg(m_ports[1])};
+    QVERIFY(start(WrongHost, "not the cluster secret", onNats() ? QStringList() : dial));
     for (int k = 1; k <= WrongHost; ++k)
         QTRY_VERIFY2_WITH_TIMEOUT(m_machines[k].machineId != 0, dump().constData(), 15000);
 }
@@ -283,6 +300,7 @@ void tst_Cluster::cleanupTestCase()
     for (auto it = m_machines.cbegin(); it != m_machines.cend(); ++it)
         left += liveProcesses(it->token);
     m_hosts.tearDown();
+    m_nats.stopAll();
     QVERIFY2(left.isEmpty(), "processes were still running after the test");
     if (m_hosts.mode() == TestHosts::Mode::Namespaces) {
         QString list;
@@ -385,6 +403,20 @@ void tst_Cluster::clusterReachesOtherMastersOnly()
 
 void tst_Cluster::wrongSecretNeverJoins()
 {
+    if (onNats()) {
+        // Another secret is another cluster id: its subjects are not ours, so neither side
+        // ever sees the other (forged and tampered messages on our subjects:
+        // tst_natsbroker). It stays alone while the cluster works.
+        QTRY_VERIFY2_WITH_TIMEOUT(peerUp(1, 2) && peerUp(1, 3), dump().constData(), JoinTimeoutMs);
+        const Result r = call(1, "broadcast");
+        QCOMPARE(r.count, Hosts * ProcessesPerHost);
+        m_expected["c" + QByteArray::number(m_nextCall)] = Hosts * ProcessesPerHost;
+        const QByteArray wrong = QByteArray::number(m_machines[WrongHost].machineId, 16);
+        for (int k = 1; k <= Hosts; ++k)
+            QCOMPARE(countLines(k, "PEERUP", wrong), 0);
+        QCOMPARE(countLines(WrongHost, "PEERUP"), 0);
+        return;
+    }
     // Host 4 announces itself and dials host 1: both are refused there, its announcements
     // on the other hosts too.
     const auto refusedBy = [this](int host, const QByteArray &transport) {
@@ -414,7 +446,7 @@ void tst_Cluster::silentPeerNoticedAndReconnects()
     timer.start();
     // Host 3 goes silent without closing anything: its wire is cut (or, on loopback, its
     // master is stopped).
-    if (m_hosts.mode() == TestHosts::Mode::Namespaces)
+    if (cutWires())
         QVERIFY(m_hosts.setWire(3, false));
     else
         QCOMPARE(::kill(pid_t(pid3), SIGSTOP), 0);
@@ -432,7 +464,7 @@ void tst_Cluster::silentPeerNoticedAndReconnects()
     QCOMPARE(r.count, (Hosts - 1) * ProcessesPerHost);
     m_expected["c" + QByteArray::number(m_nextCall)] = (Hosts - 1) * ProcessesPerHost;
 
-    if (m_hosts.mode() == TestHosts::Mode::Namespaces)
+    if (cutWires())
         QVERIFY(m_hosts.setWire(3, true));
     else
         QCOMPARE(::kill(pid_t(pid3), SIGCONT), 0);

@@ -194,11 +194,13 @@ bool NatsClient::start(const Settings &settings, const QList<QByteArray> &subjec
     for (const QByteArray &s : settings.servers)
         servers.append(s.constData());
     State *s = d.get();
-    // What matters for latency and failure (docs/CLUSTER.md, "NATS"): write at once, no
-    // copy of our own publications, find a dead server in two pings, keep reconnecting
-    // (to any server of the list) with a small buffer, and never block the caller.
+    // What matters for latency and failure (docs/CLUSTER.md, "NATS"): servers tried in the
+    // URL's order (an operator puts the nearest first), write at once, no copy of our own
+    // publications, find a dead server in two pings, keep reconnecting (to any server of
+    // the list) with a small buffer, and never block the caller.
     if (!check(natsOptions_SetServers(o, servers.data(), int(servers.size())), "server list", error)
         || !check(natsOptions_SetName(o, settings.name.constData()), "name", error)
+        || !check(natsOptions_SetNoRandomize(o, true), "server order", error)   // the URL's order
         || !check(natsOptions_SetSendAsap(o, true), "send-asap", error)
         || !check(natsOptions_SetNoEcho(o, true), "no-echo", error)
         || !check(natsOptions_SetPingInterval(o, qMax(100, settings.pingIntervalMs)), "ping interval", error)

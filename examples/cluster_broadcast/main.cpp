@@ -111,6 +111,8 @@ int main(int argc, char **argv)
             {QStringLiteral("peer"), QStringLiteral("Connect to tcp://host:port."),
              QStringLiteral("url")},
             {QStringLiteral("no-broadcast"), QStringLiteral("Announce to --announce only.")},
+            {QStringLiteral("nats"), QStringLiteral("Meet the other machines on NATS: nats://host:port[,...]."),
+             QStringLiteral("url")},
             {QStringLiteral("send"), QStringLiteral("Invalidate <key> once a peer is up, then quit."),
              QStringLiteral("key")},
         });
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
         Plexus::ClusterOptions options;
         options.port = quint16(parser.value(QStringLiteral("port")).toUInt());
         options.mesh.broadcast = !parser.isSet(QStringLiteral("no-broadcast"));
+        options.url = parser.value(QStringLiteral("nats"));   // empty: the mesh
         for (const QString &a : parser.values(QStringLiteral("announce"))) {
             const qsizetype colon = a.lastIndexOf(u':');
             options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});

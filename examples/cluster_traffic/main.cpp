@@ -87,6 +87,7 @@ void addOptions(QCommandLineParser &parser)
     parser.addOptions({{u"port"_s, u"cluster port"_s, u"port"_s, u"0"_s},
                        {u"peer"_s, u"a master to connect to"_s, u"tcp://host:port"_s},
                        {u"announce"_s, u"extra discovery target"_s, u"host:port"_s},
+                       {u"nats"_s, u"meet the other machines on NATS"_s, u"nats://host:port[,...]"_s},
                        {u"rate"_s, u"calls per second per worker (0: flood)"_s, u"n"_s, u"20"_s},
                        {u"remote-control"_s, u"let monitors restart workers and send"_s}});
 }
@@ -128,6 +129,7 @@ int main(int argc, char **argv)
         node.setIntrospection({.remoteControl = parser.isSet(u"remote-control"_s)});
         Plexus::ClusterOptions options;
         options.port = quint16(parser.value(u"port"_s).toUInt());
+        options.url = parser.value(u"nats"_s);   // empty: the mesh
         for (const QString &a : parser.values(u"announce"_s)) {
             const qsizetype colon = a.lastIndexOf(u':');
             options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});

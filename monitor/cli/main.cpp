@@ -59,7 +59,7 @@ int main(int argc, char **argv)
             "p pause, q quit.\n\n"
             "The secret comes from the SECRET environment variable. Masters are found by UDP "
             "discovery on --port, or given with --peer; the masters they are linked to are "
-            "found from there.\n\n"
+            "found from there. On a cluster that runs on NATS, --nats names its servers.\n\n"
             "Exit codes: 0 success, 1 usage error (also: the --pid to restart runs on several "
             "machines), 2 no SECRET, 3 no master found within "
             "--timeout, 4 the master refused the control action, 5 another failure (a "
@@ -72,6 +72,8 @@ int main(int argc, char **argv)
     parser.addPositionalArgument(u"command"_s, u"status, top, trace, send, restart or metrics"_s);
     const QCommandLineOption port(u"port"_s, u"UDP discovery port (the masters' cluster port)."_s, u"port"_s);
     const QCommandLineOption peer(u"peer"_s, u"A master at host:port (repeatable)."_s, u"host:port"_s);
+    const QCommandLineOption nats(u"nats"_s, u"The cluster runs on NATS: its servers, "
+                                             "nats://host:port[,host:port...]."_s, u"url"_s);
     const QCommandLineOption timeout(u"timeout"_s,
                                      u"How long to look for masters, in ms (default 3000). A master "
                                      "found gets at least 2500 ms to answer whatever this is: it "
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
                                        "the machine that runs --pid."_s,
                                      u"id"_s);
     const QCommandLineOption pid(u"pid"_s, u"restart: the worker's pid."_s, u"pid"_s);
-    parser.addOptions({port, peer, timeout, json, iterations, interval, opcode, count, data,
+    parser.addOptions({port, peer, nats, timeout, json, iterations, interval, opcode, count, data,
                        broadcast, machine, pid});
 
     if (!parser.parse(QCoreApplication::arguments()))
@@ -129,8 +131,11 @@ int main(int argc, char **argv)
         options.client.discoveryPort = quint16(n);
     }
     options.client.peers = parser.values(peer);
-    if (!options.client.discoveryPort && options.client.peers.isEmpty())
-        return usageError(u"give --port (discovery) or --peer host:port"_s);
+    options.client.natsUrl = parser.value(nats);
+    if (!options.client.natsUrl.isEmpty() && !options.client.natsUrl.startsWith(u"nats://"))
+        return usageError(u"--nats: nats://host:port[,host:port...]"_s);
+    if (!options.client.discoveryPort && options.client.peers.isEmpty() && options.client.natsUrl.isEmpty())
+        return usageError(u"give --port (discovery), --peer host:port or --nats URL"_s);
     if (!parseNumber(parser.value(timeout), &n) || n == 0 || n > 3600 * 1000)
         return usageError(u"--timeout: a duration in ms"_s);
     options.timeoutMs = int(n);

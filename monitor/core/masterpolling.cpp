@@ -123,8 +123,8 @@ void MonitorClientPrivate::onSnapshot(quint64 machine, const Plexus::Message &m)
 
 void MonitorClientPrivate::followPeers(const MachineSnapshot &snapshot)
 {
-    if (!options.followPeers || !node)
-        return;
+    if (!options.followPeers || !node || !options.natsUrl.isEmpty())
+        return;   // on NATS every master is met through the broker
     const qint64 t = now();
     for (const PeerSnapshot &p : snapshot.peers) {
         if (p.monitor || p.machine == 0 || p.port == 0 || masters.contains(p.machine))

@@ -87,8 +87,9 @@ void MonitorClientPrivate::updateStatus()
     if (!node) {
         text = u"stopped"_s;
     } else if (masters.isEmpty()) {
-        text = options.discoveryPort ? u"waiting for masters (discovery on UDP port %1)"_s.arg(options.discoveryPort)
-                                     : u"connecting to masters"_s;
+        text = !options.natsUrl.isEmpty() ? u"waiting for masters on NATS %1"_s.arg(options.natsUrl)
+                : options.discoveryPort ? u"waiting for masters (discovery on UDP port %1)"_s.arg(options.discoveryPort)
+                                        : u"connecting to masters"_s;
     } else {
         int processes = 0;
         for (const MachineEntry &m : state.machines())
@@ -276,6 +277,7 @@ bool MonitorClient::start(const ClientOptions &options)
     Plexus::ClusterOptions cluster;
     cluster.port = options.discoveryPort;
     cluster.secret = secret;
+    cluster.url = options.natsUrl;   // empty: the mesh
     if (!node->listenCluster(cluster)) {
         const bool noSecret = node->error() == Plexus::Node::ClusterSecretError;
         return d->fail(noSecret ? NoSecretError : NodeError,

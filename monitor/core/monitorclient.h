@@ -22,6 +22,9 @@ struct ClientOptions
     quint16 discoveryPort = 0;
     /*! Masters to connect to by address: "host:port" or "tcp://host:port". */
     QStringList peers;
+    /*! The cluster runs on NATS: its servers, "nats://host:port[,host:port...]". The
+        monitor then meets every master through the broker (no discovery, no peers). */
+    QString natsUrl;
     /*! Also connect to the masters that the connected ones are linked to (from their peer
         lists): one address is enough to see the whole cluster. */
     bool followPeers = true;

@@ -51,6 +51,9 @@ int main(int argc, char **argv)
             u"port"_s, u"0"_s);
     const QCommandLineOption peerOption(u"peer"_s, u"Connect to the master at <host:port> (repeatable)."_s,
                                         u"host:port"_s);
+    const QCommandLineOption natsOption(
+            u"nats"_s, u"The cluster runs on NATS: its servers, nats://host:port[,host:port...]."_s,
+            u"url"_s);
     const QCommandLineOption intervalOption(u"poll"_s, u"Ask every master for a snapshot every <ms>."_s,
                                             u"ms"_s, u"1000"_s);
     const QCommandLineOption screenshotsOption(
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
     const QCommandLineOption viewOption(
             u"view"_s, u"Start on view <id>: machines, processes, rates, flow, trace, security."_s,
             u"id"_s);
-    parser.addOptions({portOption, peerOption, intervalOption, screenshotsOption, statsOption,
+    parser.addOptions({portOption, peerOption, natsOption, intervalOption, screenshotsOption, statsOption,
                        viewOption});
     parser.process(app);
 
@@ -77,6 +80,7 @@ int main(int argc, char **argv)
     ClientOptions options;
     options.discoveryPort = quint16(port);
     options.peers = parser.values(peerOption);
+    options.natsUrl = parser.value(natsOption);
     options.snapshotIntervalMs = std::max(100, parser.value(intervalOption).toInt());
     const bool screenshots = parser.isSet(screenshotsOption);
 
@@ -108,8 +112,8 @@ int main(int argc, char **argv)
                               u"The monitor cannot join the cluster: %1."_s.arg(why));
         return 1;
     }
-    if (options.peers.isEmpty() && options.discoveryPort == 0)
-        window.showProblem(u"no --peer and no --port: type a master's host:port in Machines"_s);
+    if (options.peers.isEmpty() && options.discoveryPort == 0 && options.natsUrl.isEmpty())
+        window.showProblem(u"no --peer, --port or --nats: type a master's host:port in Machines"_s);
 
     if (parser.isSet(viewOption)) {
         ViewPage *page = window.page(parser.value(viewOption));

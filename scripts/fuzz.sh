@@ -48,7 +48,7 @@ else
 fi
 
 # Only the fuzz targets: the rest of the tree is tested by scripts/test.sh with g++.
-targets=(fuzz_frame_reader fuzz_record_reader fuzz_handshake fuzz_discovery fuzz_snapshot make_frame_corpus)
+targets=(fuzz_frame_reader fuzz_record_reader fuzz_handshake fuzz_discovery fuzz_brokerwire fuzz_snapshot make_frame_corpus)
 log "fuzz: build ${targets[*]}"
 cmake --build "$build" --target "${targets[@]}"
 

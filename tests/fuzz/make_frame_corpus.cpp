@@ -2,11 +2,12 @@
 /*
     Writes the seed corpus of one fuzzer into a directory:
 
-        make_frame_corpus frame_reader|record_reader|handshake|discovery <directory>
+        make_frame_corpus frame_reader|record_reader|handshake|discovery|brokerwire <directory>
 
     The seeds are valid inputs under the fuzzers' fixed keys (fuzz_common.h), so that
     mutations start from inputs that pass every check but the MAC, plus a few broken ones.
 */
+#include "brokerwire_p.h"
 #include "discovery_wire_p.h"
 #include "fuzz_common.h"
 #include "handshake_p.h"
@@ -351,11 +352,53 @@ QList<QByteArray> discoverySeeds()
 
 } // namespace
 
+// fuzz_brokerwire's input: a subject index, one sealed envelope, then sequence steps.
+QList<QByteArray> brokerwireSeeds()
+{
+    using namespace BrokerWire;
+    const QByteArray subjects[3] = {"plx.00112233aabbccdd.m.1", "plx.00112233aabbccdd.all",
+                                    "plx.00112233aabbccdd.presence"};
+    Wire::Header h;
+    h.privateFlags = Wire::Opcode;
+    h.target = 0x100;
+    h.length = 5;
+    h.originMachine = 7;
+    QByteArray frame(Wire::HeaderSize, Qt::Uninitialized);
+    Wire::encodeHeader(h, frame.data());
+    frame += "hello";
+    QList<QByteArray> seeds;
+    for (int i = 0; i < 3; ++i) {
+        Envelope env;
+        env.channel = Channel(i + 1);
+        env.role = 1;
+        env.sender = 7;
+        env.epoch = 9;
+        env.sequence = quint64(i) + 1;
+        env.timestampMs = 1'700'000'000'000;
+        QByteArray body = frame;
+        if (env.channel == Channel::All)
+            body += targetList({1, 2, 3});
+        else if (env.channel == Channel::Presence)
+            body = presenceBody(Presence());
+        const QByteArray sealed = seal(PlexusFuzz::frameKey(), env, subjects[i], {body});
+        QByteArray seed;
+        seed.append(char(i));
+        seed.append(char(sealed.size() & 0xff));
+        seed.append(char(sealed.size() >> 8));
+        seed += sealed;
+        for (quint64 step : {quint64(5), quint64(3) | quint64(1) << 63, quint64(4096), quint64(1)})
+            seed.append(reinterpret_cast<const char *>(&step), 8);
+        seeds.append(seed);
+    }
+    return seeds;
+}
+
 int main(int argc, char **argv)
 {
     const QByteArray kind = argc == 3 ? QByteArray(argv[1]) : QByteArray();
-    if (kind != "frame_reader" && kind != "record_reader" && kind != "handshake" && kind != "discovery") {
-        std::fprintf(stderr, "usage: %s frame_reader|record_reader|handshake|discovery <corpus directory>\n",
+    if (kind != "frame_reader" && kind != "record_reader" && kind != "handshake" && kind != "discovery"
+        && kind != "brokerwire") {
+        std::fprintf(stderr, "usage: %s frame_reader|record_reader|handshake|discovery|brokerwire <corpus directory>\n",
                      argv[0]);
         return 2;
     }
@@ -367,6 +410,7 @@ int main(int argc, char **argv)
     const QList<QByteArray> seeds = kind == "frame_reader" ? frameReaderSeeds()
             : kind == "record_reader"                      ? recordReaderSeeds()
             : kind == "handshake"                          ? handshakeSeeds()
+            : kind == "brokerwire"                         ? brokerwireSeeds()
                                                            : discoverySeeds();
     int i = 0;
     for (const QByteArray &seed : seeds) {

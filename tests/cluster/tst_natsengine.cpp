@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+//
+// The NATS engine through the public API of one Node in this process, with a nats-server
+// and a cluster_node of the test's own: URLs it refuses, a server that comes late, what
+// the engine cannot carry (a server's max_payload), and a master that leaves. The
+// multi-machine scenarios are tst_cluster_nats, the hostile ones tst_natsbroker.
+
+#include "helperprocess.h"
+#include "liveprocesses.h"
+#include "natsserver.h"
+
+#include <plexus/plexus.h>
+
+#include <QtCore/qelapsedtimer.h>
+#include <QtCore/qurl.h>
+#include <QtTest/qsignalspy.h>
+#include <QtTest/qtest.h>
+
+#include <csignal>
+#include <memory>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr quint32 OpProbe = 0x100;   // cluster_node's handler; ours replies big on demand
+constexpr qint64 MaxPayload = 8192;  // the test server's max_payload
+const QByteArray Secret = "tst_natsengine secret";
+
+} // namespace
+
+class tst_NatsEngine : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void refusesBadUrls_data();
+    void refusesBadUrls();
+    void serverThatComesLate();
+    void nothingToDial();
+    void tooLongForTheBroker();
+    void replyTooLongForTheBroker();
+    void masterThatLeavesIsLostAtOnce();
+
+private:
+    Plexus::ClusterOptions options(const QString &url) const
+    {
+        Plexus::ClusterOptions o;
+        o.url = url;
+        o.secret = Secret;
+        o.heartbeatIntervalMs = 200;
+        o.deadAfterMs = 3000;
+        return o;
+    }
+    bool startNode();
+
+    TestSupport::NatsServers m_nats;
+    std::unique_ptr<Plexus::Node> m_node;
+    TestSupport::HelperProcess *m_peer = nullptr;
+    QByteArray m_run;
+    quint64 m_peerMachine = 0;
+};
+
+void tst_NatsEngine::initTestCase()
+{
+    ::unsetenv("SECRET");
+    m_run = "plxnats-" + QByteArray::number(::getpid());
+    m_nats.setMaxPayload(MaxPayload);
+    m_node = std::make_unique<Plexus::Node>();
+    QVERIFY(m_node->start());
+    m_node->handle(OpProbe, m_node.get(), [](const Plexus::Message &m) {
+        // "big" asks for a reply the broker cannot carry.
+        const QByteArray data = m.data().toByteArray();
+        const QByteArray answer = data.startsWith("big") ? QByteArray(2 * MaxPayload, 'r') : "test:ok";
+        Plexus::reply(m, {.data = {answer}, .done = true});
+    });
+}
+
+void tst_NatsEngine::cleanupTestCase()
+{
+    if (m_peer) {
+        m_peer->finish("quit", 10000);
+        for (qint64 pid : TestSupport::liveProcesses(m_run))
+            ::kill(pid_t(pid), SIGKILL);
+    }
+    m_node.reset();
+    m_nats.stopAll();
+    QVERIFY(TestSupport::liveProcesses(m_run).isEmpty());
+}
+
+void tst_NatsEngine::refusesBadUrls_data()
+{
+    QTest::addColumn<QString>("url");
+    QTest::newRow("no server") << u"nats://"_s;
+    QTest::newRow("empty entry") << u"nats://127.0.0.1:4333,,127.0.0.1:4334"_s;
+    QTest::newRow("path") << u"nats://127.0.0.1:4333/x"_s;
+    QTest::newRow("query") << u"nats://127.0.0.1:4333?a=b"_s;
+    QTest::newRow("no host") << u"nats://:4333"_s;
+    QTest::newRow("other scheme") << u"amqp://127.0.0.1:5672"_s;
+}
+
+void tst_NatsEngine::refusesBadUrls()
+{
+    QFETCH(QString, url);
+    QVERIFY(!m_node->listenCluster(options(url)));
+    QCOMPARE(m_node->error(), Plexus::Node::ClusterAddressError);
+    QVERIFY2(m_node->errorString().contains(u"nats://"_s), qPrintable(m_node->errorString()));
+    QVERIFY(!m_node->isInCluster());
+}
+
+void tst_NatsEngine::serverThatComesLate()
+{
+    // listenCluster() does not wait for a server: the first connect is retried in the
+    // background, and the node joins when one answers.
+    QVERIFY(TestSupport::NatsServers::available());
+    QString why;
+    QVERIFY2(m_nats.start(1, &why), qPrintable(why));
+    const QString url = m_nats.url(0);
+    m_nats.kill(0);
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY2(m_node->listenCluster(options(url)), qPrintable(m_node->errorString()));
+    QVERIFY2(timer.elapsed() < 1000, "listenCluster() waited for the server");
+    QVERIFY(m_node->isInCluster());
+    QCOMPARE(m_node->clusterPort(), quint16(0));   // the broker's engine has no port of its own
+
+    QVERIFY2(m_nats.restart(0, &why), qPrintable(why));
+    QVERIFY(startNode());
+    QSignalSpy up(m_node.get(), &Plexus::Node::peerConnected);
+    QTRY_VERIFY2_WITH_TIMEOUT(m_node->peers().size() == 1, qPrintable(m_peer->dump()), 15000);
+    m_peerMachine = m_node->peers().first().machineId();
+    QCOMPARE(m_node->peers().first().address(), url);   // the server this side uses
+    Plexus::Reply *r = Plexus::cluster({.opcode = OpProbe, .data = {"c1"}, .timeout = 10000, .reply = true});
+    r->setAutoDelete(false);
+    QTRY_VERIFY_WITH_TIMEOUT(r->isFinished(), 10000);
+    QCOMPARE(r->error(), Plexus::Reply::NoError);
+    QCOMPARE(r->receivedReplies(), 1);
+    delete r;
+}
+
+bool tst_NatsEngine::startNode()
+{
+    m_peer = new TestSupport::HelperProcess(this);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(u"SECRET"_s, QString::fromLatin1(Secret));
+    m_peer->setEnvironment(env);
+    m_peer->setForwardStderr(true);
+    return m_peer->start(QStringLiteral(CLUSTER_NODE_PATH),
+                         {u"--tag"_s, u"h1"_s, u"--run"_s, QString::fromLatin1(m_run),
+                          u"--heartbeat"_s, u"200"_s, u"--dead"_s, u"3000"_s, u"-w"_s, u"0"_s,
+                          u"--cluster-url"_s, m_nats.url(0)}, 10000);
+}
+
+void tst_NatsEngine::nothingToDial()
+{
+    QVERIFY(!m_node->connectToPeer(QUrl(u"tcp://127.0.0.1:7400"_s)));
+    QCOMPARE(m_node->error(), Plexus::Node::ClusterAddressError);
+    QVERIFY2(m_node->errorString().contains(u"NATS"_s), qPrintable(m_node->errorString()));
+}
+
+void tst_NatsEngine::tooLongForTheBroker()
+{
+    QVERIFY(m_peerMachine);
+    // Too long for the server's max_payload: the machine's part fails with
+    // MessageTooLongError at once, nothing is sent; a message that fits still goes.
+    Plexus::Reply *r = Plexus::cluster({.opcode = OpProbe, .data = {QByteArray(MaxPayload, 'x')},
+                                        .timeout = 10000, .reply = true});
+    r->setAutoDelete(false);
+    QTRY_VERIFY_WITH_TIMEOUT(r->isFinished(), 10000);
+    QCOMPARE(r->error(), Plexus::Reply::MessageTooLongError);
+    delete r;
+    const int received = int(m_peer->find(u"RECV"_s).size());
+    QCOMPARE(received, 1);   // only c1 of the previous test ran there
+    // The largest payload that fits: the server's limit less the envelope and a target
+    // list naming every known machine, here one (PROTOCOL 10.5).
+    const qsizetype fits = MaxPayload - 80 - 64 - 4 - 8;
+    r = Plexus::sendTo(Plexus::Sender(m_peerMachine, 0, -1),
+                       Plexus::newMessage({.opcode = OpProbe, .data = {QByteArray(fits, 'y')},
+                                           .timeout = 10000, .reply = true}));
+    r->setAutoDelete(false);
+    QTRY_VERIFY_WITH_TIMEOUT(r->isFinished(), 10000);
+    QCOMPARE(r->error(), Plexus::Reply::NoError);
+    delete r;
+}
+
+void tst_NatsEngine::replyTooLongForTheBroker()
+{
+    // Our handler answers cluster_node's call with more than the broker carries: the
+    // caller gets MessageTooLongError instead of waiting for its timeout.
+    m_peer->send("cluster big1");
+    QVERIFY(TestSupport::HelperProcess::waitFor([this] {
+        return !m_peer->find(u"RESULT"_s).isEmpty();
+    }, 10000));
+    const TestSupport::Line result = m_peer->find(u"RESULT"_s).last();
+    QCOMPARE(result.word(0), u"big1"_s);
+    QCOMPARE(result.word(3).toInt(), int(Plexus::Reply::MessageTooLongError));
+}
+
+void tst_NatsEngine::masterThatLeavesIsLostAtOnce()
+{
+    // A master that quits says bye: it is lost at once, not after the dead interval.
+    QSignalSpy down(m_node.get(), &Plexus::Node::peerDisconnected);
+    QElapsedTimer timer;
+    timer.start();
+    m_peer->finish("quit", 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(down.size(), 1, 2500);
+    qInfo("a master that left was lost after %lld ms (dead interval 3000 ms)", timer.elapsed());
+    QVERIFY(m_node->peers().isEmpty());
+}
+
+QTEST_GUILESS_MAIN(tst_NatsEngine)
+#include "tst_natsengine.moc"

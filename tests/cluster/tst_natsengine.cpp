@@ -43,6 +43,7 @@ private Q_SLOTS:
     void tooLongForTheBroker();
     void replyTooLongForTheBroker();
     void masterThatLeavesIsLostAtOnce();
+    void killedMasterIsLostAtTheFirstCall();
 
 private:
     Plexus::ClusterOptions options(const QString &url) const
@@ -54,7 +55,7 @@ private:
         o.deadAfterMs = 3000;
         return o;
     }
-    bool startNode();
+    bool startNode(const QByteArray &tag = "h1");
 
     TestSupport::NatsServers m_nats;
     std::unique_ptr<Plexus::Node> m_node;
@@ -140,7 +141,7 @@ void tst_NatsEngine::serverThatComesLate()
     delete r;
 }
 
-bool tst_NatsEngine::startNode()
+bool tst_NatsEngine::startNode(const QByteArray &tag)
 {
     m_peer = new TestSupport::HelperProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -148,7 +149,7 @@ bool tst_NatsEngine::startNode()
     m_peer->setEnvironment(env);
     m_peer->setForwardStderr(true);
     return m_peer->start(QStringLiteral(CLUSTER_NODE_PATH),
-                         {u"--tag"_s, u"h1"_s, u"--run"_s, QString::fromLatin1(m_run),
+                         {u"--tag"_s, QString::fromLatin1(tag), u"--run"_s, QString::fromLatin1(m_run),
                           u"--heartbeat"_s, u"200"_s, u"--dead"_s, u"3000"_s, u"-w"_s, u"0"_s,
                           u"--cluster-url"_s, m_nats.url(0)}, 10000);
 }
@@ -208,6 +209,40 @@ void tst_NatsEngine::masterThatLeavesIsLostAtOnce()
     QTRY_COMPARE_WITH_TIMEOUT(down.size(), 1, 2500);
     qInfo("a master that left was lost after %lld ms (dead interval 3000 ms)", timer.elapsed());
     QVERIFY(m_node->peers().isEmpty());
+}
+
+void tst_NatsEngine::killedMasterIsLostAtTheFirstCall()
+{
+    // A master killed says no bye, and the dead interval (3 s here) has not passed: the
+    // first message to it finds no subscriber for its inbox, the server says so ("no
+    // responders"), and the machine is lost at once, with the call's part failed.
+    QVERIFY(startNode("h2"));
+    QTRY_VERIFY_WITH_TIMEOUT(m_node->peers().size() == 1, 15000);
+    const quint64 machine = m_node->peers().first().machineId();
+    QSignalSpy down(m_node.get(), &Plexus::Node::peerDisconnected);
+    QCOMPARE(::kill(pid_t(m_peer->pid()), SIGKILL), 0);
+    QVERIFY(m_peer->waitForFinished(5000));
+    QElapsedTimer timer;
+    timer.start();
+    // The server learns of the closed connection a moment later; until then a message is
+    // still delivered to nobody. Send until the notice comes, well inside the dead interval.
+    Plexus::Reply::Error error = Plexus::Reply::NoError;
+    while (down.isEmpty() && timer.elapsed() < 2000) {
+        Plexus::Reply *r = Plexus::sendTo(Plexus::Sender(machine, 0, -1),
+                                          Plexus::newMessage({.opcode = OpProbe, .data = {"late"},
+                                                              .timeout = 2000, .reply = true}));
+        r->setAutoDelete(false);
+        QTRY_VERIFY_WITH_TIMEOUT(r->isFinished() || !down.isEmpty(), 2500);
+        QTRY_VERIFY_WITH_TIMEOUT(r->isFinished(), 2500);
+        error = r->error();
+        delete r;
+    }
+    QCOMPARE(down.size(), 1);
+    QVERIFY2(timer.elapsed() < 2000, "lost by the dead interval, not by the notice");
+    QCOMPARE(error, Plexus::Reply::TargetLostError);
+    qInfo("a killed master was lost %lld ms after it died (dead interval 3000 ms)", timer.elapsed());
+    for (qint64 pid : TestSupport::liveProcesses(m_run))
+        ::kill(pid_t(pid), SIGKILL);
 }
 
 QTEST_GUILESS_MAIN(tst_NatsEngine)

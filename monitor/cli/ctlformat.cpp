@@ -51,7 +51,8 @@ QJsonObject processJson(const ProcessSnapshot &p, const ProcessRates *rates, boo
                          {u"heldMessages"_s, qint64(c.heldMessages)},
                          {u"abandonedConnections"_s, qint64(c.abandonedConnections)},
                          {u"cancelsReceived"_s, qint64(c.cancelsReceived)},
-                         {u"canceledCalls"_s, qint64(c.canceledCalls)}};
+                         {u"canceledCalls"_s, qint64(c.canceledCalls)},
+                         {u"droppedIncoming"_s, qint64(c.droppedIncoming)}};
     QJsonArray opcodes;
     for (qsizetype i = 0; i < p.opcodes.size(); ++i) {
         const OpcodeStats &o = p.opcodes.at(i);

@@ -186,6 +186,9 @@ void addProcess(Exposition &x, const Labels &machine, const ProcessSnapshot &p)
           number(c.backpressureErrors));
     x.add("plexus_process_canceled_calls_total", "counter",
           "Requests that ended cancelled, without a final reply.", l, number(c.canceledCalls));
+    x.add("plexus_process_dropped_incoming_total", "counter",
+          "Messages from other machines dropped unread: the process did not keep up.", l,
+          number(c.droppedIncoming));
 }
 
 } // namespace

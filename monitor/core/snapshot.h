@@ -57,6 +57,7 @@ struct ProcessCounters
     quint64 abandonedConnections = 0;   // closed by their peer before a byte: not rejections
     quint64 cancelsReceived = 0;        // cancels from callers that gave up a call
     quint64 canceledCalls = 0;          // requests that ended cancelled, without a final reply
+    quint64 droppedIncoming = 0;        // messages from other machines dropped unread (slow consumer)
 };
 
 /*! Messages and bytes of one kind, in and out. */

@@ -31,6 +31,7 @@ bool readCounters(CborReader &d, ProcessCounters *c)
                 : key == u"abandonedConnections" ? &c->abandonedConnections
                 : key == u"cancelsReceived"   ? &c->cancelsReceived
                 : key == u"canceledCalls"     ? &c->canceledCalls
+                : key == u"droppedIncoming"   ? &c->droppedIncoming
                                               : nullptr;
         return field ? d.readUInt(key, field) : d.skip();
     });

@@ -107,6 +107,10 @@ public:
             caller of a fan-out this master relays went away) while they were handled:
             they ended without sending their final reply. */
         quint64 canceledCalls = 0;
+        /*! Messages from other machines dropped before they were read, because this
+            process did not keep up (the NATS engine's receive queue or nats.c's was
+            full); the calls waiting on their senders failed with TargetLostError. */
+        quint64 droppedIncoming = 0;
     };
 
     /*! A master with no forked workers, for use in an existing application. */

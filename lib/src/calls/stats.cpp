@@ -74,6 +74,7 @@ Node::Counters Stats::counters() const
     out.abandonedConnections = c.abandonedConnections.load(std::memory_order_relaxed);
     out.cancelsReceived = c.cancelsReceived.load(std::memory_order_relaxed);
     out.canceledCalls = c.canceledCalls.load(std::memory_order_relaxed);
+    out.droppedIncoming = c.droppedIncoming.load(std::memory_order_relaxed);
     return out;
 }
 

@@ -65,7 +65,8 @@ public:
         std::array<Kind, TrafficKindCount> kinds{};
         std::atomic<quint64> rejectedFrames{0}, lateReplies{0}, droppedReplies{0},
                 unknownOpcodes{0}, backpressureErrors{0}, restarts{0}, heldMessages{0},
-                abandonedConnections{0}, cancelsReceived{0}, canceledCalls{0};
+                abandonedConnections{0}, cancelsReceived{0}, canceledCalls{0},
+                droppedIncoming{0};
         std::array<std::atomic<quint64>, 16> rejectedByReason{};
     };
 

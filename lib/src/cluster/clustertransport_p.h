@@ -21,6 +21,7 @@ namespace Plexus {
 struct ClusterContext
 {
     Router *router = nullptr;
+    Stats *stats = nullptr;       // the Node's counters (what the engine drops is counted)
     LinkSetup local;              // scope Cluster; psk = the cluster link key
     CryptoKey discoveryKey;       // the mesh's UDP announcements
     CryptoKey brokerKey;          // the envelopes on a broker (NATS)

@@ -82,6 +82,7 @@ QCborMap IntrospectionService::processRecord() const
     counters.insert(key("abandonedConnections"), u64(c.abandonedConnections));
     counters.insert(key("cancelsReceived"), u64(c.cancelsReceived));
     counters.insert(key("canceledCalls"), u64(c.canceledCalls));
+    counters.insert(key("droppedIncoming"), u64(c.droppedIncoming));
     p.insert(key("counters"), counters);
 
     QCborMap kinds;

@@ -74,6 +74,7 @@ bool Node::listenCluster(const ClusterOptions &options)
     }
     ClusterContext context;
     context.router = d->router;
+    context.stats = &d->stats;
     context.local = d->linkSetup(Handshake::Side::Connector);
     context.local.scope = Handshake::Scope::Cluster;
     context.local.psk = d->setup.clusterLinkKey;

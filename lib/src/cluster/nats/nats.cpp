@@ -6,6 +6,7 @@
 #include "nats_p.h"
 #include "clock_p.h"
 #include "logging_p.h"
+#include "stats_p.h"
 
 #include <QtCore/qdatetime.h>
 #include <QtCore/qmetaobject.h>
@@ -259,7 +260,8 @@ void NatsTransport::push(Inbound &&in, quint64 sender)
         if (bounded && (qsizetype(m_queue.size()) >= QueueMessages || m_queuedBytes + bytes > QueueBytes)) {
             // The Node's thread does not keep up: drop, and fail what waits on the sender
             // (drain()), rather than grow without bound.
-            ++m_dropped;
+            if (m_context.stats)
+                Stats::bump(m_context.stats->process.droppedIncoming);
             if (sender)
                 m_overflowed.insert(sender);
             return;
@@ -315,7 +317,6 @@ void NatsTransport::handle(Inbound &in)
         }
         return;
     case Inbound::Kind::NotForUs:
-        ++m_notForUs;
         heard(in.envelope);
         return;
     case Inbound::Kind::Presence:
@@ -360,6 +361,9 @@ void NatsTransport::handle(Inbound &in)
             lose(machine, "is out of reach: the NATS connection is closed");
         return;
     case Inbound::Kind::SlowConsumer:
+        // nats.c reports an overflow once per episode, not per message: counted as one.
+        if (m_context.stats)
+            Stats::bump(m_context.stats->process.droppedIncoming);
         qCWarning(lcCluster) << "NATS dropped messages for us (" << in.text << "): every call fails";
         for (Peer &p : m_peers)
             renewEndpoint(p);

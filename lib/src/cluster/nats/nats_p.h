@@ -140,8 +140,6 @@ private:
     bool m_wakePosted = false;
     QSet<quint64> m_overflowed;           // senders whose messages the queue dropped
     BrokerWire::ReplayGuard m_replay;     // opened on nats.c's threads
-    quint64 m_dropped = 0;                // messages the queue dropped
-    quint64 m_notForUs = 0;
 };
 
 } // namespace Plexus

@@ -9,6 +9,7 @@
 #include "stats_p.h"
 
 #include <QtCore/qdatetime.h>
+#include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qtimer.h>
 #include <QtCore/qurl.h>
@@ -115,6 +116,13 @@ void NatsTransport::stop()
 {
     if (m_client && m_connected)
         publishPresence(PresenceKind::Bye, m_presence);
+    if (m_hops.messages) {
+        qCInfo(lcCluster).nospace() << "NATS hand-over to the Node's thread: " << m_hops.messages
+                << " messages in " << m_hops.batches << " wake-ups, waited "
+                << double(m_hops.totalNs) / double(m_hops.messages) / 1000.0 << " us on average, "
+                << double(m_hops.maxNs) / 1000.0 << " us at most";
+        m_hops = {};
+    }
     // First the client: once it is gone, no nats.c thread can reach this object.
     m_client.reset();
     delete m_timer;
@@ -252,6 +260,7 @@ void NatsTransport::natsError(bool slowConsumer, const QString &text)
 void NatsTransport::push(Inbound &&in, quint64 sender)
 {
     const qsizetype bytes = in.message ? Wire::HeaderSize + in.message->header.length : 64;
+    in.queuedAtNs = QDeadlineTimer::current().deadlineNSecs();
     bool wake = false;
     {
         std::lock_guard lock(m_lock);
@@ -299,9 +308,15 @@ void NatsTransport::drain()
             renewEndpoint(*it);
         }
     }
+    const qint64 now = QDeadlineTimer::current().deadlineNSecs();
+    ++m_hops.batches;
     for (Inbound &in : batch) {
         if (!m_client)
             return;   // stopped by what the last one did
+        const qint64 waited = now - in.queuedAtNs;
+        ++m_hops.messages;
+        m_hops.totalNs += waited;
+        m_hops.maxNs = qMax(m_hops.maxNs, waited);
         handle(in);
     }
 }

@@ -79,6 +79,7 @@ private:
         QExplicitlySharedDataPointer<MessagePrivate> message;
         QString text;          // the subject of a rejected message, the server
         qint64 number = 0;     // the machine of a notice, the max payload
+        qint64 queuedAtNs = 0; // when it was queued (the hand-over's latency)
     };
 
     // One machine (or monitor) known through the broker.
@@ -132,6 +133,11 @@ private:
     bool m_connected = false;
     QString m_server;
     qint64 m_maxPayload = 0;   // the server's max_payload, 0 until connected
+    // The hand-over from nats.c's threads, measured (logged when the engine stops).
+    struct HopStats {
+        quint64 messages = 0, batches = 0;
+        qint64 totalNs = 0, maxNs = 0;
+    } m_hops;
 
     // Shared with nats.c's threads (under m_lock)
     std::mutex m_lock;

@@ -202,6 +202,10 @@ bool NatsClient::start(const Settings &settings, const QList<QByteArray> &subjec
         || !check(natsOptions_SetName(o, settings.name.constData()), "name", error)
         || !check(natsOptions_SetNoRandomize(o, true), "server order", error)   // the URL's order
         || !check(natsOptions_SetSendAsap(o, true), "send-asap", error)
+        // One delivery thread for every subscription (nats.c's shared pool, one thread by
+        // default) instead of one each: messages reach the sink in the order the server
+        // sent them, across subjects, as a link would deliver them.
+        || !check(natsOptions_UseGlobalMessageDelivery(o, true), "delivery", error)
         || !check(natsOptions_SetNoEcho(o, true), "no-echo", error)
         || !check(natsOptions_SetPingInterval(o, qMax(100, settings.pingIntervalMs)), "ping interval", error)
         || !check(natsOptions_SetMaxPingsOut(o, 2), "pings out", error)

@@ -16,7 +16,8 @@ namespace Plexus {
 
     Threads: nats.c runs its callbacks on its own threads, so every Sink function is called
     on one of them, never on the thread that made the client; the sink must only touch
-    thread-safe state there. start() returns at once: the first connection (and every
+    thread-safe state there. Messages of every subscription come from one delivery thread,
+    in the order the server sent them. start() returns at once: the first connection (and every
     reconnect) is attempted on a thread of its own and reported by Sink::connected().
     publish() may be called from any thread. The destructor unsubscribes, closes the
     connection and waits (bounded) until no callback can run any more.

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
                            {u"run"_s, u"a token that names this test run"_s, u"token"_s},
                            {u"port"_s, u"cluster port"_s, u"port"_s, u"0"_s},
                            {u"announce"_s, u"extra announce address"_s, u"host:port"_s},
+                           {u"cluster-url"_s, u"the cluster engine's URL (nats://...)"_s, u"url"_s},
                            {u"remote-control"_s, u"allow control actions"_s},
                            {u"traffic"_s, u"ms between a worker's calls"_s, u"ms"_s, u"20"_s},
                            {u"lifetime"_s, u"ms before quitting"_s, u"ms"_s, u"180000"_s}});
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
         options.heartbeatIntervalMs = 250;
         options.deadAfterMs = 1500;
         options.mesh.reconnectMaxMs = 1000;
+        options.url = parser.value(u"cluster-url"_s);   // empty: the mesh
         for (const QString &a : parser.values(u"announce"_s)) {
             const qsizetype colon = a.lastIndexOf(u':');
             options.mesh.announceTo.append({QHostAddress(a.left(colon)), quint16(a.mid(colon + 1).toUInt())});

@@ -25,7 +25,7 @@ struct Node
     // run \a run (its processes carry that token), with \a secret; \a owner parents the
     // process and receives its lines.
     bool start(QObject *owner, const QByteArray &run, quint16 port, quint16 otherPort,
-               bool remoteControl, const QByteArray &secret)
+               bool remoteControl, const QByteArray &secret, const QStringList &extra = {})
     {
         process = new TestSupport::HelperProcess(owner);
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -41,6 +41,7 @@ struct Node
                          QStringLiteral("-w"), QStringLiteral("2")};
         if (remoteControl)
             args << QStringLiteral("--remote-control");
+        args << extra;
         return process->start(QStringLiteral(MONITOR_NODE_PATH), args, 10000);
     }
 

@@ -8,6 +8,7 @@
 
 #include "helperprocess.h"
 #include "monitorcluster.h"
+#include "natsserver.h"
 #include "testhosts.h"
 #include "liveprocesses.h"
 
@@ -17,6 +18,7 @@
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qstandardpaths.h>
 #include <QtCore/quuid.h>
+#include <QtCore/qscopeguard.h>
 #include <QtTest/qtest.h>
 
 #include <csignal>
@@ -48,6 +50,7 @@ private Q_SLOTS:
     void topNeverCutsAWord();
     void topRestoresTheTerminalOnSigpipe();
     void sendToUnhandledOpcode();
+    void commandsOnNats();
     void statusShowsExitsAndAlarms();   // last: it gives a worker slot of h2 up
 
 private:
@@ -277,6 +280,58 @@ void tst_PlexusCtl::sendToUnhandledOpcode()
     QVERIFY2(all->waitForFinished(30000), qPrintable(all->dump()));
     QVERIFY2(all->process().exitCode() == 0, qPrintable(all->dump()));
     QVERIFY2(all->output().startsWith(u"ok: handled by 3 of 3 processes"_s), qPrintable(all->output()));
+}
+
+// Issue 18.6: the same commands on a cluster that meets on NATS (--nats), through a
+// nats-server of the test's own.
+void tst_PlexusCtl::commandsOnNats()
+{
+    TestSupport::NatsServers nats;
+    QString why;
+    QVERIFY2(nats.start(1, &why), qPrintable(why));
+    Node n1, n2;
+    n1.tag = "n1";
+    n2.tag = "n2";
+    const QStringList url{u"--cluster-url"_s, nats.url(0)};
+    QVERIFY(n1.start(this, m_run, 0, 1, true, Secret, url));
+    QVERIFY(n2.start(this, m_run, 0, 1, true, Secret, url));
+    const auto cleanup = qScopeGuard([&] {
+        for (Node *node : {&n1, &n2}) {
+            if (node->process)
+                node->process->finish("quit", 10000);
+        }
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(n1.machine && n2.machine, JoinTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(n2.workers.size(), 2, JoinTimeoutMs);
+    const QStringList onNats{u"--nats"_s, nats.url(0), u"--timeout"_s, u"15000"_s};
+
+    HelperProcess *status = runCtl(onNats + QStringList{u"status"_s});
+    QVERIFY2(status->waitForFinished(30000), qPrintable(status->dump()));
+    QCOMPARE(status->process().exitCode(), 0);
+    for (const Node *node : {&n1, &n2})
+        QVERIFY2(status->output().contains(u"machine 0x%1"_s.arg(node->machine, 16, 16, QChar(u'0'))),
+                 qPrintable(status->output()));
+    QVERIFY2(status->output().contains(nats.url(0).mid(7)), qPrintable(status->output()));
+
+    // A call through the broker to one master, answered with its count.
+    HelperProcess *send = runCtl(onNats + QStringList{u"--machine"_s, u"0x"_s + QString::number(n1.machine, 16),
+                                                      u"send"_s, u"--opcode"_s, u"0x101"_s, u"--data"_s, u"x"_s});
+    QVERIFY2(send->waitForFinished(30000), qPrintable(send->dump()));
+    QVERIFY2(send->process().exitCode() == 0, qPrintable(send->dump()));
+    QVERIFY2(send->output().startsWith(u"ok: handled by 3 of 3 processes"_s), qPrintable(send->output()));
+
+    // A control action through the broker: a worker of n2 restarted.
+    const qint64 victim = n2.workers.at(0);
+    HelperProcess *restart = runCtl(onNats + QStringList{u"restart"_s, u"--pid"_s, QString::number(victim)});
+    QVERIFY2(restart->waitForFinished(30000), qPrintable(restart->dump()));
+    QVERIFY2(restart->process().exitCode() == 0, qPrintable(restart->dump()));
+    QTRY_VERIFY_WITH_TIMEOUT(n2.workers.size() == 2 && !n2.workers.contains(victim), 15000);
+
+    // Without a broker there is nobody to ask: exit 3 (no master found), not a hang.
+    nats.stopAll();
+    HelperProcess *none = runCtl({u"--nats"_s, nats.url(0), u"--timeout"_s, u"1500"_s, u"status"_s});
+    QVERIFY2(none->waitForFinished(30000), qPrintable(none->dump()));
+    QCOMPARE(none->process().exitCode(), 3);
 }
 
 // Issue 19.7 and 19.8: the exit history with the signal, and an alarm (a slot given up

@@ -5,10 +5,10 @@
     of fuzz_common.h, so the seeds authenticate. Nothing may crash or trip a sanitizer, and:
       - open() accepts only an envelope of the right size whose body is the input's bytes
         past the header, less the tag; what it accepts opens again once sealed anew;
-      - parseFrame() accepts only a body whose frame length and target list add up, and
-        hands out a payload of exactly the header's length;
+      - parseFrames() accepts only a body whose frames and target list add up, hands out
+        payloads of exactly their headers' lengths, and nothing of a body it refuses;
       - the sequence window agrees with a model: a number is new iff it was never accepted
-        and lies above the highest or within WindowBits below it.
+        and lies above the highest or less than SequenceWindow::Span below it.
 
     Input layout: a subject index (1 byte: inbox, all, presence, or another inbox), the
     envelope (length 2 bytes, bytes), then sequence numbers for the window (8 bytes each,
@@ -17,6 +17,7 @@
 #include "brokerwire_p.h"
 #include "fuzz_common.h"
 
+#include <QtCore/qendian.h>
 #include <QtCore/qset.h>
 
 #include <cstdint>
@@ -58,17 +59,26 @@ void checkEnvelope(QByteArrayView sealed, const QByteArray &subject)
         parsePresence(body, &p);
         return;
     }
-    Wire::Header h;
-    QByteArrayView payload;
-    QList<quint64> targets;
-    if (parseFrame(body, env.channel, PlexusFuzz::MaxLength, &h, &payload, &targets) == FrameError::NoError) {
-        if (payload.size() != qsizetype(h.length))
-            fail("the payload is not the header's length");
-        const qsizetype trailer = env.channel == Channel::All ? 4 + 8 * targets.size() : 0;
-        if (Wire::HeaderSize + payload.size() + trailer != body.size())
-            fail("frame and target list do not add up to the body");
-        if (env.channel == Channel::All && (targets.isEmpty() || targets.size() > MaxTargets))
-            fail("a target list out of bounds was accepted");
+    QList<FrameView> frames;
+    bool forUs = false;
+    if (parseFrames(body, env.channel, PlexusFuzz::MaxLength, 1, &forUs, &frames) == FrameError::NoError) {
+        // The frames and the target list must account for every byte of the body.
+        qsizetype total = 0;
+        for (const FrameView &f : frames) {
+            if (f.payload.size() != qsizetype(f.header.length))
+                fail("a payload is not its header's length");
+            total += Wire::HeaderSize + f.payload.size();
+        }
+        if (frames.isEmpty())
+            fail("a body without frames was accepted");
+        const qsizetype list = env.channel == Channel::All
+                ? 4 + 8 * qsizetype(qFromLittleEndian<quint32>(body.constData())) : 0;
+        if (list + total != body.size())
+            fail("frames and target list do not add up to the body");
+        if (env.channel == Channel::Direct && !forUs)
+            fail("a direct body is not for us");
+    } else if (!frames.isEmpty()) {
+        fail("a refused body handed out frames");
     }
 }
 
@@ -101,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const quint64 s = down ? (last > step ? last - step : 0) : last + step;
         last = s;
         const bool fresh = s != 0 && !accepted.contains(s)
-                && (s > highest || highest - s < quint64(WindowBits));
+                && (s > highest || highest - s < SequenceWindow::Span);
         if (window.accept(s) != fresh)
             fail("the sequence window disagrees with its model");
         if (fresh) {

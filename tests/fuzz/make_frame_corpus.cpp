@@ -375,9 +375,9 @@ QList<QByteArray> brokerwireSeeds()
         env.epoch = 9;
         env.sequence = quint64(i) + 1;
         env.timestampMs = 1'700'000'000'000;
-        QByteArray body = frame;
+        QByteArray body = frame + frame;   // two frames of one turn
         if (env.channel == Channel::All)
-            body += targetList({1, 2, 3});
+            body = targetList({1, 2, 3}) + frame;
         else if (env.channel == Channel::Presence)
             body = presenceBody(Presence());
         const QByteArray sealed = seal(PlexusFuzz::frameKey(), env, subjects[i], {body});

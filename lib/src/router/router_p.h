@@ -94,6 +94,9 @@ public:
     // The longest payload the engine carries to another machine (a broker's message size
     // limit, less the envelope); a longer message fails there with MessageTooLongError.
     virtual qsizetype maxPayloadLength() const { return maxMessageLength(); }
+    // Sends what the engine holds back (an engine that packs the messages of one batch of
+    // work together calls Router::remoteWritten() when it holds some).
+    virtual void flush() { }
 
 protected:
     ~RemoteMachines() = default;
@@ -178,6 +181,9 @@ public:
     // ---- cluster transports (Node thread) ---------------------------------------------
     void setRemoteMachines(RemoteMachines *transport) { m_remote = transport; }
     // \a machine can be reached from now on: the endpoint that routing uses for it.
+    // The cluster engine holds messages back until flush(): they leave with the batch of
+    // work that wrote them (as a link's writes do), or at once outside of one.
+    void remoteWritten();
     quint32 machineConnected(quint64 machine, bool isMonitor);
     // The endpoint \a endpoint no longer reaches its machine: what waits on it fails with
     // TargetLostError. A machine that is reached another way (a new link replacing an old
@@ -313,6 +319,7 @@ private:
     bool m_loopbackPosted = false;
 
     int m_cork = 0;
+    bool m_remoteDirty = false;   // the cluster engine holds messages (remoteWritten())
     QList<QPointer<Link>> m_dirty;
 
     // While a send waits for a link to drain, replies are handled as they arrive but

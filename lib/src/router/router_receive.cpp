@@ -145,6 +145,20 @@ void Router::linkWritten(Link *link)
     QMetaObject::invokeMethod(this, &Router::uncork, Qt::QueuedConnection);
 }
 
+void Router::remoteWritten()
+{
+    if (m_cork > 0) {
+        m_remoteDirty = true;
+        return;
+    }
+    // Corked first: what the flush itself makes write (a failure failing calls) waits for
+    // the end of this turn instead of flushing inside the flush.
+    ++m_cork;
+    if (m_remote)
+        m_remote->flush();
+    QMetaObject::invokeMethod(this, &Router::uncork, Qt::QueuedConnection);
+}
+
 bool Router::linkMayReadWhileWaiting(Link *)
 {
     // Not while the requests deferred meanwhile already hold a high-water mark's worth.
@@ -163,7 +177,7 @@ void Router::uncork()
 {
     if (--m_cork > 0)
         return;
-    while (!m_dirty.isEmpty()) {
+    while (!m_dirty.isEmpty() || m_remoteDirty) {
         const QList<QPointer<Link>> dirty = std::move(m_dirty);
         m_dirty.clear();
         for (const QPointer<Link> &link : dirty) {
@@ -172,6 +186,11 @@ void Router::uncork()
             link->dirty = false;
             if (link->isOpen())
                 link->flush();
+        }
+        if (m_remoteDirty) {
+            m_remoteDirty = false;
+            if (m_remote)
+                m_remote->flush();
         }
     }
 }

@@ -97,39 +97,41 @@ FrameError open(QByteArrayView sealed, const CryptoKey &key, QByteArrayView subj
     return FrameError::NoError;
 }
 
-FrameError parseFrame(QByteArrayView body, Channel channel, qsizetype maxLength,
-                      Wire::Header *header, QByteArrayView *payload, QList<quint64> *targets)
+FrameError parseFrames(QByteArrayView body, Channel channel, qsizetype maxLength, quint64 self,
+                       bool *forUs, QList<FrameView> *frames)
 {
+    frames->clear();
+    *forUs = channel == Channel::Direct;
     if (channel == Channel::Presence)
         return FrameError::UnexpectedFrame;
-    if (body.size() < Wire::HeaderSize)
-        return FrameError::TruncatedFrame;
-    const Wire::Header h = Wire::decodeHeader(body.data());
-    if (qsizetype(h.length) > maxLength)
-        return FrameError::OversizedFrame;
-    if (!Wire::flagsConsistent(h.privateFlags))
-        return FrameError::MalformedHeader;
-    const qsizetype frameEnd = Wire::HeaderSize + qsizetype(h.length);
-    if (frameEnd > body.size())
-        return FrameError::TruncatedFrame;
-    targets->clear();
-    if (channel == Channel::Direct) {
-        if (frameEnd != body.size())
-            return FrameError::MalformedHeader;
-    } else {
-        if (body.size() - frameEnd < 4)
+    qsizetype at = 0;
+    if (channel == Channel::All) {
+        if (body.size() < 4)
             return FrameError::TruncatedFrame;
-        const quint32 count = qFromLittleEndian<quint32>(body.data() + frameEnd);
-        if (count == 0 || count > quint32(MaxTargets)
-            || body.size() - frameEnd - 4 != qsizetype(count) * 8)
+        const quint32 count = qFromLittleEndian<quint32>(body.data());
+        if (count == 0 || count > quint32(MaxTargets) || body.size() < 4 + qsizetype(count) * 8)
             return FrameError::MalformedHeader;
-        targets->reserve(count);
-        const char *p = body.data() + frameEnd + 4;
-        for (quint32 i = 0; i < count; ++i, p += 8)
-            targets->append(qFromLittleEndian<quint64>(p));
+        at = 4 + qsizetype(count) * 8;
+        for (const char *p = body.data() + 4; p < body.data() + at; p += 8)
+            *forUs = *forUs || qFromLittleEndian<quint64>(p) == self;
     }
-    *header = h;
-    *payload = body.sliced(Wire::HeaderSize, h.length);
+    if (at == body.size())
+        return FrameError::TruncatedFrame;   // no frame at all
+    QList<FrameView> out;
+    while (at < body.size()) {
+        if (body.size() - at < Wire::HeaderSize)
+            return FrameError::TruncatedFrame;
+        const Wire::Header h = Wire::decodeHeader(body.data() + at);
+        if (qsizetype(h.length) > maxLength)
+            return FrameError::OversizedFrame;
+        if (!Wire::flagsConsistent(h.privateFlags))
+            return FrameError::MalformedHeader;
+        if (body.size() - at - Wire::HeaderSize < qsizetype(h.length))
+            return FrameError::TruncatedFrame;
+        out.append({h, body.sliced(at + Wire::HeaderSize, h.length)});
+        at += Wire::HeaderSize + qsizetype(h.length);
+    }
+    *frames = std::move(out);
     return FrameError::NoError;
 }
 
@@ -143,6 +145,17 @@ QByteArray targetList(const QList<quint64> &machines)
         p += 8;
     }
     return out;
+}
+
+void appendFrame(QByteArray *body, const Wire::Header &header, QByteArrayView payload)
+{
+    const qsizetype at = body->size();
+    body->resize(at + Wire::HeaderSize + payload.size());
+    Wire::Header h = header;
+    h.length = quint32(payload.size());
+    Wire::encodeHeader(h, body->data() + at);
+    if (!payload.isEmpty())
+        std::memcpy(body->data() + at + Wire::HeaderSize, payload.data(), size_t(payload.size()));
 }
 
 QByteArray presenceBody(const Presence &p)
@@ -178,36 +191,29 @@ bool SequenceWindow::accept(quint64 sequence) noexcept
 {
     if (sequence == 0)
         return false;
+    const auto bitOf = [](quint64 s) { return quint64(1) << (s % 64); };
+    const auto wordOf = [](quint64 s) { return size_t((s / 64) % Words); };
     if (sequence > m_highest) {
-        const quint64 shift = sequence - m_highest;
-        if (shift >= quint64(WindowBits)) {
-            m_bits.fill(0);
-        } else {
-            // Move every bit up by shift: bit i (highest - i) becomes bit i + shift.
-            const int words = int(shift / 64), bits = int(shift % 64);
-            for (int w = Words - 1; w >= 0; --w) {
-                quint64 v = 0;
-                const int from = w - words;
-                if (from >= 0) {
-                    v = m_bits[size_t(from)] << bits;
-                    if (bits && from > 0)
-                        v |= m_bits[size_t(from - 1)] >> (64 - bits);
-                }
-                m_bits[size_t(w)] = v;
-            }
+        // Clear the words the top moves into: those of the numbers above the old top,
+        // which the ring last used for numbers a whole window lower.
+        const quint64 fromWord = m_highest / 64 + 1, toWord = sequence / 64;
+        if (toWord >= fromWord) {
+            if (toWord - fromWord + 1 >= quint64(Words))
+                m_bits.fill(0);
+            else
+                for (quint64 w = fromWord; w <= toWord; ++w)
+                    m_bits[size_t(w % Words)] = 0;
         }
         m_highest = sequence;
-        m_bits[0] |= 1;
+        m_bits[wordOf(sequence)] |= bitOf(sequence);
         return true;
     }
-    const quint64 age = m_highest - sequence;
-    if (age >= quint64(WindowBits))
-        return false;   // older than the window: cannot tell, so refused
-    quint64 &word = m_bits[size_t(age / 64)];
-    const quint64 bit = quint64(1) << (age % 64);
-    if (word & bit)
+    if (m_highest - sequence >= Span)
+        return false;   // older than the window (its word may hold newer numbers): refused
+    quint64 &word = m_bits[wordOf(sequence)];
+    if (word & bitOf(sequence))
         return false;
-    word |= bit;
+    word |= bitOf(sequence);
     return true;
 }
 

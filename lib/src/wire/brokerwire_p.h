@@ -32,10 +32,12 @@ namespace Plexus {
         64      n     ciphertext of the body
         64+n    16    tag
 
-    The body of a Direct or All message is a frame (64-byte header, payload) followed, on
-    All, by the machines it is for (u32 count, count × u64): one publication serves every
-    master, and a master that is not on the list (it joined after the sender looked) drops
-    it. The body of a Presence message is PresenceSize bytes (Presence).
+    The body of a Direct message is one or more frames (64-byte header, payload), those the
+    sender wrote to that machine in one turn of its event loop, in order. The body of an
+    All message starts with the machines it is for (u32 count, count × u64), then its
+    frames: one publication serves every master, and a master that is not on the list (it
+    joined after the sender looked) drops it. The body of a Presence message is
+    PresenceSize bytes (Presence).
 */
 namespace BrokerWire {
 
@@ -73,12 +75,21 @@ QByteArray seal(const CryptoKey &key, const Envelope &env, QByteArrayView subjec
 FrameError open(QByteArrayView sealed, const CryptoKey &key, QByteArrayView subject,
                 qsizetype maxBody, Envelope *env, QByteArray *body);
 
-// The frame a Direct or All body carries (payload: a view into \a body), and on All the
-// machines it is for. \a maxLength is the largest payload accepted.
-FrameError parseFrame(QByteArrayView body, Channel channel, qsizetype maxLength,
-                      Wire::Header *header, QByteArrayView *payload, QList<quint64> *targets);
-// The trailer of an All body: the machines it is for.
+// One frame of a body; the payload is a view into the body.
+struct FrameView
+{
+    Wire::Header header;
+    QByteArrayView payload;
+};
+// The frames a Direct or All body carries, in order, each payload at most \a maxLength;
+// *forUs says whether an All body names \a self (always true for Direct). Nothing is
+// handed out unless the whole body is well-formed.
+FrameError parseFrames(QByteArrayView body, Channel channel, qsizetype maxLength, quint64 self,
+                       bool *forUs, QList<FrameView> *frames);
+// The start of an All body: the machines it is for.
 QByteArray targetList(const QList<quint64> &machines);
+// Appends a frame (its header encoded, then its payload) to a body being built.
+void appendFrame(QByteArray *body, const Wire::Header &header, QByteArrayView payload);
 
 // A presence body.
 enum class PresenceKind : quint8 { Hello = 1, Heartbeat = 2, Bye = 3, Answer = 4 };
@@ -93,21 +104,28 @@ FrameError parsePresence(QByteArrayView body, Presence *out);
 
 /*
     A sliding window over one stream's sequence numbers (the anti-replay window of IPsec
-    and WireGuard): the highest number seen and a bitmap of the WindowBits below it.
+    and WireGuard, RFC 6479's ring form): the highest number seen and a bitmap of the
+    numbers up to Span below it.
     Numbers may arrive out of order inside the window; one seen before, or older than the
     window, is refused.
 */
 class SequenceWindow
 {
 public:
+    // A number this far or further below the highest is refused (the ring's lowest word
+    // may already hold newer numbers).
+    static constexpr quint64 Span = quint64(WindowBits) - 63;
+
     // True if \a sequence is new (and now remembered).
     bool accept(quint64 sequence) noexcept;
     quint64 highest() const noexcept { return m_highest; }
 
 private:
+    // A ring: sequence s is bit s % WindowBits. Moving the top clears only the words it
+    // passes, so the usual case (the next number) costs a few instructions.
     static constexpr int Words = WindowBits / 64;
     quint64 m_highest = 0;
-    std::array<quint64, Words> m_bits = {};   // bit i of the window: m_highest - i was seen
+    std::array<quint64, Words> m_bits = {};
 };
 
 /*

@@ -165,40 +165,64 @@ void tst_BrokerWire::truncatedAndOversized()
 
 void tst_BrokerWire::frameBody()
 {
-    Wire::Header h;
-    QByteArrayView payload;
-    QList<quint64> targets;
+    QList<FrameView> frames;
+    bool forUs = false;
     const QByteArray body = frame("abc");
-    QCOMPARE(parseFrame(body, Channel::Direct, 1024, &h, &payload, &targets), FrameError::NoError);
-    QCOMPARE(payload, QByteArrayView("abc"));
-    QCOMPARE(h.target, 0x4242u);
-    QCOMPARE(parseFrame(body, Channel::Direct, 2, &h, &payload, &targets), FrameError::OversizedFrame);
-    QCOMPARE(parseFrame(QByteArray(body + 'x'), Channel::Direct, 1024, &h, &payload, &targets), FrameError::MalformedHeader);
-    QCOMPARE(parseFrame(body.chopped(1), Channel::Direct, 1024, &h, &payload, &targets), FrameError::TruncatedFrame);
-    QCOMPARE(parseFrame(body.left(10), Channel::Direct, 1024, &h, &payload, &targets), FrameError::TruncatedFrame);
-    QCOMPARE(parseFrame(body, Channel::Presence, 1024, &h, &payload, &targets), FrameError::UnexpectedFrame);
-    QByteArray badFlags = body;
-    qToLittleEndian<quint16>(0x8000, badFlags.data() + 6);
-    QCOMPARE(parseFrame(badFlags, Channel::Direct, 1024, &h, &payload, &targets), FrameError::MalformedHeader);
+    QCOMPARE(parseFrames(body, Channel::Direct, 1024, 42, &forUs, &frames), FrameError::NoError);
+    QVERIFY(forUs);
+    QCOMPARE(frames.size(), 1);
+    QCOMPARE(frames[0].payload, QByteArrayView("abc"));
+    QCOMPARE(frames[0].header.target, 0x4242u);
+    // Several frames of one turn, in order; appendFrame() builds the same bytes.
+    QByteArray three = body;
+    three += frame("");
+    three += frame("defg", 7);
+    QCOMPARE(parseFrames(three, Channel::Direct, 1024, 42, &forUs, &frames), FrameError::NoError);
+    QCOMPARE(frames.size(), 3);
+    QCOMPARE(frames[1].payload.size(), 0);
+    QCOMPARE(frames[2].payload, QByteArrayView("defg"));
+    QCOMPARE(frames[2].header.target, 7u);
+    QByteArray built;
+    appendFrame(&built, frames[0].header, "abc");
+    appendFrame(&built, frames[1].header, "");
+    appendFrame(&built, frames[2].header, "defg");
+    QCOMPARE(built, three);
+
+    QCOMPARE(parseFrames(body, Channel::Direct, 2, 42, &forUs, &frames), FrameError::OversizedFrame);
+    QVERIFY(frames.isEmpty());
+    QCOMPARE(parseFrames(QByteArray(body + 'x'), Channel::Direct, 1024, 42, &forUs, &frames), FrameError::TruncatedFrame);
+    QCOMPARE(parseFrames(body.chopped(1), Channel::Direct, 1024, 42, &forUs, &frames), FrameError::TruncatedFrame);
+    QCOMPARE(parseFrames(three.chopped(1), Channel::Direct, 1024, 42, &forUs, &frames), FrameError::TruncatedFrame);
+    QVERIFY(frames.isEmpty());   // nothing of a body that is not whole
+    QCOMPARE(parseFrames(body.left(10), Channel::Direct, 1024, 42, &forUs, &frames), FrameError::TruncatedFrame);
+    QCOMPARE(parseFrames(QByteArray(), Channel::Direct, 1024, 42, &forUs, &frames), FrameError::TruncatedFrame);
+    QCOMPARE(parseFrames(body, Channel::Presence, 1024, 42, &forUs, &frames), FrameError::UnexpectedFrame);
+    QByteArray badFlags = three;
+    qToLittleEndian<quint16>(0x8000, badFlags.data() + body.size() + Wire::HeaderSize + 6);
+    QCOMPARE(parseFrames(badFlags, Channel::Direct, 1024, 42, &forUs, &frames), FrameError::MalformedHeader);
 }
 
 void tst_BrokerWire::allBodyNamesItsTargets()
 {
-    Wire::Header h;
-    QByteArrayView payload;
-    QList<quint64> targets;
-    const QByteArray body = frame("abc").append(targetList({1, 2, 0xffffffffffffffffull}));
-    QCOMPARE(parseFrame(body, Channel::All, 1024, &h, &payload, &targets), FrameError::NoError);
-    QCOMPARE(targets, (QList<quint64>{1, 2, 0xffffffffffffffffull}));
-    QCOMPARE(payload, QByteArrayView("abc"));
-    // No list, an empty one, a count that does not match, too many machines.
-    QCOMPARE(parseFrame(frame("abc"), Channel::All, 1024, &h, &payload, &targets), FrameError::TruncatedFrame);
-    QCOMPARE(parseFrame(frame("abc").append(targetList({})), Channel::All, 1024, &h, &payload, &targets),
+    QList<FrameView> frames;
+    bool forUs = false;
+    const QByteArray body = targetList({1, 2, 0xffffffffffffffffull}).append(frame("abc"));
+    QCOMPARE(parseFrames(body, Channel::All, 1024, 2, &forUs, &frames), FrameError::NoError);
+    QVERIFY(forUs);
+    QCOMPARE(frames.size(), 1);
+    QCOMPARE(frames[0].payload, QByteArrayView("abc"));
+    QCOMPARE(parseFrames(body, Channel::All, 1024, 3, &forUs, &frames), FrameError::NoError);
+    QVERIFY(!forUs);   // well-formed, for the machines its sender knew of: not us
+    // No list, an empty one, a count past the body, too many machines, no frame.
+    QCOMPARE(parseFrames(QByteArray("ab"), Channel::All, 1024, 2, &forUs, &frames), FrameError::TruncatedFrame);
+    QCOMPARE(parseFrames(targetList({}).append(frame("abc")), Channel::All, 1024, 2, &forUs, &frames),
              FrameError::MalformedHeader);
-    QCOMPARE(parseFrame(body.chopped(1), Channel::All, 1024, &h, &payload, &targets), FrameError::MalformedHeader);
-    QByteArray huge = frame("abc").append(targetList({1}));
-    qToLittleEndian<quint32>(MaxTargets + 1, huge.data() + Wire::HeaderSize + 3);
-    QCOMPARE(parseFrame(huge, Channel::All, 1024, &h, &payload, &targets), FrameError::MalformedHeader);
+    QCOMPARE(parseFrames(targetList({1, 2}).left(12), Channel::All, 1024, 2, &forUs, &frames),
+             FrameError::MalformedHeader);
+    QByteArray huge = targetList({1}).append(frame("abc"));
+    qToLittleEndian<quint32>(MaxTargets + 1, huge.data());
+    QCOMPARE(parseFrames(huge, Channel::All, 1024, 1, &forUs, &frames), FrameError::MalformedHeader);
+    QCOMPARE(parseFrames(targetList({1, 2}), Channel::All, 1024, 2, &forUs, &frames), FrameError::TruncatedFrame);
 }
 
 void tst_BrokerWire::presence()
@@ -244,13 +268,19 @@ void tst_BrokerWire::sequenceWindow()
     QVERIFY(w.accept(98));
     // Older than the window: refused.
     QVERIFY(w.accept(100000));
-    QVERIFY(!w.accept(100000 - WindowBits));
-    QVERIFY(w.accept(100000 - WindowBits + 1));
-    QVERIFY(!w.accept(100000 - WindowBits + 1));
+    QVERIFY(!w.accept(100000 - SequenceWindow::Span));
+    QVERIFY(w.accept(100000 - SequenceWindow::Span + 1));
+    QVERIFY(!w.accept(100000 - SequenceWindow::Span + 1));
     // A jump larger than the window forgets everything below it.
     QVERIFY(w.accept(1'000'000));
-    QVERIFY(!w.accept(1'000'000 - WindowBits));
+    QVERIFY(!w.accept(1'000'000 - SequenceWindow::Span));
     QVERIFY(w.accept(1'000'000 - 1));
+    // The ring wraps many times over; numbers a word apart stay apart.
+    SequenceWindow r;
+    for (quint64 s = 1; s < 100000; s += 3)
+        QVERIFY(r.accept(s));
+    for (quint64 s = 100000 - 3000; s < 100000; ++s)
+        QCOMPARE(r.accept(s), s % 3 != 1);
 
     // Against a model: random order inside a window, each number accepted exactly once.
     SequenceWindow m;
@@ -259,7 +289,7 @@ void tst_BrokerWire::sequenceWindow()
     for (int i = 0; i < 200000; ++i) {
         const quint64 base = quint64(i) + 1;
         const quint64 s = base > 2000 ? base - quint64(QRandomGenerator::global()->bounded(2000)) : base;
-        const bool fresh = !seen.contains(s) && (s > highest || highest - s < quint64(WindowBits));
+        const bool fresh = !seen.contains(s) && (s > highest || highest - s < SequenceWindow::Span);
         QCOMPARE(m.accept(s), fresh);
         if (fresh) {
             seen.insert(s);

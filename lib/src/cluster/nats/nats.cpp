@@ -15,6 +15,7 @@
 #include <QtCore/qurl.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace Plexus {
 
@@ -114,6 +115,7 @@ bool NatsTransport::connectToPeer(const QUrl &url, QString *error)
 
 void NatsTransport::stop()
 {
+    flush();   // what the last batch of work wrote, before the bye
     if (m_client && m_connected)
         publishPresence(PresenceKind::Bye, m_presence);
     if (m_hops.messages) {
@@ -199,26 +201,30 @@ void NatsTransport::natsMessage(const char *subject, const char *data, int size,
         push(std::move(in));
         return;
     }
-    Wire::Header header;
-    QByteArrayView payload;
-    QList<quint64> targets;
-    e = parseFrame(body, in.envelope.channel, maxMessageLength(), &header, &payload, &targets);
+    QList<FrameView> frames;
+    bool forUs = false;
+    e = parseFrames(body, in.envelope.channel, maxMessageLength(), m_self, &forUs, &frames);
     if (e != FrameError::NoError) {
         reject(e);
         return;
     }
-    if (in.envelope.channel == Channel::All && !targets.contains(m_self)) {
+    if (!forUs) {
         // For the machines its sender knew of; we joined after it looked. Still a sign of
         // life of the sender.
         in.kind = Inbound::Kind::NotForUs;
         push(std::move(in));
         return;
     }
-    in.kind = Inbound::Kind::Frame;
-    in.message = MessagePrivate::create(header);
-    if (!payload.isEmpty())
-        std::memcpy(in.message->payload(), payload.data(), size_t(payload.size()));
-    push(std::move(in), in.envelope.sender);
+    const quint64 sender = in.envelope.sender;
+    for (const FrameView &f : std::as_const(frames)) {
+        Inbound frame;
+        frame.kind = Inbound::Kind::Frame;
+        frame.envelope = in.envelope;
+        frame.message = MessagePrivate::create(f.header);
+        if (!f.payload.isEmpty())
+            std::memcpy(frame.message->payload(), f.payload.data(), size_t(f.payload.size()));
+        push(std::move(frame), sender);
+    }
 }
 
 void NatsTransport::natsConnected(const QString &server, qint64 maxPayload, bool reconnect)
@@ -453,6 +459,7 @@ void NatsTransport::lose(quint64 machine, const char *why)
         return;
     const Peer p = *it;
     m_peers.erase(it);
+    m_pendingPeers.remove(machine);   // what was held for it is dropped: its calls fail below
     if (p.endpoint)
         m_router->machineLost(p.endpoint);
     if (p.up) {

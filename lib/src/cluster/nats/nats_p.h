@@ -10,6 +10,7 @@
 #include <QtCore/qset.h>
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -58,6 +59,7 @@ public:
     void refuse(quint64 machine, FrameError reason) override;
     qsizetype queuedBytes(quint64 machine) const override;
     qsizetype maxPayloadLength() const override;
+    void flush() override;
 
     // The bounds of the queue from nats.c's threads to the Node's.
     static constexpr qsizetype QueueMessages = 65536;
@@ -95,6 +97,7 @@ private:
         quint64 sequenceOut = 0;    // the Direct stream to it
         quint64 messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0;
         QByteArray inbox, noResponders;   // its subject, our reply subject for it
+        QByteArray pending;               // frames for it, sealed together at flush()
     };
 
     // NatsClient::Sink (nats.c's threads)
@@ -115,6 +118,13 @@ private:
     void tick();
     void publishPresence(BrokerWire::PresenceKind kind, const QByteArray &subject);
     bool publish(const QByteArray &subject, const QByteArray &reply, const QByteArray &sealed);
+    // Adds \a m to the frames held for \a body; sends the held ones first if both would
+    // not fit in one NATS message.
+    void hold(QByteArray *body, qsizetype base, MessagePrivate *m, const std::function<void()> &send);
+    void flushPeer(Peer &p);
+    void flushAll();
+    void flushDirect();
+    qsizetype bodyLimit() const;
     BrokerWire::Envelope envelope(BrokerWire::Channel channel, quint64 sequence) const;
     QByteArray inboxOf(quint64 machine) const;
     PeerInfo infoOf(const Peer &p) const;
@@ -130,6 +140,12 @@ private:
     QHash<quint64, Peer> m_peers;
     quint64 m_epoch = 0;
     quint64 m_sequenceAll = 0, m_sequencePresence = 0;
+    // Frames held until the router's batch of work ends (flush()): per machine, and for
+    // every master at once (with the machines they are for). One kind is flushed before
+    // the other is added to, so a machine receives them in the order they were sent.
+    QByteArray m_pendingAll;
+    QList<quint64> m_pendingAllTargets;
+    QSet<quint64> m_pendingPeers;
     bool m_connected = false;
     QString m_server;
     qint64 m_maxPayload = 0;   // the server's max_payload, 0 until connected

@@ -43,13 +43,92 @@ void NatsTransport::publishPresence(PresenceKind kind, const QByteArray &subject
                               subject, {body}));
 }
 
+qsizetype NatsTransport::bodyLimit() const
+{
+    // Until a server said its limit, its default (1 MB) is assumed.
+    const qint64 server = m_maxPayload > 0 ? m_maxPayload : 1024 * 1024;
+    return qsizetype(qMax<qint64>(0, server - Overhead));
+}
+
 qsizetype NatsTransport::maxPayloadLength() const
 {
-    // Until a server said its limit, its default (1 MB) is assumed. The envelope of an
-    // All message also names its machines (≤ 8 bytes each, a few hundred at most).
-    const qint64 server = m_maxPayload > 0 ? m_maxPayload : 1024 * 1024;
-    const qint64 envelopeBytes = Overhead + Wire::HeaderSize + 4 + 8 * qint64(m_peers.size());
-    return qsizetype(qBound<qint64>(0, server - envelopeBytes, maxMessageLength()));
+    // One frame alone in a body, with the longest target list it could need (PROTOCOL
+    // 10.5): a call's outcome does not depend on how many machines it went to.
+    const qint64 envelopeBytes = Wire::HeaderSize + 4 + 8 * qint64(m_peers.size());
+    return qsizetype(qBound<qint64>(0, bodyLimit() - envelopeBytes, maxMessageLength()));
+}
+
+void NatsTransport::hold(QByteArray *body, qsizetype base, MessagePrivate *m,
+                         const std::function<void()> &send)
+{
+    const qsizetype frame = Wire::HeaderSize + m->header.length;
+    if (body->size() > base && body->size() + frame > bodyLimit())
+        send();   // full: what is held goes first, in order
+    appendFrame(body, m->header, m->data());
+    m_router->remoteWritten();   // sent at the end of this batch of work, or now
+}
+
+void NatsTransport::flushPeer(Peer &p)
+{
+    if (p.pending.isEmpty())
+        return;
+    const QByteArray body = std::move(p.pending);
+    p.pending.clear();
+    if (!m_client)
+        return;
+    const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::Direct, ++p.sequenceOut),
+                                   p.inbox, {body});
+    // The reply subject names the machine: if its inbox has no subscriber, the server's
+    // "no responders" notice says so at once.
+    const NatsClient::Result r = m_client->publish(p.inbox.constData(), p.noResponders.constData(),
+                                                   sealed.constData(), int(sealed.size()));
+    if (r != NatsClient::Result::Ok) {
+        // Accepted by sendToMachine() already: what waits on the machine fails instead.
+        qCWarning(lcCluster) << "NATS: messages to machine" << Qt::hex << p.machine << Qt::dec
+                             << "could not be published (" << int(r) << "): its calls fail";
+        renewEndpoint(p);
+    }
+}
+
+void NatsTransport::flushDirect()
+{
+    const QSet<quint64> machines = std::move(m_pendingPeers);
+    m_pendingPeers.clear();
+    for (quint64 machine : machines) {
+        const auto it = m_peers.find(machine);
+        if (it != m_peers.end())
+            flushPeer(*it);
+    }
+}
+
+void NatsTransport::flushAll()
+{
+    if (m_pendingAll.isEmpty())
+        return;
+    const QByteArray body = std::move(m_pendingAll);
+    const QList<quint64> targets = std::move(m_pendingAllTargets);
+    m_pendingAll.clear();
+    m_pendingAllTargets.clear();
+    if (!m_client)
+        return;
+    const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::All, ++m_sequenceAll), m_all, {body});
+    const NatsClient::Result r = m_client->publish(m_all.constData(), nullptr, sealed.constData(),
+                                                   int(sealed.size()));
+    if (r != NatsClient::Result::Ok) {
+        qCWarning(lcCluster) << "NATS: a message to every master could not be published (" << int(r)
+                             << "): the calls waiting on them fail";
+        for (quint64 machine : targets) {
+            const auto it = m_peers.find(machine);
+            if (it != m_peers.end())
+                renewEndpoint(*it);
+        }
+    }
+}
+
+void NatsTransport::flush()
+{
+    flushAll();
+    flushDirect();
 }
 
 RemoteMachines::Sent NatsTransport::sendToMachine(quint64 machine, MessagePrivate *m)
@@ -62,25 +141,22 @@ RemoteMachines::Sent NatsTransport::sendToMachine(quint64 machine, MessagePrivat
                              << maxPayloadLength() << "): not sent";
         return Sent::Lost;
     }
-    char header[Wire::HeaderSize];
-    Wire::encodeHeader(m->header, header);
-    Peer &p = *it;
-    const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::Direct, ++p.sequenceOut),
-                                   p.inbox, {QByteArrayView(header, Wire::HeaderSize), m->data()});
-    // The reply subject names the machine: if its inbox has no subscriber, the server's
-    // "no responders" notice says so at once.
-    const NatsClient::Result r = m_client->publish(p.inbox.constData(), p.noResponders.constData(),
-                                                   sealed.constData(), int(sealed.size()));
-    switch (r) {
-    case NatsClient::Result::Ok:
-        ++p.messagesOut;
-        p.bytesOut += quint64(Wire::HeaderSize + m->header.length);
-        return Sent::Ok;
-    case NatsClient::Result::Full:
-        return Sent::Backpressure;
-    default:
+    if (m_client->buffered() > m_options.nats.reconnectBufferBytes)
+        return Sent::Backpressure;   // away from the server, and its buffer is full
+    flushAll();   // what went to every master before this goes first (it may fail calls,
+                  // whose handlers may send: the peer is looked up again)
+    const auto again = m_peers.find(machine);
+    if (again == m_peers.end() || !again->endpoint)
         return Sent::Lost;
-    }
+    Peer &p = *again;
+    m_pendingPeers.insert(machine);
+    hold(&p.pending, 0, m, [this, machine] {
+        if (auto peer = m_peers.find(machine); peer != m_peers.end())
+            flushPeer(*peer);
+    });
+    ++p.messagesOut;
+    p.bytesOut += quint64(Wire::HeaderSize + m->header.length);
+    return Sent::Ok;
 }
 
 void NatsTransport::sendToMachines(MessagePrivate *m, const QList<quint64> &machines,
@@ -113,24 +189,31 @@ void NatsTransport::sendToMachines(MessagePrivate *m, const QList<quint64> &mach
         }
         return;
     }
-    // Every master subscribes to the "all" subject: one publication, whatever their number,
-    // naming the machines it is for (a master that joined since drops it).
-    char header[Wire::HeaderSize];
-    Wire::encodeHeader(m->header, header);
-    const QByteArray list = targetList(targets);
-    const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::All, ++m_sequenceAll), m_all,
-                                   {QByteArrayView(header, Wire::HeaderSize), m->data(), list});
-    const NatsClient::Result r = m_client->publish(m_all.constData(), nullptr, sealed.constData(),
-                                                   int(sealed.size()));
-    if (r == NatsClient::Result::Ok) {
-        for (quint64 machine : std::as_const(targets)) {
-            Peer &p = m_peers[machine];
-            ++p.messagesOut;
-            p.bytesOut += quint64(Wire::HeaderSize + m->header.length);
-        }
+    if (m_client->buffered() > m_options.nats.reconnectBufferBytes) {
+        full->append(targets);
         return;
     }
-    (r == NatsClient::Result::Full ? full : lost)->append(targets);
+    // Every master subscribes to the "all" subject: one publication, whatever their number,
+    // naming the machines it is for (a master that joined since drops it). Messages of one
+    // batch for the same machines share it.
+    flushDirect();
+    if (!m_pendingAll.isEmpty() && m_pendingAllTargets != targets)
+        flushAll();
+    if (m_pendingAll.isEmpty()) {
+        m_pendingAllTargets = targets;
+        m_pendingAll = targetList(targets);
+    }
+    const qsizetype base = 4 + 8 * targets.size();
+    hold(&m_pendingAll, base, m, [this, targets, base] {
+        flushAll();
+        m_pendingAllTargets = targets;
+        m_pendingAll = targetList(targets);
+    });
+    for (quint64 machine : std::as_const(targets)) {
+        Peer &p = m_peers[machine];
+        ++p.messagesOut;
+        p.bytesOut += quint64(Wire::HeaderSize + m->header.length);
+    }
 }
 
 void NatsTransport::refuse(quint64 machine, FrameError reason)

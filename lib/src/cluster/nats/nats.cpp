@@ -45,19 +45,31 @@ QByteArray NatsTransport::inboxOf(quint64 machine) const
     return m_prefix + "m." + QByteArray::number(machine, 16);
 }
 
+// "nats://a:1,b:2" (nats.c's list form) or "nats://a:1,nats://b:2": the servers, each
+// "nats://host:port" with an optional user:password@.
+static QStringList natsServers(const QString &url)
+{
+    QStringList out;
+    const QString rest = url.mid(int(qstrlen("nats://")));
+    for (QString server : rest.split(u',')) {
+        server = server.trimmed();
+        if (server.startsWith(QLatin1String("nats://")))
+            server = server.mid(int(qstrlen("nats://")));
+        out.append(server);
+    }
+    return out;
+}
+
 bool NatsTransport::applyUrl(const QString &url, ClusterOptions *options, QString *error)
 {
     Q_UNUSED(options);
-    // nats://a:1,b:2 is nats.c's own list form; each part must be a plain server address.
-    const QString rest = url.mid(int(qstrlen("nats://")));
-    const QStringList servers = rest.split(u',');
-    if (!url.startsWith(QLatin1String("nats://")) || rest.isEmpty()) {
+    if (!url.startsWith(QLatin1String("nats://")) || url.size() == int(qstrlen("nats://"))) {
         *error = QStringLiteral("Unsupported cluster URL %1 (NATS: nats://host:port[,host:port...])").arg(url);
         return false;
     }
-    for (const QString &server : servers) {
-        const QUrl u(QStringLiteral("nats://") + server.trimmed());
-        if (server.trimmed().isEmpty() || !u.isValid() || u.host().isEmpty() || !u.path().isEmpty()
+    for (const QString &server : natsServers(url)) {
+        const QUrl u(QStringLiteral("nats://") + server);
+        if (server.isEmpty() || !u.isValid() || u.host().isEmpty() || !u.path().isEmpty()
             || u.hasQuery() || u.hasFragment()) {
             *error = QStringLiteral("Unsupported NATS server \"%1\" in %2 (use host:port)").arg(server, url);
             return false;
@@ -74,9 +86,8 @@ bool NatsTransport::listen(const ClusterOptions &options, QString *error)
         return false;
     }
     NatsClient::Settings settings;
-    const QString rest = options.url.mid(int(qstrlen("nats://")));
-    for (const QString &server : rest.split(u','))
-        settings.servers.append("nats://" + server.trimmed().toUtf8());
+    for (const QString &server : natsServers(options.url))
+        settings.servers.append("nats://" + server.toUtf8());
     settings.name = (m_isPeer ? "plexus-peer-" : "plexus-") + QByteArray::number(m_self, 16);
     settings.pingIntervalMs = options.nats.pingIntervalMs;
     settings.reconnectWaitMs = options.nats.reconnectWaitMs;
@@ -180,8 +191,10 @@ void NatsTransport::natsMessage(const char *subject, const char *data, int size,
         const Channel c = in.envelope.channel;
         const bool fits = (c == Channel::Direct && onInbox) || (c == Channel::All && onAll)
                 || (c == Channel::Presence && (onPresence || onInbox));
-        if (!fits || in.envelope.sender == m_self)
+        if (!fits)
             e = FrameError::UnexpectedFrame;
+        else if (in.envelope.sender == m_self)
+            return;   // ours (of an earlier connection, delivered late, or replayed): no news
     }
     if (e == FrameError::NoError) {
         std::lock_guard lock(m_lock);
@@ -359,8 +372,7 @@ void NatsTransport::handle(Inbound &in)
             // connection may still deliver, and the others learn that we were away.
             m_epoch = Crypto::nextId();
             m_sequenceAll = m_sequencePresence = 0;
-            for (Peer &p : m_peers)
-                p.sequenceOut = 0;
+            m_sequenceDirect.clear();
         }
         qCInfo(lcCluster) << (in.reconnect ? "reconnected to" : "connected to") << "NATS server"
                           << m_server << "(max payload" << m_maxPayload << "bytes)";
@@ -400,6 +412,12 @@ NatsTransport::Peer *NatsTransport::heard(const Envelope &env)
         p.isMonitor = env.role == quint8(PeerRole::Peer);
         p.inbox = inboxOf(env.sender);
         p.noResponders = m_noRespondersPrefix + QByteArray::number(env.sender, 16);
+        if (const auto gone = m_gone.constFind(env.sender); gone != m_gone.cend()) {
+            // Met again: what we knew of its connections still holds.
+            p.epoch = gone->epoch;
+            p.oldEpochs = gone->oldEpochs;
+            m_gone.erase(gone);
+        }
     }
     p.lastHeard = monotonicMs();
     if (p.epoch != env.epoch) {
@@ -460,6 +478,11 @@ void NatsTransport::lose(quint64 machine, const char *why)
     const Peer p = *it;
     m_peers.erase(it);
     m_pendingPeers.remove(machine);   // what was held for it is dropped: its calls fail below
+    if (p.epoch) {
+        if (m_gone.size() >= 4096)
+            m_gone.erase(m_gone.begin());   // bounded; a forgotten one costs a spurious renewal
+        m_gone.insert(machine, {p.epoch, p.oldEpochs, monotonicMs() + WindowMs});
+    }
     if (p.endpoint)
         m_router->machineLost(p.endpoint);
     if (p.up) {
@@ -484,6 +507,8 @@ void NatsTransport::tick()
                              << now - m_peers.value(machine).lastHeard << "ms";
         lose(machine, "is lost (silent)");
     }
+    for (auto it = m_gone.begin(); it != m_gone.end();)
+        it = it->until < now ? m_gone.erase(it) : std::next(it);
     std::lock_guard lock(m_lock);
     m_replay.prune(QDateTime::currentMSecsSinceEpoch());
 }

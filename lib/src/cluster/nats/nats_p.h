@@ -94,7 +94,6 @@ private:
         bool up = false;
         qint64 lastHeard = 0;       // monotonic ms
         QDateTime since;
-        quint64 sequenceOut = 0;    // the Direct stream to it
         quint64 messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0;
         QByteArray inbox, noResponders;   // its subject, our reply subject for it
         QByteArray pending;               // frames for it, sealed together at flush()
@@ -146,6 +145,18 @@ private:
     QByteArray m_pendingAll;
     QList<quint64> m_pendingAllTargets;
     QSet<quint64> m_pendingPeers;
+    // Our Direct stream to each machine (its receiver's replay window follows it): kept
+    // across losing and meeting the machine again, restarted with our epoch.
+    QHash<quint64, quint64> m_sequenceDirect;
+    // The epochs of machines lost lately: a late message of one of them (a server that
+    // resumes and delivers its backlog) is not taken for the machine coming back, and the
+    // same epoch is still the machine coming back (it was only silent). Kept WindowMs.
+    struct Gone {
+        quint64 epoch = 0;
+        QList<quint64> oldEpochs;
+        qint64 until = 0;   // monotonic ms
+    };
+    QHash<quint64, Gone> m_gone;
     bool m_connected = false;
     QString m_server;
     qint64 m_maxPayload = 0;   // the server's max_payload, 0 until connected

@@ -76,7 +76,7 @@ void NatsTransport::flushPeer(Peer &p)
     p.pending.clear();
     if (!m_client)
         return;
-    const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::Direct, ++p.sequenceOut),
+    const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::Direct, ++m_sequenceDirect[p.machine]),
                                    p.inbox, {body});
     // The reply subject names the machine: if its inbox has no subscriber, the server's
     // "no responders" notice says so at once.

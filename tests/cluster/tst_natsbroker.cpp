@@ -13,6 +13,7 @@
 #include "crypto_p.h"
 #include "helperprocess.h"
 #include "liveprocesses.h"
+#include "natsrawclient.h"
 #include "natsserver.h"
 
 #include <QtCore/qdatetime.h>
@@ -108,112 +109,8 @@ struct Result {
     QList<QByteArray> replies;
 };
 
-// One message as the broker delivered it to the eavesdropper.
-struct Captured {
-    QByteArray subject, reply, payload;
-    bool headers = false;
-    qint64 atMs = 0;   // wall clock when it was parsed
-
-    quint8 channel() const { return payload.size() >= 64 ? quint8(payload[4]) : 0; }
-    quint64 sender() const { return payload.size() >= 64 ? qFromLittleEndian<quint64>(payload.constData() + 8) : 0; }
-    quint64 timestamp() const { return payload.size() >= 64 ? qFromLittleEndian<quint64>(payload.constData() + 32) : 0; }
-};
-
-// A NATS client speaking the text protocol by hand, subscribed to every subject (">").
-// It neither receives its own publications (echo off) nor answers anything but PINGs.
-class Eavesdropper : public QObject
-{
-public:
-    Eavesdropper()
-    {
-        connect(&m_socket, &QTcpSocket::readyRead, this, [this] {
-            m_in += m_socket.readAll();
-            parse();
-        });
-    }
-
-    // Connects and subscribes to \a subject (by default every one).
-    bool open(quint16 port, const QByteArray &subject = ">")
-    {
-        m_socket.connectToHost(QHostAddress(QHostAddress::LocalHost), port);
-        if (!QTest::qWaitFor([this] { return !m_info.isEmpty() || !m_errors.isEmpty(); }, 5000))
-            return false;
-        send(R"(CONNECT {"verbose":false,"pedantic":false,"headers":true,"echo":false,"name":"eavesdropper"})"
-             "\r\nSUB " + subject + " 1\r\n");
-        return sync() && m_errors.isEmpty();
-    }
-    // PING, and its PONG: the server has handled everything sent before.
-    bool sync()
-    {
-        const int before = m_pongs;
-        send("PING\r\n");
-        return QTest::qWaitFor([&] { return m_pongs > before || !m_errors.isEmpty(); }, 5000)
-            && m_pongs > before;
-    }
-    void publish(const QByteArray &subject, const QByteArray &payload)
-    {
-        send("PUB " + subject + ' ' + QByteArray::number(payload.size()) + "\r\n" + payload + "\r\n");
-    }
-    const QList<Captured> &messages() const { return m_messages; }
-    QByteArray errors() const { return m_errors; }
-    QJsonObject info() const { return m_info; }
-
-private:
-    void send(const QByteArray &data)
-    {
-        m_socket.write(data);
-        m_socket.flush();
-    }
-    void parse()
-    {
-        for (;;) {
-            const qsizetype nl = m_in.indexOf("\r\n");
-            if (nl < 0)
-                return;
-            const QByteArray line = m_in.left(nl);
-            const QList<QByteArray> w = line.split(' ');
-            if (w[0] == "MSG" || w[0] == "HMSG") {
-                // MSG <subject> <sid> [reply] <size> / HMSG <subject> <sid> [reply] <hsize> <size>
-                const bool headers = w[0] == "HMSG";
-                const int fixed = headers ? 5 : 4;
-                if (w.size() != fixed && w.size() != fixed + 1) {
-                    m_errors += "unparsable: " + line + '\n';
-                    m_in.remove(0, nl + 2);
-                    continue;
-                }
-                const qsizetype size = w.last().toLongLong();
-                const qsizetype headerSize = headers ? w[w.size() - 2].toLongLong() : 0;
-                if (m_in.size() < nl + 2 + size + 2)
-                    return;   // the rest has not come yet
-                Captured c;
-                c.subject = w[1];
-                c.reply = w.size() == fixed + 1 ? w[3] : QByteArray();
-                c.headers = headers;
-                c.payload = m_in.mid(nl + 2 + headerSize, size - headerSize);
-                c.atMs = QDateTime::currentMSecsSinceEpoch();
-                m_messages.append(c);
-                m_in.remove(0, nl + 2 + size + 2);
-                continue;
-            }
-            if (w[0] == "INFO")
-                m_info = QJsonDocument::fromJson(line.mid(5)).object();
-            else if (w[0] == "PING")
-                send("PONG\r\n");
-            else if (w[0] == "PONG")
-                ++m_pongs;
-            else if (w[0] == "-ERR")
-                m_errors += line + '\n';
-            m_in.remove(0, nl + 2);
-        }
-    }
-
-    QTcpSocket m_socket;
-    QByteArray m_in;
-    QJsonObject m_info;
-    QByteArray m_errors;
-    int m_pongs = 0;
-    QList<Captured> m_messages;
-};
+using Captured = TestSupport::NatsRawClient::Message;
+using Eavesdropper = TestSupport::NatsRawClient;
 
 } // namespace
 

@@ -13,6 +13,7 @@
 #include <plexus/introspection.h>
 #include <plexus/message.h>
 
+#include <QtCore/qregularexpression.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qurl.h>
 
@@ -87,7 +88,9 @@ void MonitorClientPrivate::updateStatus()
     if (!node) {
         text = u"stopped"_s;
     } else if (masters.isEmpty()) {
-        text = !options.natsUrl.isEmpty() ? u"waiting for masters on NATS %1"_s.arg(options.natsUrl)
+        text = !options.natsUrl.isEmpty()
+                ? u"waiting for masters on NATS %1"_s.arg(QString(options.natsUrl).replace(
+                          QRegularExpression(u"//[^@/,]*@"_s), u"//"_s))   // no password on screen
                 : options.discoveryPort ? u"waiting for masters (discovery on UDP port %1)"_s.arg(options.discoveryPort)
                                         : u"connecting to masters"_s;
     } else {

@@ -107,6 +107,10 @@ void tst_NatsEngine::refusesBadUrls_data()
     QTest::newRow("query") << u"nats://127.0.0.1:4333?a=b"_s;
     QTest::newRow("no host") << u"nats://:4333"_s;
     QTest::newRow("other scheme") << u"amqp://127.0.0.1:5672"_s;
+    // The password never appears in the error text (applications log it).
+    QTest::newRow("password, path") << u"nats://user:hunter2@127.0.0.1:4333/x"_s;
+    QTest::newRow("password, other scheme") << u"amqp://user:hunter2@127.0.0.1:5672"_s;
+    QTest::newRow("password, second server") << u"nats://127.0.0.1:4333,user:hunter2@:4334"_s;
 }
 
 void tst_NatsEngine::refusesBadUrls()
@@ -115,6 +119,7 @@ void tst_NatsEngine::refusesBadUrls()
     QVERIFY(!m_node->listenCluster(options(url)));
     QCOMPARE(m_node->error(), Plexus::Node::ClusterAddressError);
     QVERIFY2(m_node->errorString().contains(u"nats://"_s), qPrintable(m_node->errorString()));
+    QVERIFY2(!m_node->errorString().contains(u"hunter2"_s), qPrintable(m_node->errorString()));
     QVERIFY(!m_node->isInCluster());
 }
 

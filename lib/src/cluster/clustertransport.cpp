@@ -29,7 +29,7 @@ ClusterTransport *ClusterTransport::create(const ClusterContext &context, Cluste
     }
     *error = QStringLiteral("No cluster engine for \"%1\" (%2); Plexus has tcp:// (the mesh) "
                             "and nats:// (NATS)")
-                     .arg(scheme, options->url);
+                     .arg(scheme, url.toString(QUrl::RemoveUserInfo));
     return nullptr;
 }
 

@@ -60,18 +60,32 @@ static QStringList natsServers(const QString &url)
     return out;
 }
 
+// \a url without passwords or user names, for logs and PeerInfo::address().
+static QString withoutUserInfo(const QString &url)
+{
+    QStringList out;
+    for (const QString &server : natsServers(url))
+        out.append(QUrl(QStringLiteral("nats://") + server).toString(QUrl::RemoveUserInfo));
+    return out.join(u',');
+}
+
 bool NatsTransport::applyUrl(const QString &url, ClusterOptions *options, QString *error)
 {
     Q_UNUSED(options);
     if (!url.startsWith(QLatin1String("nats://")) || url.size() == int(qstrlen("nats://"))) {
-        *error = QStringLiteral("Unsupported cluster URL %1 (NATS: nats://host:port[,host:port...])").arg(url);
+        *error = QStringLiteral("Unsupported cluster URL %1 (NATS: nats://host:port[,host:port...])")
+                         .arg(QUrl(url).toString(QUrl::RemoveUserInfo));
         return false;
     }
     for (const QString &server : natsServers(url)) {
         const QUrl u(QStringLiteral("nats://") + server);
         if (server.isEmpty() || !u.isValid() || u.host().isEmpty() || !u.path().isEmpty()
             || u.hasQuery() || u.hasFragment()) {
-            *error = QStringLiteral("Unsupported NATS server \"%1\" in %2 (use host:port)").arg(server, url);
+            // Never the password in an error text (it ends up in logs).
+            const QString shown = u.isValid() ? u.toString(QUrl::RemoveUserInfo | QUrl::RemoveScheme)
+                                                     .mid(2) : QStringLiteral("(invalid)");
+            *error = QStringLiteral("Unsupported NATS server \"%1\" in %2 (use host:port)")
+                             .arg(shown, withoutUserInfo(url));
             return false;
         }
     }
@@ -111,7 +125,7 @@ bool NatsTransport::listen(const ClusterOptions &options, QString *error)
     connect(m_timer, &QTimer::timeout, this, &NatsTransport::tick);
     m_timer->start();
     qCInfo(lcCluster) << (m_isPeer ? "peer" : "machine") << Qt::hex << m_self << Qt::dec
-                      << "joins the cluster on NATS" << options.url << "(nats.c"
+                      << "joins the cluster on NATS" << withoutUserInfo(options.url) << "(nats.c"
                       << NatsClient::libraryVersion() << ')';
     return true;
 }
@@ -365,7 +379,7 @@ void NatsTransport::handle(Inbound &in)
         return;
     case Inbound::Kind::Connected:
         m_connected = true;
-        m_server = in.text;
+        m_server = withoutUserInfo(in.text);   // nats.c's URL may carry the credentials
         m_maxPayload = in.number;
         if (in.reconnect) {
             // A new epoch: what we send from now on is told apart from what the old

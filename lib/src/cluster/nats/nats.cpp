@@ -7,10 +7,10 @@
 #include "clock_p.h"
 #include "logging_p.h"
 #include "stats_p.h"
+#include "threadsync_p.h"
 
 #include <QtCore/qdatetime.h>
 #include <QtCore/qdeadlinetimer.h>
-#include <QtCore/qmetaobject.h>
 #include <QtCore/qtimer.h>
 #include <QtCore/qurl.h>
 
@@ -315,7 +315,7 @@ void NatsTransport::push(Inbound &&in, quint64 sender)
     }
     // One wake-up per batch: the Node drains everything queued until then.
     if (wake)
-        QMetaObject::invokeMethod(this, &NatsTransport::drain, Qt::QueuedConnection);
+        invokeQueued(this, [this] { drain(); });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -658,6 +658,25 @@ int runScale(int hostsWanted, int idleSeconds, const std::string &jsonPath, bool
         url = server.url(0);
         serverPid = server.pid(0);
     } else {
+        // The kernel's ARP table is one for all network namespaces (gc_thresh3 entries,
+        // 1024 by default, settable only from the initial namespace). A full mesh of N
+        // namespaces needs N * (N - 1) entries; past the limit new neighbours are refused
+        // ("neighbor table overflow" in dmesg), SYNs are never sent and the mesh never
+        // completes (64 hosts need 4032). Say so instead of timing out.
+        QFile thresh(u"/proc/sys/net/ipv4/neigh/default/gc_thresh3"_s);
+        const long long needed = (long long)hostsWanted * (hostsWanted - 1);
+        if (thresh.open(QIODevice::ReadOnly)) {
+            const long long limit = thresh.readAll().trimmed().toLongLong();
+            if (limit > 0 && limit < needed) {
+                std::fprintf(stderr,
+                             "--scale %d on the mesh needs %lld ARP entries across the namespaces, "
+                             "the kernel allows %lld (net.ipv4.neigh.default.gc_thresh3, shared by "
+                             "all namespaces); raise it first, e.g.\n  sysctl -w "
+                             "net.ipv4.neigh.default.gc_thresh2=%lld net.ipv4.neigh.default.gc_thresh3=%lld\n",
+                             hostsWanted, needed, limit, needed + 512, 2 * needed);
+                return 2;
+            }
+        }
         hosts.setUp(hostsWanted);
         if (hosts.mode() != TestHosts::Mode::Namespaces) {
             std::fprintf(stderr, "--scale needs network namespaces (root, iproute2): %s\n",

@@ -97,6 +97,7 @@ private:
         quint64 messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0;
         QByteArray inbox, noResponders;   // its subject, our reply subject for it
         QByteArray pending;               // frames for it, sealed together at flush()
+        bool pendingAsks = false;         // ...among them a request (not only replies)
     };
 
     // NatsClient::Sink (nats.c's threads)

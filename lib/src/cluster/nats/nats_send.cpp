@@ -73,14 +73,18 @@ void NatsTransport::flushPeer(Peer &p)
     if (p.pending.isEmpty())
         return;
     const QByteArray body = std::move(p.pending);
+    const bool asks = p.pendingAsks;
     p.pending.clear();
+    p.pendingAsks = false;
     if (!m_client)
         return;
     const QByteArray sealed = seal(m_context.brokerKey, envelope(Channel::Direct, ++m_sequenceDirect[p.machine]),
                                    p.inbox, {body});
-    // The reply subject names the machine: if its inbox has no subscriber, the server's
-    // "no responders" notice says so at once.
-    const NatsClient::Result r = m_client->publish(p.inbox.constData(), p.noResponders.constData(),
+    // With a request among them, the reply subject names the machine: if its inbox has no
+    // subscriber, the server's "no responders" notice says so at once. Replies alone go
+    // without (a caller that is gone waits for nothing; the server has less to do).
+    const NatsClient::Result r = m_client->publish(p.inbox.constData(),
+                                                   asks ? p.noResponders.constData() : nullptr,
                                                    sealed.constData(), int(sealed.size()));
     if (r != NatsClient::Result::Ok) {
         // Accepted by sendToMachine() already: what waits on the machine fails instead.
@@ -150,6 +154,7 @@ RemoteMachines::Sent NatsTransport::sendToMachine(quint64 machine, MessagePrivat
         return Sent::Lost;
     Peer &p = *again;
     m_pendingPeers.insert(machine);
+    p.pendingAsks = p.pendingAsks || !(m->header.privateFlags & Wire::Reply);
     hold(&p.pending, 0, m, [this, machine] {
         if (auto peer = m_peers.find(machine); peer != m_peers.end())
             flushPeer(*peer);

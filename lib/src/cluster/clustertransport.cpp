@@ -8,9 +8,19 @@
 
 #include <QtCore/qurl.h>
 
+#include <algorithm>
+
 namespace Plexus {
 
 ClusterTransport::~ClusterTransport() = default;
+
+QList<PeerInfo> ClusterTransport::sortedByMachine(QList<PeerInfo> peers)
+{
+    std::sort(peers.begin(), peers.end(), [](const PeerInfo &a, const PeerInfo &b) {
+        return a.machineId() < b.machineId();
+    });
+    return peers;
+}
 
 ClusterTransport *ClusterTransport::create(const ClusterContext &context, ClusterOptions *options,
                                            QObject *parent, QString *error)

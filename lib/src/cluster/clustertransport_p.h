@@ -74,6 +74,8 @@ Q_SIGNALS:
 
 protected:
     using QObject::QObject;
+    // \a peers in the order peers() promises: by machine id.
+    static QList<PeerInfo> sortedByMachine(QList<PeerInfo> peers);
 };
 
 } // namespace Plexus

@@ -100,6 +100,23 @@ public:
 
 protected:
     ~RemoteMachines() = default;
+    // sendToMachines() as one sendToMachine() per machine, sorted into *full and *lost.
+    void sendToEach(MessagePrivate *m, const QList<quint64> &machines, QList<quint64> *full,
+                    QList<quint64> *lost)
+    {
+        for (quint64 machine : machines) {
+            switch (sendToMachine(machine, m)) {
+            case Sent::Ok:
+                break;
+            case Sent::Backpressure:
+                full->append(machine);
+                break;
+            case Sent::Lost:
+                lost->append(machine);
+                break;
+            }
+        }
+    }
 };
 
 // What the router needs of the Node it serves.

@@ -196,18 +196,7 @@ void MeshTransport::sendToMachines(MessagePrivate *m, const QList<quint64> &mach
                                    QList<quint64> *full, QList<quint64> *lost)
 {
     // A mesh has no fan-out of its own: one copy on each link.
-    for (quint64 machine : machines) {
-        switch (sendToMachine(machine, m)) {
-        case Sent::Ok:
-            break;
-        case Sent::Backpressure:
-            full->append(machine);
-            break;
-        case Sent::Lost:
-            lost->append(machine);
-            break;
-        }
-    }
+    sendToEach(m, machines, full, lost);
 }
 
 qsizetype MeshTransport::queuedBytes(quint64 machine) const
@@ -263,10 +252,7 @@ QList<PeerInfo> MeshTransport::peers() const
         if (p.up && p.link && p.link->isOpen())
             out.append(infoOf(p));
     }
-    std::sort(out.begin(), out.end(), [](const PeerInfo &a, const PeerInfo &b) {
-        return a.machineId() < b.machineId();
-    });
-    return out;
+    return sortedByMachine(std::move(out));
 }
 
 QList<const Link *> MeshTransport::links() const

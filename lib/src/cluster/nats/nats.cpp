@@ -549,10 +549,7 @@ QList<PeerInfo> NatsTransport::peers() const
         if (p.up)
             out.append(infoOf(p));
     }
-    std::sort(out.begin(), out.end(), [](const PeerInfo &a, const PeerInfo &b) {
-        return a.machineId() < b.machineId();
-    });
-    return out;
+    return sortedByMachine(std::move(out));
 }
 
 } // namespace Plexus

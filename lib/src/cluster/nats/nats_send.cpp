@@ -180,18 +180,7 @@ void NatsTransport::sendToMachines(MessagePrivate *m, const QList<quint64> &mach
         return;
     if (targets.size() == 1 || !m_client) {
         // One machine: its inbox (and a "no responders" notice if it is gone).
-        for (quint64 machine : std::as_const(targets)) {
-            switch (sendToMachine(machine, m)) {
-            case Sent::Ok:
-                break;
-            case Sent::Backpressure:
-                full->append(machine);
-                break;
-            case Sent::Lost:
-                lost->append(machine);
-                break;
-            }
-        }
+        sendToEach(m, targets, full, lost);
         return;
     }
     if (m_client->buffered() > m_options.nats.reconnectBufferBytes) {

@@ -10,7 +10,6 @@
 #include <QtCore/qurl.h>
 #include <QtNetwork/qhostaddress.h>
 
-#include <algorithm>
 
 namespace Plexus {
 

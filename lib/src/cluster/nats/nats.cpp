@@ -14,7 +14,7 @@
 #include <QtCore/qtimer.h>
 #include <QtCore/qurl.h>
 
-#include <algorithm>
+#include <iterator>
 #include <cstring>
 
 namespace Plexus {

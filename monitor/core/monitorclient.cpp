@@ -82,6 +82,12 @@ void MonitorClientPrivate::changed()
     stateThrottle.trigger();
 }
 
+QString MonitorClientPrivate::brokerServersOf(const ClientOptions &options)
+{
+    // "nats://user:password@host:port,..." without "user:password@": never on screen.
+    return QString(options.natsUrl).replace(QRegularExpression(u"(//|,)[^@/,]*@"_s), u"\\1"_s);
+}
+
 void MonitorClientPrivate::updateStatus()
 {
     QString text;
@@ -89,8 +95,7 @@ void MonitorClientPrivate::updateStatus()
         text = u"stopped"_s;
     } else if (masters.isEmpty()) {
         text = !options.natsUrl.isEmpty()
-                ? u"waiting for masters on NATS %1"_s.arg(QString(options.natsUrl).replace(
-                          QRegularExpression(u"//[^@/,]*@"_s), u"//"_s))   // no password on screen
+                ? u"waiting for masters on NATS %1"_s.arg(brokerServersOf(options))
                 : options.discoveryPort ? u"waiting for masters (discovery on UDP port %1)"_s.arg(options.discoveryPort)
                                         : u"connecting to masters"_s;
     } else {
@@ -334,6 +339,11 @@ QString MonitorClient::errorString() const
 ClientOptions MonitorClient::options() const
 {
     return d_ptr->options;
+}
+
+QString MonitorClient::brokerServers() const
+{
+    return MonitorClientPrivate::brokerServersOf(d_ptr->options);
 }
 
 const ClusterState *MonitorClient::state() const

@@ -87,6 +87,8 @@ public:
     Error error() const;
     QString errorString() const;
     ClientOptions options() const;
+    /*! ClientOptions::natsUrl without user names or passwords, for display. */
+    QString brokerServers() const;
 
     const ClusterState *state() const;
 

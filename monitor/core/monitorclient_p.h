@@ -110,6 +110,7 @@ public:
     void report(const QString &key, const QString &text);
     void changed();
     void updateStatus();
+    static QString brokerServersOf(const ClientOptions &options);
 
     // masterpolling.cpp
     void poll();

@@ -30,9 +30,8 @@ DiscoveryView::DiscoveryView(const ClusterState *state, QWidget *parent)
     m_address->setToolTip(tr("Machines on other subnets are not found by discovery: "
                              "type the address of their master's cluster port"));
     toolBar()->addWidget(m_address);
-    QAction *connectAction = toolBar()->addAction(QIcon(u":/plexus-monitor/connect.svg"_s),
-                                                  tr("Connect"));
-    connect(connectAction, &QAction::triggered, this, &DiscoveryView::requestConnect);
+    m_connect = toolBar()->addAction(QIcon(u":/plexus-monitor/connect.svg"_s), tr("Connect"));
+    connect(m_connect, &QAction::triggered, this, &DiscoveryView::requestConnect);
     connect(m_address, &QLineEdit::returnPressed, this, &DiscoveryView::requestConnect);
     finishToolBar();
 
@@ -50,7 +49,7 @@ DiscoveryView::DiscoveryView(const ClusterState *state, QWidget *parent)
     m_view->header()->setStretchLastSection(false);
     m_view->header()->setSectionResizeMode(MachinesModel::StatusColumn, QHeaderView::Stretch);
     contentLayout()->addWidget(m_view, 1);
-    new EmptyOverlay(m_view, tr("<p><b>No machine found yet.</b></p>"
+    m_empty = new EmptyOverlay(m_view, tr("<p><b>No machine found yet.</b></p>"
                                 "<p>Masters on this subnet that run <code>listenCluster()</code> "
                                 "with the same <code>SECRET</code> appear here by themselves "
                                 "within a few seconds.</p><p>Elsewhere: type "
@@ -60,6 +59,25 @@ DiscoveryView::DiscoveryView(const ClusterState *state, QWidget *parent)
     m_summary = new QLabel(this);
     m_summary->setForegroundRole(QPalette::PlaceholderText);
     contentLayout()->addWidget(m_summary);
+}
+
+void DiscoveryView::setBroker(const QString &servers)
+{
+    const QString why = tr("This cluster meets on NATS (%1): every master appears through the "
+                           "broker, there is no address to type").arg(servers.toHtmlEscaped());
+    m_address->setEnabled(false);
+    m_address->setPlaceholderText(tr("masters come through NATS"));
+    m_address->setToolTip(why);
+    m_connect->setEnabled(false);
+    m_connect->setToolTip(why);
+    m_empty->setText(tr("<p><b>No machine found yet.</b></p><p>Masters that joined the cluster "
+                        "on NATS (%1) with the same <code>SECRET</code> appear here by "
+                        "themselves within a heartbeat.</p>").arg(servers.toHtmlEscaped()));
+}
+
+bool DiscoveryView::addressEnabled() const
+{
+    return m_address->isEnabled() && m_connect->isEnabled();
 }
 
 void DiscoveryView::requestConnect()

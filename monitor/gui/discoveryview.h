@@ -4,6 +4,7 @@
 #include "viewpage.h"
 
 QT_BEGIN_NAMESPACE
+class QAction;
 class QLineEdit;
 class QLabel;
 class QSortFilterProxyModel;
@@ -31,6 +32,11 @@ public:
 
     MachinesModel *model() const { return m_model; }
     QTreeView *view() const { return m_view; }
+    /*! The cluster meets on NATS at \a servers (shown without passwords): every master
+        appears through the broker, so typing an address is switched off and the hint
+        says so. */
+    void setBroker(const QString &servers);
+    bool addressEnabled() const;
 
 Q_SIGNALS:
     /*! The user asked to connect to \a host : \a port. */
@@ -46,6 +52,8 @@ private:
     QSortFilterProxyModel *m_proxy = nullptr;
     QTreeView *m_view = nullptr;
     QLineEdit *m_address = nullptr;
+    QAction *m_connect = nullptr;
+    QLabel *m_empty = nullptr;
     QLabel *m_summary = nullptr;
     bool m_sized = false;
 };

@@ -112,6 +112,8 @@ int main(int argc, char **argv)
                               u"The monitor cannot join the cluster: %1."_s.arg(why));
         return 1;
     }
+    if (!options.natsUrl.isEmpty())
+        window.discoveryView()->setBroker(client.brokerServers());
     if (options.peers.isEmpty() && options.discoveryPort == 0 && options.natsUrl.isEmpty())
         window.showProblem(u"no --peer, --port or --nats: type a master's host:port in Machines"_s);
 

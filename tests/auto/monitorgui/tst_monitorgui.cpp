@@ -25,6 +25,7 @@
 #include "clusterstate.h"
 #include "modelroles.h"
 #include "monitorclient.h"
+#include "monitorclient_p.h"
 #include "processtreemodel.h"
 #include "tracemodel.h"
 
@@ -39,6 +40,7 @@
 #include <QtGui/qguiapplication.h>
 #include <QtTest/qtest.h>
 #include <QtWidgets/qfiledialog.h>
+#include <QtWidgets/qlabel.h>
 #include <QtWidgets/qmessagebox.h>
 #include <QtWidgets/qtableview.h>
 #include <QtWidgets/qtabwidget.h>
@@ -85,6 +87,7 @@ private Q_SLOTS:
     void restartDisabledUnlessAllowed();
     void restartConfirmationNamesItsTarget();
     void windowTitleNamesTheApplicationOnce();
+    void machinesViewOnNats();
     void traceExportWritesWhatTheFiltersShow();
     void traceEmptyViewSaysWhy();
     void chartAxesAreHuman();
@@ -365,6 +368,27 @@ void tst_MonitorGui::restartConfirmationNamesItsTarget()
     QVERIFY2(text.contains(u"pid 102"_s), qPrintable(text));
     QVERIFY2(text.contains(u"slot 1"_s), qPrintable(text));
     box->reject();
+}
+
+void tst_MonitorGui::machinesViewOnNats()
+{
+    // Issue 18.6: on NATS there is no master's address to type; the hint says where the
+    // masters come from, and no password of the URL reaches the screen.
+    DiscoveryView *view = m_window->discoveryView();
+    QVERIFY(view->addressEnabled());
+    ClientOptions options;
+    options.natsUrl = u"nats://alice:hunter2@10.0.0.5:4222,bob:pw2@10.0.0.6:4222"_s;
+    const QString shown = MonitorClientPrivate::brokerServersOf(options);
+    QCOMPARE(shown, u"nats://10.0.0.5:4222,10.0.0.6:4222"_s);
+    view->setBroker(shown);
+    QVERIFY(!view->addressEnabled());
+    const QList<QLabel *> labels = view->findChildren<QLabel *>();
+    bool hinted = false;
+    for (const QLabel *l : labels) {
+        QVERIFY(!l->text().contains(u"hunter2"_s));
+        hinted = hinted || l->text().contains(u"on NATS (nats://10.0.0.5:4222,10.0.0.6:4222)"_s);
+    }
+    QVERIFY(hinted);
 }
 
 void tst_MonitorGui::windowTitleNamesTheApplicationOnce()

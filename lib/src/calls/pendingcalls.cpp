@@ -46,11 +46,11 @@ PendingCalls::~PendingCalls()
             ReplyUpdate done;
             done.kind = ReplyUpdate::Finished;
             update(slot.call, std::move(done));
-            QMutexLocker locker(&slot.call.reply->lock);
-            slot.call.reply->calls = nullptr;
+            detachReply(slot.call);
         }
     }
-    deleteFinished();
+    deleteReplies(m_expired);
+    deleteReplies(m_finishedReplies);
 }
 
 PendingCalls::Call *PendingCalls::find(quint64 token)
@@ -105,11 +105,15 @@ quint64 PendingCalls::open(const Spec &spec)
     static_cast<CallerContext &>(*c) = spec;
     c->target = spec.target;
     c->userFlags = spec.userFlags;
-    if (spec.reply) {
-        c->reply = spec.reply;
-        QMutexLocker locker(&c->reply->lock);
-        c->reply->calls = this;
-        c->reply->token = token;
+    c->reply = spec.reply;
+    if (Reply *local = c->reply.local) {
+        ReplyPrivate *d = ReplyPrivate::get(local);
+        d->calls = this;
+        d->token = token;
+    } else if (ReplyChannel *ch = c->reply.channel.get()) {
+        QMutexLocker locker(&ch->lock);
+        ch->calls = this;
+        ch->token = token;
     }
     if (spec.timeout > 0)
         setTimeout(token, spec.timeout);
@@ -180,19 +184,31 @@ bool PendingCalls::complete(const Call &c)
 
 void PendingCalls::update(Call &c, ReplyUpdate &&u)
 {
-    ReplyChannel &ch = *c.reply;
-    if (ch.sameThread) {
-        if (Reply *r = ch.reply)
-            ReplyPrivate::get(r)->apply(std::move(u));
+    if (Reply *local = c.reply.local) {
+        ReplyPrivate::get(local)->apply(std::move(u));
         return;
     }
     // The Reply lives in another thread: post, under the lock that its destructor takes
     // before it can go away. Qt drops what is posted to an object that is deleted.
+    ReplyChannel &ch = *c.reply.channel;
     QMutexLocker locker(&ch.lock);
     if (Reply *r = ch.reply) {
         invokeQueued(r, [r, update = std::move(u)]() mutable {
             ReplyPrivate::get(r)->apply(std::move(update));
         });
+    }
+}
+
+void PendingCalls::detachReply(Call &c)
+{
+    if (Reply *local = c.reply.local) {
+        ReplyPrivate *d = ReplyPrivate::get(local);
+        d->calls = nullptr;
+        d->token = 0;
+    } else if (ReplyChannel *ch = c.reply.channel.get()) {
+        QMutexLocker locker(&ch->lock);
+        ch->calls = nullptr;
+        ch->token = 0;
     }
 }
 
@@ -469,10 +485,7 @@ void PendingCalls::abort(quint64 token)
     if (!c)
         return;
     cancelTargets(*c, token);
-    if (c->reply) {
-        QMutexLocker locker(&c->reply->lock);
-        c->reply->calls = nullptr;
-    }
+    detachReply(*c);
     release(token);
     armTimer();
 }
@@ -546,29 +559,76 @@ void PendingCalls::onTimer()
 
 void PendingCalls::deleteReplyLater(Reply *reply)
 {
-    if (m_finishedReplies.isEmpty())
-        QMetaObject::invokeMethod(this, &PendingCalls::deleteFinished, Qt::QueuedConnection);
+    if (!m_sweepPosted) {
+        QMetaObject::invokeMethod(this, &PendingCalls::sweepFinished, Qt::QueuedConnection);
+        m_sweepPosted = true;
+    }
     // A plain pointer, not a QPointer (which costs an allocation per Reply): a Reply that
     // is deleted before the batch runs takes itself off the list (forgetReply()).
-    ReplyPrivate::get(reply)->batchIndex = m_finishedReplies.size();
-    m_finishedReplies.append(reply);
+    ReplyPrivate *d = ReplyPrivate::get(reply);
+    d->batch = this;
+    d->batchIndex = qsizetype(m_finishedReplies.size());
+    m_finishedReplies.push_back(reply);
 }
 
 void PendingCalls::forgetReply(Reply *reply, qsizetype index)
 {
-    if (index >= 0 && index < m_finishedReplies.size() && m_finishedReplies[index] == reply)
-        m_finishedReplies[index] = nullptr;
+    // The lists keep each Reply's index while it moves between them (swap, pop_back).
+    for (std::vector<Reply *> *list : {&m_finishedReplies, &m_expired, &m_deleting}) {
+        if (index >= 0 && size_t(index) < list->size() && (*list)[size_t(index)] == reply) {
+            (*list)[size_t(index)] = nullptr;
+            return;
+        }
+    }
 }
 
-void PendingCalls::deleteFinished()
+void PendingCalls::deleteReplies(std::vector<Reply *> &list)
 {
-    const QList<Reply *> replies = std::move(m_finishedReplies);
-    m_finishedReplies.clear();
-    for (Reply *reply : replies) {
+    // A Reply's destructor may finish, queue or delete others: they are looked up in
+    // m_deleting then (forgetReply()) or go to the next sweep.
+    m_deleting.swap(list);
+    for (size_t i = 0; i < m_deleting.size(); ++i) {
+        Reply *reply = std::exchange(m_deleting[i], nullptr);
         if (!reply)
             continue;
-        ReplyPrivate::get(reply)->batchIndex = -1;
+        ReplyPrivate *d = ReplyPrivate::get(reply);
+        d->batch = nullptr;
+        d->batchIndex = -1;
         delete reply;
+    }
+    m_deleting.clear();
+}
+
+void PendingCalls::sweepFinished()
+{
+    m_sweepPosted = false;
+    // Replies of an earlier pass whose memory no new Reply reused go now.
+    deleteReplies(m_expired);
+    // Control has returned to the event loop since this pass's Replies finished, so they
+    // may be deleted from now on, as deleteLater() would. They are, one before each new
+    // Reply made here (reuseFinished()): freed right before an allocation of the same
+    // sizes, their memory comes back from the allocator's per-thread cache, where
+    // freeing a whole pass at once overflowed that cache into its slow paths. What no
+    // new Reply took goes at the next sweep.
+    m_expired.swap(m_finishedReplies);
+    if (!m_expired.empty()) {
+        QMetaObject::invokeMethod(this, &PendingCalls::sweepFinished, Qt::QueuedConnection);
+        m_sweepPosted = true;
+    }
+}
+
+void PendingCalls::reuseFinished()
+{
+    while (!m_expired.empty()) {
+        Reply *reply = m_expired.back();
+        m_expired.pop_back();
+        if (!reply)
+            continue;
+        ReplyPrivate *d = ReplyPrivate::get(reply);
+        d->batch = nullptr;
+        d->batchIndex = -1;
+        delete reply;
+        return;
     }
 }
 

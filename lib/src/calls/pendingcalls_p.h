@@ -5,7 +5,6 @@
 #include "reply_p.h"
 
 #include <QtCore/qobject.h>
-#include <QtCore/qpointer.h>
 #include <QtCore/qvarlengtharray.h>
 
 #include <map>
@@ -47,7 +46,7 @@ public:
 
     Tokens name calls on the wire: the low 32 bits are a slot index + 1, the high 32 bits
     a generation, so a reply for a call that ended (late) never matches a newer one.
-    Node thread only; a Reply's own thread talks to it through ReplyChannel.
+    Node thread only; a Reply in another thread talks to it through a ReplyChannel.
 */
 class PendingCalls : public QObject
 {
@@ -57,7 +56,7 @@ public:
     struct Spec : CallerContext {
         quint64 target = 0;           // for synthetic final messages
         quint16 userFlags = 0;
-        std::shared_ptr<ReplyChannel> reply;   // optional
+        ReplyLink reply;   // optional
     };
 
     PendingCalls(Stats *stats, CallRelay *relay, QObject *parent = nullptr);
@@ -91,9 +90,12 @@ public:
     void abort(quint64 token);
     void setTimeout(quint64 token, int msec);
 
-    // Deletes \a reply from the event loop, like QObject::deleteLater(), but with one posted
-    // event for every Reply that finished in the same pass instead of one each.
+    // Deletes \a reply once control has returned to the event loop, like
+    // QObject::deleteLater(), but with one posted event for every Reply that finished in
+    // the same pass instead of one each; see sweepFinished().
     void deleteReplyLater(Reply *reply);
+    // Before a Reply is made in this thread: deletes one whose deletion is due.
+    void reuseFinished();
     // \a reply, at \a index of the batch, is deleted before the batch runs.
     void forgetReply(Reply *reply, qsizetype index);
 
@@ -112,7 +114,7 @@ private:
     // what it reads matches the signals it has delivered.
     struct Call : CallerContext {
         quint64 target = 0;
-        std::shared_ptr<ReplyChannel> reply;
+        ReplyLink reply;
         QVarLengthArray<Target, 1> targets;
         int received = 0;
         Reply::Error error = Reply::NoError;
@@ -143,7 +145,10 @@ private:
     void cancelTargets(const Call &c, quint64 token);
     void finish(quint64 token, MessagePrivate *last, ReplyUpdate *received = nullptr);
     void update(Call &c, ReplyUpdate &&u);
-    void deleteFinished();
+    // The Reply of \a c no longer reaches this call (it ended, or this object goes away).
+    static void detachReply(Call &c);
+    void deleteReplies(std::vector<Reply *> &list);
+    void sweepFinished();
     void dropDeadline(quint64 token, qint64 deadline);
     void armTimer();
     void onTimer();
@@ -155,7 +160,13 @@ private:
     int m_live = 0;
     std::multimap<qint64, quint64> m_deadlines;
     QTimer *m_timer = nullptr;
-    QList<Reply *> m_finishedReplies;   // finished in this pass, deleted together
+    // Auto-deleting Replies that finished in this pass, those whose deletion is due, and
+    // those being deleted. They keep their capacity: growing a list from empty in every
+    // pass made glibc consolidate its free lists each time.
+    std::vector<Reply *> m_finishedReplies;
+    std::vector<Reply *> m_expired;
+    std::vector<Reply *> m_deleting;
+    bool m_sweepPosted = false;
 };
 
 } // namespace Plexus

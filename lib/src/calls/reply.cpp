@@ -31,19 +31,19 @@ bool threadRunsNoEventLoop()
 
 // Runs \a fn with the call's PendingCalls on the Node's thread: at once from that thread,
 // queued from another. Nothing happens when the call already ended.
-void toCalls(const std::shared_ptr<ReplyChannel> &channel,
-             std::function<void(PendingCalls *, quint64)> fn)
+void toCalls(ReplyPrivate *d, std::function<void(PendingCalls *, quint64)> fn)
 {
+    if (d->sameThread) {
+        if (d->calls && d->token)
+            fn(d->calls, d->token);
+        return;
+    }
+    const std::shared_ptr<ReplyChannel> &channel = d->channel;
     QMutexLocker locker(&channel->lock);
     PendingCalls *calls = channel->calls;
     const quint64 token = channel->token;
     if (!calls || !token)
         return;
-    if (channel->sameThread) {
-        locker.unlock();
-        fn(calls, token);
-        return;
-    }
     // The lock keeps PendingCalls alive while we post: it clears channel->calls under the
     // same lock before it is destroyed.
     invokeQueued(calls, [channel, fn = std::move(fn), token] {
@@ -64,10 +64,12 @@ Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
     auto *d = get(reply);
     d->udata = udata;
     d->timeout = timeout;
+    d->sameThread = sameThread;
+    if (sameThread)
+        return reply;
     d->channel = std::make_shared<ReplyChannel>();
     d->channel->reply = reply;
-    d->channel->sameThread = sameThread;
-    if (!sameThread && !t_warnedNoEventLoop && threadRunsNoEventLoop()) {
+    if (!t_warnedNoEventLoop && threadRunsNoEventLoop()) {
         t_warnedNoEventLoop = true;
         qCWarning(lcIpc, "A Plexus::Reply was made in a thread without an event loop (%s): "
                          "its signals arrive only while that thread waits in "
@@ -78,14 +80,37 @@ Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
     return reply;
 }
 
+ReplyLink ReplyPrivate::link(Reply *reply)
+{
+    ReplyPrivate *d = get(reply);
+    return d->sameThread ? ReplyLink{reply, nullptr} : ReplyLink{nullptr, d->channel};
+}
+
+PendingCalls *ReplyPrivate::detachFromCall()
+{
+    if (sameThread) {
+        token = 0;
+        return std::exchange(calls, nullptr);
+    }
+    if (!channel)
+        return nullptr;
+    QMutexLocker locker(&channel->lock);
+    channel->token = 0;
+    return std::exchange(channel->calls, nullptr);
+}
+
 Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) { }
 
 Reply::~Reply()
 {
     Q_D(Reply);
-    if (d->batchIndex >= 0) {
-        if (PendingCalls *batch = d->batchDelete.data())
-            batch->forgetReply(this, d->batchIndex);
+    if (d->batch)
+        d->batch->forgetReply(this, d->batchIndex);
+    if (d->sameThread) {
+        // Deleted by its owner before finishing: the call stops; later replies are dropped.
+        if (!d->finished && d->calls && d->token)
+            d->calls->abort(d->token);
+        return;
     }
     if (!d->channel)
         return;
@@ -95,9 +120,8 @@ Reply::~Reply()
         d->channel->reply = nullptr;
         abortCall = !d->finished && d->channel->calls;
     }
-    // A Reply deleted by its owner before finishing stops waiting: later replies are dropped.
     if (abortCall)
-        toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+        toCalls(d, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
 }
 
 bool Reply::isFinished() const
@@ -159,8 +183,7 @@ void Reply::abort()
     Q_D(Reply);
     if (d->finished)
         return;
-    if (d->channel)
-        toCalls(d->channel, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+    toCalls(d, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
     ReplyUpdate failed;
     failed.kind = ReplyUpdate::Failed;
     failed.error = OperationCanceledError;
@@ -174,8 +197,8 @@ void Reply::setTimeout(int msec)
 {
     Q_D(Reply);
     d->timeout = msec;
-    if (!d->finished && d->channel) {
-        toCalls(d->channel, [msec](PendingCalls *calls, quint64 token) {
+    if (!d->finished) {
+        toCalls(d, [msec](PendingCalls *calls, quint64 token) {
             calls->setTimeout(token, msec);
         });
     }
@@ -253,18 +276,15 @@ void ReplyPrivate::apply(ReplyUpdate &&u)
         break;
     }
     finished = true;
-    {
-        QMutexLocker locker(&channel->lock);
-        channel->calls = nullptr;
-        channel->token = 0;
-    }
+    PendingCalls *openIn = detachFromCall();
     Q_EMIT q->finished(Reply::QPrivateSignal());
     if (!autoDelete)
         return;
     if (waiting) {
         deletePending = true;   // waitForFinished() deletes it once it returns
-    } else if (PendingCalls *batch = batchDelete.data()) {
-        batch->deleteReplyLater(q);
+    } else if (openIn && sameThread) {
+        // Its call was still open, so the Node's PendingCalls lives, in this thread.
+        openIn->deleteReplyLater(q);
     } else {
         q->deleteLater();
     }

@@ -71,10 +71,10 @@ Reply *Router::submit(MessagePrivate *message, const Sender *only)
     Job job;
     job.message = ref;
     if (message->wantReplyObject) {
-        reply = ReplyPrivate::create(message->udata, message->timeout, sameThread);
-        job.reply = ReplyPrivate::get(reply)->channel;
         if (sameThread)
-            ReplyPrivate::get(reply)->batchDelete = &m_calls;
+            m_calls.reuseFinished();   // the memory of a Reply whose deletion is due
+        reply = ReplyPrivate::create(message->udata, message->timeout, sameThread);
+        job.reply = ReplyPrivate::link(reply);
     }
     if (only) {
         job.hasOnly = true;
@@ -251,7 +251,7 @@ void Router::runJob(Job &job)
 // ---------------------------------------------------------------------------------------
 // Routing (Node thread)
 
-void Router::route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply,
+void Router::route(MessagePrivate *m, const ReplyLink &reply,
                    const Sender *only)
 {
     const quint16 pf = m->header.privateFlags;

@@ -263,7 +263,7 @@ public:
 private:
     struct Job {
         QExplicitlySharedDataPointer<MessagePrivate> message;
-        std::shared_ptr<ReplyChannel> reply;
+        ReplyLink reply;
         quint32 endpoint = 0;     // replies and typed messages
         qint64 pid = 0;           // sendTo / typed to a worker
         quint64 machine = 0;      // sendTo another machine's master
@@ -274,7 +274,7 @@ private:
     void enqueue(Job &&job);
     void drainJobs();
     void runJob(Job &job);
-    void route(MessagePrivate *m, const std::shared_ptr<ReplyChannel> &reply, const Sender *only);
+    void route(MessagePrivate *m, const ReplyLink &reply, const Sender *only);
     void routeReply(MessagePrivate *reply, quint32 endpoint);
     Sent sendToEndpoint(Endpoint *e, MessagePrivate *m);
     // The targets a message could not reach, by why.

@@ -207,6 +207,7 @@ private Q_SLOTS:
     void deletingReplyAborts();
     void autoDelete_data();
     void autoDelete();
+    void reuseDeletesOnlyDueReplies();
     void replyInThreadWithEventLoop();
     void replyInThreadDeletedEarly();
     void replyInThreadWithoutEventLoop();
@@ -227,14 +228,16 @@ private Q_SLOTS:
 
 private:
     // A Reply in this (the "Node's") thread and the Spec that makes a call for it.
-    Reply *newReply(void *udata = nullptr)
+    // \a sameThread: as the Router makes a Reply in the Node's thread (updated directly,
+    // deleted with its pass) or in another one (updated by events, deleteLater()).
+    Reply *newReply(void *udata = nullptr, bool sameThread = true)
     {
-        return ReplyPrivate::create(udata, 0, /*sameThread=*/true);
+        return ReplyPrivate::create(udata, 0, sameThread);
     }
     static PendingCalls::Spec specFor(Reply *r)
     {
         PendingCalls::Spec s;
-        s.reply = ReplyPrivate::get(r)->channel;
+        s.reply = ReplyPrivate::link(r);
         return s;
     }
     static PendingCalls::Spec callbacks(void *udata = nullptr)
@@ -1105,7 +1108,7 @@ void tst_PendingCalls::timeout()
             finishedAt = g_clock.elapsed();
             errorAtFinish = reply->error();
         });
-        spec.reply = ReplyPrivate::get(reply)->channel;
+        spec.reply = ReplyPrivate::link(reply);
     }
     if (mode != 2)
         spec.timeout = msec;
@@ -1235,10 +1238,10 @@ void tst_PendingCalls::deletingReplyAborts()
 void tst_PendingCalls::autoDelete_data()
 {
     QTest::addColumn<bool>("autoDelete");
-    QTest::addColumn<bool>("batch");   // deleted with its pass, as the Router sets it up
-    QTest::newRow("auto, deleteLater") << true << false;
+    QTest::addColumn<bool>("batch");   // a Reply in the Node's thread: deleted with its pass
+    QTest::newRow("auto, other thread") << true << false;
     QTest::newRow("auto, batched") << true << true;
-    QTest::newRow("kept") << false << false;
+    QTest::newRow("kept, other thread") << false << false;
     QTest::newRow("kept, batched") << false << true;
 }
 
@@ -1249,29 +1252,86 @@ void tst_PendingCalls::autoDelete()
 
     QList<QPointer<Reply>> replies;
     QList<quint64> tokens;
+    int validWhenFinished = 0;
     for (int i = 0; i < 3; ++i) {
-        Reply *r = newReply();
+        Reply *r = newReply(nullptr, batch);
         QCOMPARE(r->autoDelete(), true);
         r->setAutoDelete(autoDelete);
         QCOMPARE(r->autoDelete(), autoDelete);
-        if (batch)
-            ReplyPrivate::get(r)->batchDelete = m_calls.get();
         replies.append(r);
+        const QPointer<Reply> guard = r;
+        connect(r, &Reply::finished, this, [&validWhenFinished, guard] {
+            validWhenFinished += guard && guard->isFinished();
+        });
         tokens.append(m_calls->open(specFor(r)));
         m_calls->addTarget(tokens.last(), EpA);
     }
     for (quint64 token : std::as_const(tokens))
         feed(token, EpA, "done");
-    for (const QPointer<Reply> &r : std::as_const(replies)) {
-        QVERIFY(r);   // still valid in the pass that finished it
-        QVERIFY(r->isFinished());
+    if (batch) {
+        QCOMPARE(validWhenFinished, 3);
+        for (const QPointer<Reply> &r : std::as_const(replies)) {
+            QVERIFY(r);   // still valid in the pass that finished it
+            QVERIFY(r->isFinished());
+        }
     }
 
     flushEvents();
+    QCOMPARE(validWhenFinished, 3);
     for (const QPointer<Reply> &r : std::as_const(replies))
         QCOMPARE(r.isNull(), autoDelete);
     for (const QPointer<Reply> &r : std::as_const(replies))
         delete r.data();
+}
+
+void tst_PendingCalls::reuseDeletesOnlyDueReplies()
+{
+    // A finished Reply of the Node's thread stays valid until control returns to the event
+    // loop; after that its memory goes to the next Reply made (reuseFinished()), or it is
+    // deleted by the next sweep if no Reply is made.
+    auto finishThree = [this] {
+        QList<QPointer<Reply>> replies;
+        for (int i = 0; i < 3; ++i) {
+            Reply *r = newReply();
+            replies.append(r);
+            const quint64 token = m_calls->open(specFor(r));
+            m_calls->addTarget(token, EpA);
+            feed(token, EpA, "done");
+        }
+        return replies;
+    };
+    auto alive = [](const QList<QPointer<Reply>> &replies) {
+        return int(std::count_if(replies.begin(), replies.end(),
+                                 [](const QPointer<Reply> &r) { return !r.isNull(); }));
+    };
+
+    const QList<QPointer<Reply>> first = finishThree();
+    m_calls->reuseFinished();   // same pass: none of them is due yet
+    QCOMPARE(alive(first), 3);
+
+    QCoreApplication::sendPostedEvents(m_calls.get());   // back in the event loop: due
+    QCOMPARE(alive(first), 3);
+    m_calls->reuseFinished();
+    QCOMPARE(alive(first), 2);   // one, for the Reply about to be made
+
+    // A Reply deleted by its owner while due is taken off the list, not deleted twice.
+    const QList<QPointer<Reply>> left = [&] {
+        QList<QPointer<Reply>> l;
+        for (const QPointer<Reply> &r : first)
+            if (r)
+                l.append(r);
+        return l;
+    }();
+    delete left.first().data();
+    QCOMPARE(alive(first), 1);
+
+    const QList<QPointer<Reply>> second = finishThree();
+    QCOMPARE(alive(second), 3);
+    QCoreApplication::sendPostedEvents(m_calls.get());   // the first pass's rest goes
+    QCOMPARE(alive(first), 0);
+    QCOMPARE(alive(second), 3);
+    QCoreApplication::sendPostedEvents(m_calls.get());   // no new Reply took them: swept
+    QCOMPARE(alive(second), 0);
 }
 
 void tst_PendingCalls::replyInThreadWithEventLoop()
@@ -1310,11 +1370,10 @@ void tst_PendingCalls::replyInThreadWithEventLoop()
         }, Qt::DirectConnection);
         connect(r, &QObject::destroyed, r, [&o] { o.destroyed = true; }, Qt::DirectConnection);
     });
-    QVERIFY(channel);
-    QVERIFY(!channel->sameThread);
+    QVERIFY(channel);   // only a Reply in another thread than the Node's has one
 
     PendingCalls::Spec spec;
-    spec.reply = channel;
+    spec.reply.channel = channel;
     const quint64 token = m_calls->open(spec);
     m_calls->addTarget(token, EpA);
     m_calls->addTarget(token, EpB);
@@ -1353,7 +1412,7 @@ void tst_PendingCalls::replyInThreadDeletedEarly()
     });
 
     PendingCalls::Spec spec;
-    spec.reply = channel;
+    spec.reply.channel = channel;
     spec.onDone = onDoneCb;
     const quint64 token = m_calls->open(spec);
     m_calls->addTarget(token, EpA);
@@ -1405,7 +1464,7 @@ void tst_PendingCalls::replyInThreadWithoutEventLoop()
 
     const std::shared_ptr<ReplyChannel> channel = channelFuture.get();
     PendingCalls::Spec spec;
-    spec.reply = channel;
+    spec.reply.channel = channel;
     const quint64 token = m_calls->open(spec);
     m_calls->addTarget(token, EpA);
     feed(token, EpA, "stream", 0);
@@ -1599,8 +1658,8 @@ void tst_PendingCalls::refusedCallNamesTheRule()
 
 void tst_PendingCalls::destroyedWithOpenCalls_data()
 {
-    QTest::addColumn<bool>("batch");
-    QTest::newRow("deleteLater") << false;
+    QTest::addColumn<bool>("batch");   // a Reply in the Node's thread: deleted with its pass
+    QTest::newRow("other thread") << false;
     QTest::newRow("batched") << true;
 }
 
@@ -1611,9 +1670,7 @@ void tst_PendingCalls::destroyedWithOpenCalls()
     QList<QPointer<Reply>> replies;
     QList<std::shared_ptr<QSignalSpy>> finished, errors;
     for (int i = 0; i < 3; ++i) {
-        Reply *r = newReply();
-        if (batch)
-            ReplyPrivate::get(r)->batchDelete = m_calls.get();
+        Reply *r = newReply(nullptr, batch);
         replies.append(r);
         finished.append(std::make_shared<QSignalSpy>(r, &Reply::finished));
         errors.append(std::make_shared<QSignalSpy>(r, &Reply::errorOccurred));
@@ -1631,6 +1688,8 @@ void tst_PendingCalls::destroyedWithOpenCalls()
     m_calls->addTarget(m_calls->openRelay(EpC, 1, 0), EpA);
 
     m_calls.reset();
+    if (!batch)
+        QCoreApplication::sendPostedEvents();   // the updates of Replies in other threads
 
     for (int i = 0; i < 3; ++i) {
         QCOMPARE(finished[i]->size(), 1);

@@ -6,7 +6,6 @@
 #include <QtCore/qobject.h>
 
 #include <chrono>
-#include <memory>
 
 Q_MOC_INCLUDE(<plexus/message.h>)
 
@@ -125,11 +124,15 @@ Q_SIGNALS:
     /*! Every target has finished or failed; emitted exactly once. */
     void finished(QPrivateSignal);
 
+public:
+    /*! A Reply and its private state are one allocation; \c{delete reply} frees both. */
+    static void operator delete(void *p) noexcept;
+
 private:
     friend class ReplyPrivate;
-    explicit Reply(QObject *parent = nullptr);
+    explicit Reply(ReplyPrivate &dd);
     Q_DECLARE_PRIVATE(Reply)
-    std::unique_ptr<ReplyPrivate> const d_ptr;
+    ReplyPrivate *const d_ptr;   // right after the Reply, in the same allocation
 };
 
 } // namespace Plexus

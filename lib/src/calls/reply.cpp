@@ -58,10 +58,17 @@ void toCalls(ReplyPrivate *d, std::function<void(PendingCalls *, quint64)> fn)
 }
 } // namespace
 
+namespace {
+// Where ReplyPrivate starts in the allocation that holds a Reply and its private state:
+// one allocation instead of two, and the two objects share cache lines.
+constexpr size_t PrivateOffset = (sizeof(Reply) + alignof(ReplyPrivate) - 1) & ~(alignof(ReplyPrivate) - 1);
+} // namespace
+
 Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)
 {
-    auto *reply = new Reply;
-    auto *d = get(reply);
+    void *block = ::operator new(PrivateOffset + sizeof(ReplyPrivate));
+    auto *d = new (static_cast<char *>(block) + PrivateOffset) ReplyPrivate(nullptr);
+    auto *reply = new (block) Reply(*d);
     d->udata = udata;
     d->timeout = timeout;
     d->sameThread = sameThread;
@@ -99,29 +106,44 @@ PendingCalls *ReplyPrivate::detachFromCall()
     return std::exchange(channel->calls, nullptr);
 }
 
-Reply::Reply(QObject *parent) : QObject(parent), d_ptr(new ReplyPrivate(this)) { }
+Reply::Reply(ReplyPrivate &dd) : QObject(nullptr), d_ptr(&dd)
+{
+    dd.q_ptr = this;
+}
+
+void Reply::operator delete(void *p) noexcept
+{
+    ::operator delete(p);   // the block of ReplyPrivate::create()
+}
 
 Reply::~Reply()
 {
     Q_D(Reply);
-    if (d->batch)
-        d->batch->forgetReply(this, d->batchIndex);
-    if (d->sameThread) {
+    d->destroying();
+    d->~ReplyPrivate();   // its memory is the Reply's, freed by Reply::operator delete
+}
+
+void ReplyPrivate::destroying()
+{
+    Q_Q(Reply);
+    if (batch)
+        batch->forgetReply(q, batchIndex);
+    if (sameThread) {
         // Deleted by its owner before finishing: the call stops; later replies are dropped.
-        if (!d->finished && d->calls && d->token)
-            d->calls->abort(d->token);
+        if (!finished && calls && token)
+            calls->abort(token);
         return;
     }
-    if (!d->channel)
+    if (!channel)
         return;
     bool abortCall = false;
     {
-        QMutexLocker locker(&d->channel->lock);
-        d->channel->reply = nullptr;
-        abortCall = !d->finished && d->channel->calls;
+        QMutexLocker locker(&channel->lock);
+        channel->reply = nullptr;
+        abortCall = !finished && channel->calls;
     }
     if (abortCall)
-        toCalls(d, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
+        toCalls(this, [](PendingCalls *calls, quint64 token) { calls->abort(token); });
 }
 
 bool Reply::isFinished() const

@@ -66,6 +66,8 @@ public:
     // The call is over for this Reply: forgets it; returns the PendingCalls it was open
     // in (null if it was no longer open).
     PendingCalls *detachFromCall();
+    // From ~Reply: the batch forgets it, an open call is aborted.
+    void destroying();
 
     Reply *q_ptr;
     // In the Node's thread: the open call (set and cleared by PendingCalls, same thread).

@@ -43,6 +43,7 @@ struct ScenarioArgs
     long long depth = 2;
     int workers = 1;
     bool replyObjects = false;
+    bool qobjectPerCall = false;   // fast path + one bare QObject per call (the Qt floor)
     // The master's trace (docs/MONITOR.md): "off" (disabled), "idle" (enabled, nobody
     // subscribed: the default) or "subscribed" (a monitor process subscribes first).
     std::string trace = "idle";

@@ -92,6 +92,7 @@ ScenarioArgs parseScenarioArgs(int argc, char **argv, const char *name)
         else if (k == "--batch") a.batch = std::atoll(v);
         else if (k == "--depth") a.depth = std::atoll(v);
         else if (k == "--reply-objects") a.replyObjects = true;
+        else if (k == "--qobject-per-call") a.qobjectPerCall = true;
         else if (k == "--trace") a.trace = v;
         else if (k == "--port") a.port = std::atoi(v);
         else if (k == "--busy-poll") a.busyPollUs = std::atoi(v);

@@ -623,7 +623,7 @@ ScenarioRuns runRows(const Options &opt, const std::string &row, const char *wha
 
 std::vector<std::string> scenarioArgs(const char *name, long long size, long long count,
                                       long long warmup, long long window, int workers,
-                                      bool replyObjects = false)
+                                      bool replyObjects = false, bool qobjectPerCall = false)
 {
     std::vector<std::string> a = {"--scenario", name, "--size", std::to_string(size),
                                   "--count", std::to_string(count), "--warmup",
@@ -631,6 +631,8 @@ std::vector<std::string> scenarioArgs(const char *name, long long size, long lon
                                   "--workers", std::to_string(workers)};
     if (replyObjects)
         a.push_back("--reply-objects");
+    if (qobjectPerCall)
+        a.push_back("--qobject-per-call");
     return a;
 }
 
@@ -666,6 +668,7 @@ void measurePlexus(const Options &opt, const Baselines &b)
     const Plan &p = opt.plan;
     double fastMedian = NAN;
     double seqMedian = NAN;
+    double floorMedian = NAN;
 
     if (opt.wants("seq") || opt.wants("seq_reply")) {
         // Round-trip latency on a VM depends a lot on how the scheduler places the two
@@ -735,12 +738,27 @@ void measurePlexus(const Options &opt, const Baselines &b)
     }
 
     if (opt.wants("reply")) {
+        // What one QObject per call costs in Qt alone, measured in the same run: the fast
+        // path plus a bare QObject made, connected and deleteLater()'d per call.
+        const ScenarioRuns f = runRows(opt, "reply_floor", "plexus: fast path + a QObject per call",
+                                       scenarioArgs("pipe", 64, p.reply, p.reply / 10, p.fastWindow, 1, false, true), true);
+        Row floor = makeRow("reply_floor", "fast path + one bare QObject per call (connect, deleteLater), 64 B, window "
+                                               + std::to_string(p.fastWindow), "calls/s", stats(f.rates));
+        floor.extra = callerCpu(f.outcomes);
+        floor.ratios = {{"fast path", floor.stats.median / fastMedian}};
+        floor.facil = "-";
+        g_rows.push_back(floor);
+        floorMedian = floor.stats.median;
+    }
+
+    if (opt.wants("reply")) {
         const ScenarioRuns s = runRows(opt, "reply", "plexus: pipelined Reply objects 64 B",
                                        scenarioArgs("pipe", 64, p.reply, p.reply / 10, p.fastWindow, 1, true), true);
         Row row = makeRow("reply", "pipelined calls with Plexus::Reply objects, 64 B, window " + std::to_string(p.fastWindow), "calls/s", stats(s.rates));
         row.extra = callerCpu(s.outcomes);
         row.ratios = {{"fast path", row.stats.median / fastMedian},
-                      {"Qt Remote Objects pipelined (target >= 500 %)", row.stats.median / b.qtroPipe.median}};
+                      {"Qt Remote Objects pipelined (target >= 500 %)", row.stats.median / b.qtroPipe.median},
+                      {"fast path + a bare QObject per call (same run)", row.stats.median / floorMedian}};
         row.facil = "-";
         row.target = ">= 60 % of the fast path";
         if (row.stats.valid())

@@ -125,7 +125,7 @@ Q_SIGNALS:
     void finished(QPrivateSignal);
 
 public:
-    /*! A Reply and its private state are one allocation; \c{delete reply} frees both. */
+    /*! A Reply and its private state are one allocation: \c delete frees both. */
     static void operator delete(void *p) noexcept;
 
 private:

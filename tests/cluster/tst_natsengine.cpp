@@ -8,6 +8,7 @@
 #include "helperprocess.h"
 #include "liveprocesses.h"
 #include "brokerwire_p.h"
+#include "natsapi_p.h"
 #include "natsrawclient.h"
 #include "natsserver.h"
 
@@ -42,6 +43,8 @@ class tst_NatsEngine : public QObject
 private Q_SLOTS:
     void initTestCase();
     void cleanupTestCase();
+    // First: it needs a process that has not loaded nats.c yet.
+    void missingLibraryIsAClearError();
     void refusesBadUrls_data();
     void refusesBadUrls();
     void serverThatComesLate();
@@ -96,6 +99,33 @@ void tst_NatsEngine::cleanupTestCase()
     m_node.reset();
     m_nats.stopAll();
     QVERIFY(TestSupport::liveProcesses(m_run).isEmpty());
+}
+
+void tst_NatsEngine::missingLibraryIsAClearError()
+{
+    // nats.c is loaded when the first NATS engine starts, not with libplexus: a machine
+    // without it runs everything else, and a nats:// URL there fails with what to install.
+    QString error;
+    QVERIFY(!Plexus::NatsApi::load(u"/nonexistent/libnats-plexus-test.so"_s, &error));
+    QVERIFY2(error.contains(u"/nonexistent/libnats-plexus-test.so"_s) && error.contains(u"libnats"_s),
+             qPrintable(error));
+    // A library that loads but is not nats.c.
+    QVERIFY(!Plexus::NatsApi::load(u"libsodium.so.23"_s, &error));
+    QVERIFY2(error.contains(u"not a usable nats.c library (no nats_Open"_s), qPrintable(error));
+    // The real one resolves every function the engine calls.
+    const std::unique_ptr<Plexus::NatsApi> real = Plexus::NatsApi::load(Plexus::NatsApi::libraryName(), &error);
+    QVERIFY2(real && real->natsConnection_Publish && real->natsMsg_Destroy, qPrintable(error));
+
+    // Through the API: listenCluster() refuses, says why, and the node stays usable.
+    qputenv("PLEXUS_NATS_LIBRARY", "/nonexistent/libnats-plexus-test.so");
+    const bool joined = m_node->listenCluster(options(u"nats://127.0.0.1:4999"_s));
+    qunsetenv("PLEXUS_NATS_LIBRARY");
+    if (joined)
+        QFAIL("nats.c was loaded before this test: it must run first");
+    QCOMPARE(m_node->error(), Plexus::Node::ClusterListenError);
+    QVERIFY2(m_node->errorString().contains(u"cannot load the nats.c library"_s),
+             qPrintable(m_node->errorString()));
+    QVERIFY(!m_node->isInCluster());
 }
 
 void tst_NatsEngine::refusesBadUrls_data()

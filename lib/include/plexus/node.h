@@ -77,7 +77,7 @@ public:
         SpawnError = 301,             //!< an exec'd worker could not be started
         // Cluster (4xx)
         ClusterSecretError = 401,     //!< no cluster secret (SECRET unset or empty)
-        ClusterListenError = 402,     //!< the cluster port cannot be listened on (TCP or UDP)
+        ClusterListenError = 402,     //!< the cluster port cannot be listened on (TCP or UDP), or the NATS engine cannot start (nats.c cannot be loaded)
         ClusterAddressError = 403,    //!< a cluster or peer URL names no engine or is malformed
         NotInClusterError = 404,      //!< the operation needs listenCluster() first
     };

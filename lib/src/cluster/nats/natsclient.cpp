@@ -4,8 +4,7 @@
 // or keys; every callback of nats.c ends in the Sink, on nats.c's thread.
 #include "natsclient_p.h"
 #include "logging_p.h"
-
-#include <nats/nats.h>
+#include "natsapi_p.h"
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +14,15 @@
 #include <thread>
 
 namespace Plexus {
+
+namespace {
+// nats.c, once NatsApi::get() has loaded it (NatsClient::start()). Every call below goes
+// through it; none can happen before: they all need a connection, options or a message
+// that start() or nats.c made. Atomic: several clients may start while others' callbacks
+// run on nats.c's threads.
+std::atomic<const NatsApi *> g_nats{nullptr};
+const NatsApi *nats() { return g_nats.load(std::memory_order_acquire); }
+} // namespace
 
 struct NatsClient::State
 {
@@ -47,11 +55,11 @@ struct NatsClient::State
     void setServer(natsConnection *nc)
     {
         char url[256] = {};
-        if (natsConnection_GetConnectedUrl(nc, url, sizeof url) == NATS_OK) {
+        if (nats()->natsConnection_GetConnectedUrl(nc, url, sizeof url) == NATS_OK) {
             std::lock_guard lock(serverLock);
             server = QString::fromUtf8(url);
         }
-        maxPayload.store(natsConnection_GetMaxPayload(nc), std::memory_order_relaxed);
+        maxPayload.store(nats()->natsConnection_GetMaxPayload(nc), std::memory_order_relaxed);
     }
     QString currentServer() const
     {
@@ -67,12 +75,12 @@ using State = NatsClient::State;
 void onMessage(natsConnection *, natsSubscription *, natsMsg *msg, void *closure)
 {
     auto *s = static_cast<State *>(closure);
-    const bool noResponders = natsMsg_IsNoResponders(msg);
+    const bool noResponders = nats()->natsMsg_IsNoResponders(msg);
     s->toSink([&](NatsClient::Sink *sink) {
-        sink->natsMessage(natsMsg_GetSubject(msg), natsMsg_GetData(msg),
-                          natsMsg_GetDataLength(msg), noResponders);
+        sink->natsMessage(nats()->natsMsg_GetSubject(msg), nats()->natsMsg_GetData(msg),
+                          nats()->natsMsg_GetDataLength(msg), noResponders);
     });
-    natsMsg_Destroy(msg);
+    nats()->natsMsg_Destroy(msg);
 }
 
 void onConnected(natsConnection *nc, void *closure)
@@ -118,7 +126,7 @@ void onSubscriptionComplete(void *closure)
 void onError(natsConnection *, natsSubscription *, natsStatus err, void *closure)
 {
     const bool slow = err == NATS_SLOW_CONSUMER;
-    const QString text = QString::fromUtf8(natsStatus_GetText(err));
+    const QString text = QString::fromUtf8(nats()->natsStatus_GetText(err));
     static_cast<State *>(closure)->toSink([&](NatsClient::Sink *sink) { sink->natsError(slow, text); });
 }
 
@@ -127,7 +135,7 @@ bool check(natsStatus s, const char *what, QString *error)
     if (s == NATS_OK)
         return true;
     *error = QStringLiteral("NATS: %1: %2").arg(QLatin1StringView(what),
-                                                QString::fromUtf8(natsStatus_GetText(s)));
+                                                QString::fromUtf8(nats()->natsStatus_GetText(s)));
     return false;
 }
 
@@ -151,8 +159,8 @@ NatsClient::~NatsClient()
     // alone may drop it), close, and only then destroy the subscriptions and the
     // connection; its callbacks may still run after Close returns.
     if (nc) {
-        natsConnection_FlushTimeout(nc, 500);
-        natsConnection_Close(nc);
+        nats()->natsConnection_FlushTimeout(nc, 500);
+        nats()->natsConnection_Close(nc);
     }
     bool quiet = true;
     {
@@ -164,11 +172,11 @@ NatsClient::~NatsClient()
         });
     }
     for (natsSubscription *sub : std::as_const(d->subscriptions))
-        natsSubscription_Destroy(sub);
+        nats()->natsSubscription_Destroy(sub);
     if (nc)
-        natsConnection_Destroy(nc);
+        nats()->natsConnection_Destroy(nc);
     if (d->options)
-        natsOptions_Destroy(d->options);
+        nats()->natsOptions_Destroy(d->options);
     if (!quiet) {
         // A callback of nats.c may still come and use the state: it stays (a few hundred
         // bytes), rather than be used after it is freed.
@@ -179,15 +187,21 @@ NatsClient::~NatsClient()
 
 QString NatsClient::libraryVersion()
 {
-    return QString::fromLatin1(nats_GetVersion());
+    QString error;
+    const NatsApi *api = NatsApi::get(&error);
+    return api ? QString::fromLatin1(api->nats_GetVersion()) : error;
 }
 
 bool NatsClient::start(const Settings &settings, const QList<QByteArray> &subjects, QString *error)
 {
-    if (!check(nats_Open(-1), "cannot initialise the library", error))
+    const NatsApi *api = NatsApi::get(error);
+    if (!api)
+        return false;
+    g_nats.store(api, std::memory_order_release);
+    if (!check(nats()->nats_Open(-1), "cannot initialise the library", error))
         return false;
     natsOptions *o = nullptr;
-    if (!check(natsOptions_Create(&o), "options", error))
+    if (!check(nats()->natsOptions_Create(&o), "options", error))
         return false;
     d->options = o;
     QList<const char *> servers;
@@ -198,28 +212,28 @@ bool NatsClient::start(const Settings &settings, const QList<QByteArray> &subjec
     // URL's order (an operator puts the nearest first), write at once, no copy of our own
     // publications, find a dead server in two pings, keep reconnecting (to any server of
     // the list) with a small buffer, and never block the caller.
-    if (!check(natsOptions_SetServers(o, servers.data(), int(servers.size())), "server list", error)
-        || !check(natsOptions_SetName(o, settings.name.constData()), "name", error)
-        || !check(natsOptions_SetNoRandomize(o, true), "server order", error)   // the URL's order
-        || !check(natsOptions_SetSendAsap(o, true), "send-asap", error)
+    if (!check(nats()->natsOptions_SetServers(o, servers.data(), int(servers.size())), "server list", error)
+        || !check(nats()->natsOptions_SetName(o, settings.name.constData()), "name", error)
+        || !check(nats()->natsOptions_SetNoRandomize(o, true), "server order", error)   // the URL's order
+        || !check(nats()->natsOptions_SetSendAsap(o, true), "send-asap", error)
         // One delivery thread for every subscription (nats.c's shared pool, one thread by
         // default) instead of one each: messages reach the sink in the order the server
         // sent them, across subjects, as a link would deliver them.
-        || !check(natsOptions_UseGlobalMessageDelivery(o, true), "delivery", error)
-        || !check(natsOptions_SetNoEcho(o, true), "no-echo", error)
-        || !check(natsOptions_SetPingInterval(o, qMax(100, settings.pingIntervalMs)), "ping interval", error)
-        || !check(natsOptions_SetMaxPingsOut(o, 2), "pings out", error)
-        || !check(natsOptions_SetTimeout(o, qMax(100, settings.connectTimeoutMs)), "timeout", error)
-        || !check(natsOptions_SetAllowReconnect(o, true), "reconnect", error)
-        || !check(natsOptions_SetMaxReconnect(o, -1), "reconnects", error)
-        || !check(natsOptions_SetReconnectWait(o, qMax(10, settings.reconnectWaitMs)), "reconnect wait", error)
-        || !check(natsOptions_SetReconnectJitter(o, qMax(10, settings.reconnectWaitMs / 2), 0), "jitter", error)
-        || !check(natsOptions_SetReconnectBufSize(o, settings.reconnectBufferBytes), "reconnect buffer", error)
-        || !check(natsOptions_SetRetryOnFailedConnect(o, true, onConnected, s), "retry", error)
-        || !check(natsOptions_SetDisconnectedCB(o, onDisconnected, s), "callback", error)
-        || !check(natsOptions_SetReconnectedCB(o, onReconnected, s), "callback", error)
-        || !check(natsOptions_SetClosedCB(o, onClosed, s), "callback", error)
-        || !check(natsOptions_SetErrorHandler(o, onError, s), "callback", error))
+        || !check(nats()->natsOptions_UseGlobalMessageDelivery(o, true), "delivery", error)
+        || !check(nats()->natsOptions_SetNoEcho(o, true), "no-echo", error)
+        || !check(nats()->natsOptions_SetPingInterval(o, qMax(100, settings.pingIntervalMs)), "ping interval", error)
+        || !check(nats()->natsOptions_SetMaxPingsOut(o, 2), "pings out", error)
+        || !check(nats()->natsOptions_SetTimeout(o, qMax(100, settings.connectTimeoutMs)), "timeout", error)
+        || !check(nats()->natsOptions_SetAllowReconnect(o, true), "reconnect", error)
+        || !check(nats()->natsOptions_SetMaxReconnect(o, -1), "reconnects", error)
+        || !check(nats()->natsOptions_SetReconnectWait(o, qMax(10, settings.reconnectWaitMs)), "reconnect wait", error)
+        || !check(nats()->natsOptions_SetReconnectJitter(o, qMax(10, settings.reconnectWaitMs / 2), 0), "jitter", error)
+        || !check(nats()->natsOptions_SetReconnectBufSize(o, settings.reconnectBufferBytes), "reconnect buffer", error)
+        || !check(nats()->natsOptions_SetRetryOnFailedConnect(o, true, onConnected, s), "retry", error)
+        || !check(nats()->natsOptions_SetDisconnectedCB(o, onDisconnected, s), "callback", error)
+        || !check(nats()->natsOptions_SetReconnectedCB(o, onReconnected, s), "callback", error)
+        || !check(nats()->natsOptions_SetClosedCB(o, onClosed, s), "callback", error)
+        || !check(nats()->natsOptions_SetErrorHandler(o, onError, s), "callback", error))
         return false;
 
     // The first attempt may block for the connect timeout of every server: not on the
@@ -227,25 +241,25 @@ bool NatsClient::start(const Settings &settings, const QList<QByteArray> &subjec
     d->connector = std::thread([s, subjects, pending = settings.pendingMessages,
                                 bytes = settings.pendingBytes] {
         natsConnection *nc = nullptr;
-        const natsStatus st = natsConnection_Connect(&nc, s->options);
+        const natsStatus st = nats()->natsConnection_Connect(&nc, s->options);
         if (st != NATS_OK && st != NATS_NOT_YET_CONNECTED) {
-            qCWarning(lcCluster) << "NATS: cannot connect:" << natsStatus_GetText(st);
+            qCWarning(lcCluster) << "NATS: cannot connect:" << nats()->natsStatus_GetText(st);
             s->toSink([](Sink *sink) { sink->natsClosed(); });
             return;
         }
         for (const QByteArray &subject : subjects) {
             natsSubscription *sub = nullptr;
-            const natsStatus ss = natsConnection_Subscribe(&sub, nc, subject.constData(), onMessage, s);
+            const natsStatus ss = nats()->natsConnection_Subscribe(&sub, nc, subject.constData(), onMessage, s);
             if (ss != NATS_OK) {
-                qCWarning(lcCluster) << "NATS: cannot subscribe to" << subject << natsStatus_GetText(ss);
+                qCWarning(lcCluster) << "NATS: cannot subscribe to" << subject << nats()->natsStatus_GetText(ss);
                 continue;
             }
-            natsSubscription_SetPendingLimits(sub, pending, int(qMin<qint64>(bytes, INT_MAX)));
+            nats()->natsSubscription_SetPendingLimits(sub, pending, int(qMin<qint64>(bytes, INT_MAX)));
             {
                 std::lock_guard lock(s->closedLock);
                 ++s->subscriptionsOpen;
             }
-            natsSubscription_SetOnCompleteCB(sub, onSubscriptionComplete, s);
+            nats()->natsSubscription_SetOnCompleteCB(sub, onSubscriptionComplete, s);
             s->subscriptions.append(sub);
         }
         s->connection.store(nc, std::memory_order_release);
@@ -261,8 +275,8 @@ NatsClient::Result NatsClient::publish(const char *subject, const char *reply, c
     natsConnection *nc = d->connection.load(std::memory_order_acquire);
     if (!nc)
         return Result::NotConnected;
-    const natsStatus s = reply && *reply ? natsConnection_PublishRequest(nc, subject, reply, data, size)
-                                         : natsConnection_Publish(nc, subject, data, size);
+    const natsStatus s = reply && *reply ? nats()->natsConnection_PublishRequest(nc, subject, reply, data, size)
+                                         : nats()->natsConnection_Publish(nc, subject, data, size);
     switch (s) {
     case NATS_OK:
         return Result::Ok;
@@ -281,7 +295,7 @@ NatsClient::Result NatsClient::publish(const char *subject, const char *reply, c
 qsizetype NatsClient::buffered() const
 {
     natsConnection *nc = d->connection.load(std::memory_order_acquire);
-    const int n = nc ? natsConnection_Buffered(nc) : 0;
+    const int n = nc ? nats()->natsConnection_Buffered(nc) : 0;
     return n > 0 ? n : 0;
 }
 
@@ -293,7 +307,7 @@ qint64 NatsClient::maxPayload() const
 bool NatsClient::isConnected() const
 {
     natsConnection *nc = d->connection.load(std::memory_order_acquire);
-    return nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
+    return nc && nats()->natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 QString NatsClient::connectedServer() const

@@ -16,6 +16,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
@@ -57,6 +58,9 @@ RunResult runCluster(int nodes, int workers, const QStringList &rowArgs, int idl
 
 // A row as printed: its values, its ratios to the baseline and the target.
 struct Row {
+    Row(std::string id, std::string title, std::string unit, std::string against, std::string target)
+        : id(std::move(id)), title(std::move(title)), unit(std::move(unit)),
+          against(std::move(against)), target(std::move(target)) { }
     std::string id, title, unit, against, target;
     std::vector<double> values, ratios;
     double threshold = 0;

@@ -56,9 +56,7 @@ void toCalls(ReplyPrivate *d, std::function<void(PendingCalls *, quint64)> fn)
             fn(c, token);
     });
 }
-} // namespace
 
-namespace {
 // Where ReplyPrivate starts in the allocation that holds a Reply and its private state:
 // one allocation instead of two, and the two objects share cache lines.
 constexpr size_t PrivateOffset = (sizeof(Reply) + alignof(ReplyPrivate) - 1) & ~(alignof(ReplyPrivate) - 1);

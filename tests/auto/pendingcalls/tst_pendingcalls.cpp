@@ -208,6 +208,7 @@ private Q_SLOTS:
     void autoDelete_data();
     void autoDelete();
     void reuseDeletesOnlyDueReplies();
+    void ownersDeletingFinishedReplies();
     void replyInThreadWithEventLoop();
     void replyInThreadDeletedEarly();
     void replyInThreadWithoutEventLoop();
@@ -1282,6 +1283,39 @@ void tst_PendingCalls::autoDelete()
         QCOMPARE(r.isNull(), autoDelete);
     for (const QPointer<Reply> &r : std::as_const(replies))
         delete r.data();
+}
+
+void tst_PendingCalls::ownersDeletingFinishedReplies()
+{
+    // The QNetworkReply habit: deleteLater() (or delete) in the finished slot of a Reply
+    // that deletes itself anyway. Whichever comes first, it is deleted once (ASan checks).
+    QList<QPointer<Reply>> replies;
+    for (int i = 0; i < 4; ++i) {
+        Reply *r = newReply();
+        replies.append(r);
+        const quint64 token = m_calls->open(specFor(r));
+        m_calls->addTarget(token, EpA);
+    }
+    connect(replies[0].data(), &Reply::finished, replies[0].data(), &QObject::deleteLater);
+    connect(replies[1].data(), &Reply::finished, replies[1].data(), &QObject::deleteLater);
+    // The last one's slot deletes the first, which finished earlier in the same pass.
+    const QPointer<Reply> first = replies[0];
+    connect(replies[3].data(), &Reply::finished, this, [first] { delete first.data(); });
+    for (int i = 0; i < 4; ++i)
+        feed(ReplyPrivate::get(replies[i].data())->token, EpA, "done");
+    QVERIFY(replies[0].isNull());
+    for (int i = 1; i < 4; ++i)
+        QVERIFY(replies[i]);   // valid until control returns to the event loop
+
+    // Back in the event loop: Qt's deferred deletes and the sweep, in either order, then
+    // new Replies taking the due ones.
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+    QCoreApplication::sendPostedEvents(m_calls.get());
+    m_calls->reuseFinished();
+    m_calls->reuseFinished();
+    flushEvents();
+    for (const QPointer<Reply> &r : std::as_const(replies))
+        QVERIFY(r.isNull());
 }
 
 void tst_PendingCalls::reuseDeletesOnlyDueReplies()

@@ -24,8 +24,10 @@ class ReplyPrivate;
     call that created the Reply. A call to several targets (Plexus::local()) finishes when
     all of them have.
 
-    Ownership: the Reply belongs to Plexus and deletes itself (deleteLater()) after
-    finished(), unless setAutoDelete(false) was called, in which case the caller deletes it.
+    Ownership: the Reply belongs to Plexus and deletes itself after finished(), as
+    deleteLater() would (never before control has returned to its thread's event loop;
+    Plexus may do it then, also from inside a later call made in that thread), unless
+    setAutoDelete(false) was called, in which case the caller deletes it.
 
     Threads: the Reply lives in the thread that made the call and emits its signals there,
     as a QNetworkReply does; it is safe to connect to until that thread's event loop runs

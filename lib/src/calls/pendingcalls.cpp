@@ -7,6 +7,7 @@
 
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qpointer.h>
 #include <QtCore/qtimer.h>
 
 namespace Plexus {
@@ -184,6 +185,8 @@ bool PendingCalls::complete(const Call &c)
 
 void PendingCalls::update(Call &c, ReplyUpdate &&u)
 {
+    if (!c.reply)
+        return;   // released meanwhile (a slot aborted or deleted the Reply)
     if (Reply *local = c.reply.local) {
         ReplyPrivate::get(local)->apply(std::move(u));
         return;
@@ -338,6 +341,12 @@ void PendingCalls::finish(quint64 token, MessagePrivate *last, ReplyUpdate *rece
         update(c, std::move(*received));
         return;
     }
+    // User code runs below before the Reply hears that the call ended (its replyReceived
+    // slots, onDone). The call is released, so a Reply of this thread deleted meanwhile
+    // cannot clear its link to it: a guard (only for a call with both) finds it out.
+    QPointer<Reply> localReply;
+    if (c.reply.local && c.onDone)
+        localReply = c.reply.local;
     if (received)
         update(c, std::move(*received));   // replies come before onDone and finished()
 
@@ -353,7 +362,7 @@ void PendingCalls::finish(quint64 token, MessagePrivate *last, ReplyUpdate *rece
         const Message message = MessagePrivate::wrap(last);
         runUserCode("onDone", [&] { onDone(message); });
     }
-    if (c.reply) {
+    if (c.reply && (!c.reply.local || !c.onDone || localReply)) {
         ReplyUpdate done;
         done.kind = ReplyUpdate::Finished;
         done.error = c.error;

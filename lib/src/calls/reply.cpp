@@ -60,6 +60,8 @@ void toCalls(ReplyPrivate *d, std::function<void(PendingCalls *, quint64)> fn)
 // Where ReplyPrivate starts in the allocation that holds a Reply and its private state:
 // one allocation instead of two, and the two objects share cache lines.
 constexpr size_t PrivateOffset = (sizeof(Reply) + alignof(ReplyPrivate) - 1) & ~(alignof(ReplyPrivate) - 1);
+static_assert(alignof(ReplyPrivate) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__
+              && alignof(Reply) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
 } // namespace
 
 Reply *ReplyPrivate::create(void *udata, int timeout, bool sameThread)

@@ -209,6 +209,7 @@ private Q_SLOTS:
     void autoDelete();
     void reuseDeletesOnlyDueReplies();
     void ownersDeletingFinishedReplies();
+    void replyDeletedByOnDone();
     void replyInThreadWithEventLoop();
     void replyInThreadDeletedEarly();
     void replyInThreadWithoutEventLoop();
@@ -1298,6 +1299,7 @@ void tst_PendingCalls::ownersDeletingFinishedReplies()
     }
     connect(replies[0].data(), &Reply::finished, replies[0].data(), &QObject::deleteLater);
     connect(replies[1].data(), &Reply::finished, replies[1].data(), &QObject::deleteLater);
+    connect(replies[2].data(), &Reply::finished, replies[2].data(), &QObject::deleteLater);
     // The last one's slot deletes the first, which finished earlier in the same pass.
     const QPointer<Reply> first = replies[0];
     connect(replies[3].data(), &Reply::finished, this, [first] { delete first.data(); });
@@ -1307,15 +1309,49 @@ void tst_PendingCalls::ownersDeletingFinishedReplies()
     for (int i = 1; i < 4; ++i)
         QVERIFY(replies[i]);   // valid until control returns to the event loop
 
-    // Back in the event loop: Qt's deferred deletes and the sweep, in either order, then
-    // new Replies taking the due ones.
-    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-    QCoreApplication::sendPostedEvents(m_calls.get());
+    // Back in the event loop, in both orders: Qt deletes replies[2] before the sweep;
+    // new Replies take replies[3] and replies[1], whose deleteLater() is still pending.
+    QCoreApplication::sendPostedEvents(replies[2].data(), QEvent::DeferredDelete);
+    QVERIFY(replies[2].isNull());
+    QCoreApplication::sendPostedEvents(m_calls.get());   // the sweep: the rest is due
+    QVERIFY(replies[1] && replies[3]);
     m_calls->reuseFinished();
     m_calls->reuseFinished();
-    flushEvents();
+    QVERIFY(replies[1].isNull() && replies[3].isNull());
+    flushEvents();   // replies[1]'s deferred delete went with it
     for (const QPointer<Reply> &r : std::as_const(replies))
         QVERIFY(r.isNull());
+}
+
+void tst_PendingCalls::replyDeletedByOnDone()
+{
+    // A call with both onDone and a Reply: onDone (user code) runs after the call was
+    // released and before the Reply hears of the end. A Reply its owner deletes there is
+    // not reached again (ASan checks what QCOMPARE cannot).
+    Reply *r = newReply();
+    r->setAutoDelete(false);
+    static QPointer<Reply> s_reply;
+    static int s_dones;
+    s_reply = r;
+    s_dones = 0;
+    int finished = 0;
+    int received = 0;
+    connect(r, &Reply::finished, this, [&finished] { ++finished; });
+    connect(r, &Reply::replyReceived, this, [&received] { ++received; });
+    PendingCalls::Spec spec = specFor(r);
+    spec.onDone = [](const Message &) {
+        ++s_dones;
+        delete s_reply.data();
+    };
+    const quint64 token = m_calls->open(spec);
+    m_calls->addTarget(token, EpA);
+    feed(token, EpA, "done");
+    QCOMPARE(s_dones, 1);
+    QCOMPARE(received, 1);   // replies come before onDone
+    QVERIFY(s_reply.isNull());
+    QCOMPARE(finished, 0);   // gone before the call could finish it
+    flushEvents();
+    QCOMPARE(late(), 0);
 }
 
 void tst_PendingCalls::reuseDeletesOnlyDueReplies()

@@ -49,11 +49,13 @@ std::unique_ptr<NatsApi> NatsApi::load(const QString &path, QString *error)
 const NatsApi *NatsApi::get(QString *error)
 {
     static QBasicMutex lock;
-    static std::unique_ptr<NatsApi> loaded;
+    // Never freed: nats.c's threads may still call through it while the process exits
+    // (its callbacks can run after Close, see NatsClient's destructor).
+    static const NatsApi *loaded = nullptr;
     QMutexLocker locker(&lock);
     if (!loaded)
-        loaded = load(libraryName(), error);   // a failure is tried again next time
-    return loaded.get();
+        loaded = load(libraryName(), error).release();   // a failure is tried again next time
+    return loaded;
 }
 
 } // namespace Plexus

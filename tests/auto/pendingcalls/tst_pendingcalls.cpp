@@ -236,6 +236,17 @@ private:
     {
         return ReplyPrivate::create(udata, 0, sameThread);
     }
+    // \a n Replies of the Node's thread, each with a call open on EpA.
+    QList<QPointer<Reply>> openRepliesOnA(int n)
+    {
+        QList<QPointer<Reply>> replies;
+        for (int i = 0; i < n; ++i) {
+            Reply *r = newReply();
+            replies.append(r);
+            m_calls->addTarget(m_calls->open(specFor(r)), EpA);
+        }
+        return replies;
+    }
     static PendingCalls::Spec specFor(Reply *r)
     {
         PendingCalls::Spec s;
@@ -1290,13 +1301,7 @@ void tst_PendingCalls::ownersDeletingFinishedReplies()
 {
     // The QNetworkReply habit: deleteLater() (or delete) in the finished slot of a Reply
     // that deletes itself anyway. Whichever comes first, it is deleted once (ASan checks).
-    QList<QPointer<Reply>> replies;
-    for (int i = 0; i < 4; ++i) {
-        Reply *r = newReply();
-        replies.append(r);
-        const quint64 token = m_calls->open(specFor(r));
-        m_calls->addTarget(token, EpA);
-    }
+    const QList<QPointer<Reply>> replies = openRepliesOnA(4);
     connect(replies[0].data(), &Reply::finished, replies[0].data(), &QObject::deleteLater);
     connect(replies[1].data(), &Reply::finished, replies[1].data(), &QObject::deleteLater);
     connect(replies[2].data(), &Reply::finished, replies[2].data(), &QObject::deleteLater);
@@ -1360,14 +1365,9 @@ void tst_PendingCalls::reuseDeletesOnlyDueReplies()
     // loop; after that its memory goes to the next Reply made (reuseFinished()), or it is
     // deleted by the next sweep if no Reply is made.
     auto finishThree = [this] {
-        QList<QPointer<Reply>> replies;
-        for (int i = 0; i < 3; ++i) {
-            Reply *r = newReply();
-            replies.append(r);
-            const quint64 token = m_calls->open(specFor(r));
-            m_calls->addTarget(token, EpA);
-            feed(token, EpA, "done");
-        }
+        const QList<QPointer<Reply>> replies = openRepliesOnA(3);
+        for (const QPointer<Reply> &r : replies)
+            feed(ReplyPrivate::get(r.data())->token, EpA, "done");
         return replies;
     };
     auto alive = [](const QList<QPointer<Reply>> &replies) {
